@@ -1,0 +1,74 @@
+import {Command, Flags, Errors, type Interfaces} from '@oclif/core'
+
+import {isSlipwayError, EXIT_CODES, SlipwayError} from '../errors.js'
+import {redactSecrets} from '../redact.js'
+
+/**
+ * Every command's base: `--debug`, `--json` where the command enables it, and one place where errors
+ * become a single line on stderr with the exit code of their kind.
+ */
+export abstract class BaseCommand extends Command {
+  static baseFlags = {
+    debug: Flags.boolean({description: 'Show stack traces and HTTP exchanges (secrets redacted).', helpGroup: 'GLOBAL'}),
+  }
+
+  protected debugEnabled = false
+
+  async init(): Promise<void> {
+    this.debugEnabled = this.argv.includes('--debug') || process.env.SLIPWAY_DEBUG === '1'
+    if (this.debugEnabled) process.env.SLIPWAY_DEBUG = '1'
+    await super.init()
+  }
+
+  /** Print a value as JSON on stdout (used for --json outputs). */
+  protected printJson(value: unknown): void {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+  }
+
+  protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
+    // oclif's own exits (help, version) pass through
+    if (err instanceof Errors.ExitError) throw err
+    const {line, exitCode} = describeError(err)
+    if (this.debugEnabled && err.stack) process.stderr.write(`${redactSecrets(err.stack)}\n`)
+    process.stderr.write(`slipway: ${redactSecrets(line)}\n`)
+    process.exitCode = exitCode
+    // Leave through oclif so that it does not print anything more.
+    throw new Errors.ExitError(exitCode)
+  }
+}
+
+export function describeError(err: unknown): {line: string; exitCode: number} {
+  if (isSlipwayError(err)) return {line: err.userLine, exitCode: err.exitCode}
+  const e = err as Error & {oclif?: {exit?: number}; code?: string}
+  // oclif's flag and argument parsing errors
+  if (e && typeof e === 'object' && 'oclif' in e && e.oclif) {
+    const first = String(e.message ?? '').split('\n').map((l) => l.trim()).filter(Boolean)
+    const msg = first.join(' ').replace(/\s*See more help with --help\s*/, '')
+    return {line: `${msg} (see --help)`, exitCode: EXIT_CODES.usage}
+  }
+  if (e && typeof e === 'object' && typeof e.code === 'string') {
+    const sys = systemErrorLine(e as NodeJS.ErrnoException)
+    if (sys) return sys
+  }
+  const message = e instanceof Error ? e.message : String(err)
+  return {line: `internal error: ${message} (run again with --debug and report it)`, exitCode: EXIT_CODES.internal}
+}
+
+function systemErrorLine(e: NodeJS.ErrnoException): {line: string; exitCode: number} | undefined {
+  const where = e.path ? ` ${e.path}` : ''
+  switch (e.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return {line: `permission denied:${where}: check the owner and mode, or set SLIPWAY_HOME to a writable directory`, exitCode: EXIT_CODES.environment}
+    case 'ENOSPC':
+      return {line: `no space left on device${where}: free disk space and run again`, exitCode: EXIT_CODES.environment}
+    case 'ENOENT':
+      return {line: `no such file or directory:${where}`, exitCode: EXIT_CODES['not-found']}
+    default:
+      return undefined
+  }
+}
+
+export type InferredFlags<T extends typeof Command> = Interfaces.InferredFlags<T['flags'] & typeof BaseCommand['baseFlags']>
+
+export {SlipwayError}
