@@ -1,0 +1,31 @@
+import {Flags} from '@oclif/core'
+
+/** Flags shared by several commands, defined once. */
+export const projectFlags = {
+  dir: Flags.string({description: 'Project directory (holds dappfile.yaml).', default: '.', helpGroup: 'PROJECT'}),
+  dev: Flags.boolean({description: 'Dev mode: count uncommitted changes; stages go to a separate cache.', helpGroup: 'PROJECT'}),
+}
+
+export const registryFlags = {
+  'registry-username': Flags.string({description: 'Registry user name (else docker config.json or CI_REGISTRY_USER).', helpGroup: 'REGISTRY', env: 'SLIPWAY_REGISTRY_USERNAME'}),
+  'registry-password': Flags.string({description: 'Registry password or token (prefer the SLIPWAY_REGISTRY_PASSWORD variable).', helpGroup: 'REGISTRY', env: 'SLIPWAY_REGISTRY_PASSWORD'}),
+  jobs: Flags.integer({description: 'Parallel transfers.', default: 8, min: 1, max: 64, helpGroup: 'REGISTRY'}),
+}
+
+export const jsonFlag = {
+  json: Flags.boolean({description: 'Print the result as JSON on stdout.'}),
+}
+
+export const dryRunFlag = {
+  'dry-run': Flags.boolean({description: 'Show what would be done; change nothing.'}),
+}
+
+export const tagFlags = {
+  tag: Flags.string({description: 'Tag (slugged to a valid docker tag).', multiple: true, helpGroup: 'TAGS'}),
+  'tag-plain': Flags.string({description: 'Tag used as is (must be a valid docker tag).', multiple: true, helpGroup: 'TAGS'}),
+  'tag-slug': Flags.string({description: 'Tag slugged to a valid docker tag.', multiple: true, helpGroup: 'TAGS'}),
+  'tag-branch': Flags.boolean({description: 'Tag with the git branch name (slugged).', helpGroup: 'TAGS'}),
+  'tag-commit': Flags.boolean({description: 'Tag with the git commit id.', helpGroup: 'TAGS'}),
+  'tag-build-id': Flags.boolean({description: 'Tag with the CI build id (CI_PIPELINE_ID, GITHUB_RUN_ID, CI_BUILD_ID).', helpGroup: 'TAGS'}),
+  'tag-ci': Flags.boolean({description: 'Tag from the CI environment (git tag or branch; GitLab CI first, then GitHub Actions).', helpGroup: 'TAGS'}),
+}

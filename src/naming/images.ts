@@ -1,0 +1,36 @@
+import type {Repository} from '../oci/ref.js'
+
+/** Where stages and final images live, locally and in a registry (SPEC "Stages cache" / "Final images"). */
+
+export const STAGE_TAG_PREFIX = 'dimgstage-'
+
+/** `REPO:dimgstage-<signature>` tag of a stage in a registry. */
+export function stageTag(signature: string): string {
+  return `${STAGE_TAG_PREFIX}${signature}`
+}
+
+/** The signature in a `dimgstage-<signature>` tag, or undefined for any other tag. */
+export function signatureOfStageTag(tag: string): string | undefined {
+  const m = /^dimgstage-([a-f0-9]{64})$/.exec(tag)
+  return m ? m[1] : undefined
+}
+
+/** The local cache's image name for a stage; dev stages live in a cache of their own. */
+export function localStageName(project: string, signature: string, dev = false): string {
+  return `${localStageRepository(project, dev)}:${signature}`
+}
+
+export function localStageRepository(project: string, dev = false): string {
+  return `${STAGE_TAG_PREFIX}${project}${dev ? '-dev' : ''}`
+}
+
+/** Parses a local stage name back into project, signature and dev flag. */
+export function parseLocalStageName(name: string): {project: string; signature: string; dev: boolean} | undefined {
+  const m = /^dimgstage-(.+?)(-dev)?:([a-f0-9]{64})$/.exec(name)
+  return m ? {project: m[1], signature: m[3], dev: m[2] !== undefined} : undefined
+}
+
+/** The repository a final image is pushed to: `REPO/DIMG` for a named dimg, `REPO` for the unnamed one. */
+export function finalImageRepository(repo: Repository, dimg: string | null): Repository {
+  return dimg === null ? repo : {registry: repo.registry, path: `${repo.path}/${dimg}`}
+}

@@ -1,0 +1,92 @@
+import {SlipwayError} from '../errors.js'
+import {slug} from './slug.js'
+
+/** The tag options of push, spush and bp, as given on the command line. */
+export interface TagOptions {
+  tag?: string[]
+  tagPlain?: string[]
+  tagSlug?: string[]
+  tagBranch?: boolean
+  tagCommit?: boolean
+  tagBuildId?: boolean
+  tagCi?: boolean
+}
+
+/** What the tag options read from the project's git state; looked up by the caller only when asked for. */
+export interface GitFacts {
+  branch?: string
+  commit?: string
+}
+
+const PLAIN_TAG_RE = /^[\w][\w.-]{0,127}$/
+
+function plainTag(value: string): string {
+  if (!PLAIN_TAG_RE.test(value)) {
+    throw new SlipwayError('usage', `--tag-plain "${value}" is not a valid docker tag`, {
+      hint: 'use letters, digits, _ . - (at most 128, not starting with . or -), or --tag to slug it',
+    })
+  }
+  return value
+}
+
+/** CI build id: GitLab CI first, then GitHub Actions, then a generic CI_BUILD_ID. */
+export function ciBuildId(env: NodeJS.ProcessEnv): string | undefined {
+  return env.CI_PIPELINE_ID || env.GITHUB_RUN_ID || env.CI_BUILD_ID || undefined
+}
+
+/** The git tag or branch the CI system is building: GitLab CI first, then GitHub Actions, then CI_* names. */
+export function ciRefName(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.GITLAB_CI || env.CI_COMMIT_REF_NAME || env.CI_COMMIT_TAG) {
+    return env.CI_COMMIT_TAG || env.CI_COMMIT_REF_NAME || undefined
+  }
+  if (env.GITHUB_ACTIONS || env.GITHUB_REF_NAME) return env.GITHUB_REF_NAME || undefined
+  return env.CI_BUILD_TAG || env.CI_BUILD_REF_NAME || env.CI_BRANCH || undefined
+}
+
+/** Which tag options need git facts; lets callers skip running git when none does. */
+export function needsGit(opts: TagOptions): boolean {
+  return Boolean(opts.tagBranch || opts.tagCommit)
+}
+
+/**
+ * The tags to push, in option order, duplicates removed; `latest` when no option is given.
+ * Throws a usage error for a tag that cannot be made (no branch outside git, not in CI, ...).
+ */
+export function resolveTags(opts: TagOptions, git: GitFacts, env: NodeJS.ProcessEnv): string[] {
+  const tags: string[] = []
+  for (const t of opts.tag ?? []) tags.push(slug(t))
+  for (const t of opts.tagSlug ?? []) tags.push(slug(t))
+  for (const t of opts.tagPlain ?? []) tags.push(plainTag(t))
+  if (opts.tagBranch) {
+    if (!git.branch) {
+      throw new SlipwayError('usage', '--tag-branch: the project is not on a git branch (detached HEAD or no git repository)', {
+        hint: 'check out a branch or use --tag',
+      })
+    }
+    tags.push(slug(git.branch))
+  }
+  if (opts.tagCommit) {
+    if (!git.commit) throw new SlipwayError('usage', '--tag-commit: the project is not a git repository with commits', {hint: 'commit first or use --tag'})
+    tags.push(git.commit)
+  }
+  if (opts.tagBuildId) {
+    const id = ciBuildId(env)
+    if (!id) {
+      throw new SlipwayError('usage', '--tag-build-id: no CI build id in the environment', {
+        hint: 'run in GitLab CI (CI_PIPELINE_ID) or GitHub Actions (GITHUB_RUN_ID), or set CI_BUILD_ID',
+      })
+    }
+    tags.push(slug(id))
+  }
+  if (opts.tagCi) {
+    const ref = ciRefName(env)
+    if (!ref) {
+      throw new SlipwayError('usage', '--tag-ci: not running in a known CI system', {
+        hint: 'GitLab CI sets CI_COMMIT_REF_NAME, GitHub Actions GITHUB_REF_NAME; elsewhere set CI_BUILD_REF_NAME or use --tag',
+      })
+    }
+    tags.push(slug(ref))
+  }
+  if (tags.length === 0) tags.push('latest')
+  return [...new Set(tags)]
+}
