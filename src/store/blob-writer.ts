@@ -1,0 +1,116 @@
+import {open, rename, stat, unlink, utimes} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
+import type {Readable} from 'node:stream'
+
+import {SlipwayError} from '../errors.js'
+import {type Digest, Digester, digestAlgorithm} from '../oci/digest.js'
+import {fsyncDir, isErrno, tempName} from './fs-atomic.js'
+import type {StorePaths} from './paths.js'
+
+/** Bytes to store: a stream, any async iterable of chunks, or a buffer. */
+export type BlobSource = Readable | AsyncIterable<Uint8Array> | Uint8Array
+/** Called only when the blob must really be written, so nothing is fetched for a blob the store has. */
+export type BlobOpener = () => BlobSource | Promise<BlobSource>
+
+export interface ExpectedBlob {
+  digest?: Digest
+  size?: number
+}
+
+export interface WrittenBlob {
+  digest: Digest
+  size: number
+  /** false when the store already had the blob and nothing was read. */
+  written: boolean
+}
+
+/**
+ * Store one blob: stream into a temp file in the store, digest and count while streaming (stop at the first
+ * byte beyond the expected size), fsync, check, rename into place, fsync the directory.
+ * A mismatch throws SlipwayError('integrity') and leaves nothing behind.
+ */
+export async function writeBlob(paths: StorePaths, source: BlobSource | BlobOpener, expected: ExpectedBlob = {}): Promise<WrittenBlob> {
+  if (expected.size !== undefined && (!Number.isSafeInteger(expected.size) || expected.size < 0)) {
+    throw new SlipwayError('usage', `invalid expected blob size ${expected.size}`)
+  }
+  if (expected.digest !== undefined) {
+    const size = await touchExisting(paths.blob(expected.digest), expected.size)
+    if (size !== undefined) {
+      if (typeof source !== 'function') discard(source)
+      return {digest: expected.digest, size, written: false}
+    }
+  }
+  const input = typeof source === 'function' ? await source() : source
+  const digester = new Digester(expected.digest ? digestAlgorithm(expected.digest) : 'sha256')
+  const tmp = join(paths.tmpDir, tempName('blob'))
+  try {
+    await streamToFile(input, tmp, digester, expected)
+    const digest = digester.digest()
+    if (expected.size !== undefined && digester.size !== expected.size) {
+      throw mismatch(`size ${digester.size}`, `${expected.size} bytes`, expected)
+    }
+    if (expected.digest !== undefined && digest !== expected.digest) {
+      throw mismatch(digest, expected.digest, expected)
+    }
+    const target = paths.blob(digest)
+    await rename(tmp, target)
+    await fsyncDir(dirname(target))
+    return {digest, size: digester.size, written: true}
+  } catch (e) {
+    await unlink(tmp).catch(() => {})
+    discard(input)
+    throw e
+  }
+}
+
+async function streamToFile(input: BlobSource, file: string, digester: Digester, expected: ExpectedBlob): Promise<void> {
+  const fh = await open(file, 'wx')
+  try {
+    const chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = input instanceof Uint8Array ? [input] : input
+    for await (const chunk of chunks) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+      digester.update(bytes)
+      if (expected.size !== undefined && digester.size > expected.size) {
+        throw mismatch(`more than ${expected.size} bytes`, `${expected.size} bytes`, expected)
+      }
+      let offset = 0
+      while (offset < bytes.length) {
+        const {bytesWritten} = await fh.write(bytes, offset, bytes.length - offset)
+        offset += bytesWritten
+      }
+    }
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+function mismatch(got: string, want: string, expected: ExpectedBlob): SlipwayError {
+  const what = expected.digest ? `blob ${expected.digest}` : 'blob'
+  return new SlipwayError('integrity', `${what} does not match what was expected: got ${got}, expected ${want}`, {
+    hint: 'the source sent corrupt or different content; nothing was stored, retry',
+  })
+}
+
+/**
+ * If the blob is in place (with the expected size, when known), mark it freshly used so a concurrent gc keeps
+ * it until the caller references it, and return its size. A blob of the wrong size is treated as absent and
+ * gets rewritten (the rename replaces it once the new content checked out).
+ */
+async function touchExisting(path: string, expectedSize: number | undefined): Promise<number | undefined> {
+  try {
+    const now = new Date()
+    await utimes(path, now, now)
+    const st = await stat(path)
+    if (expectedSize !== undefined && st.size !== expectedSize) return undefined
+    return st.size
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return undefined
+    throw e
+  }
+}
+
+function discard(source: BlobSource | undefined): void {
+  const s = source as {destroy?: () => void} | undefined
+  if (s && typeof s.destroy === 'function') s.destroy()
+}

@@ -1,0 +1,79 @@
+import {mkdir, readFile, writeFile} from 'node:fs/promises'
+
+import {SlipwayError} from '../../../src/errors.js'
+import {MediaType} from '../../../src/oci/media-types.js'
+import type {Descriptor} from '../../../src/oci/types.js'
+import {OciStore, REF_NAME_ANNOTATION} from '../../../src/store/index.js'
+import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+
+let dir: string
+beforeEach(async () => {
+  dir = await makeTempDir('store-refs')
+})
+afterEach(() => removeTempDir(dir))
+
+async function manifestIn(store: OciStore, n: number): Promise<Descriptor> {
+  return store.writeJson({schemaVersion: 2, mediaType: MediaType.OciManifest, config: {mediaType: MediaType.OciEmpty, digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2}, layers: [], annotations: {n: String(n)}}, MediaType.OciManifest)
+}
+
+describe('opening a store', () => {
+  it('creates an OCI layout in a missing directory', async () => {
+    const store = await OciStore.open(`${dir}/a/b/store`)
+    expect(JSON.parse(await readFile(`${dir}/a/b/store/oci-layout`, 'utf8'))).toEqual({imageLayoutVersion: '1.0.0'})
+    expect(JSON.parse(await readFile(`${dir}/a/b/store/index.json`, 'utf8'))).toEqual({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: []})
+    expect(await store.listRefs()).toEqual([])
+  })
+
+  it('lets many openers race on a fresh directory without clobbering a ref', async () => {
+    const first = await Promise.all(Array.from({length: 5}, () => OciStore.open(`${dir}/s`)))
+    await first[0].setRef('kept', await manifestIn(first[0], 1))
+    await Promise.all(Array.from({length: 5}, () => OciStore.open(`${dir}/s`)))
+    expect((await first[3].listRefs()).map(e => e.name)).toEqual(['kept'])
+  })
+
+  it('refuses a directory that holds something else', async () => {
+    await mkdir(`${dir}/home`)
+    await writeFile(`${dir}/home/notes.txt`, 'mine')
+    await expect(OciStore.open(`${dir}/home`)).rejects.toThrow(/is not an OCI image layout/)
+    await writeFile(`${dir}/home/oci-layout`, '{"imageLayoutVersion":"9"}')
+    await expect(OciStore.open(`${dir}/home`)).rejects.toBeInstanceOf(SlipwayError)
+  })
+})
+
+describe('refs', () => {
+  it('sets, replaces, resolves, lists and removes names', async () => {
+    const store = await OciStore.open(`${dir}/s`)
+    const [m1, m2, m3] = [await manifestIn(store, 1), await manifestIn(store, 2), await manifestIn(store, 3)]
+    const sig = 'ab'.repeat(32)
+    await store.setRef(`dimgstage-proj:${sig}`, m1, {'slipway.stage': 'from'})
+    await store.setRefs([{name: 'localhost:5000/app/backend:latest', descriptor: m2}, {name: 'other', descriptor: m3}])
+    await store.setRef(`dimgstage-proj:${sig}`, m3)
+
+    const index = JSON.parse(await readFile(`${dir}/s/index.json`, 'utf8'))
+    expect(index.manifests).toHaveLength(3)
+    expect(await store.resolveRef(`dimgstage-proj:${sig}`)).toEqual({...m3, annotations: {[REF_NAME_ANNOTATION]: `dimgstage-proj:${sig}`}})
+    expect(await store.resolveRef('nope')).toBeUndefined()
+    expect((await store.listRefs()).map(e => e.name)).toEqual([`dimgstage-proj:${sig}`, 'localhost:5000/app/backend:latest', 'other'])
+
+    expect((await store.removeRefs(['other', 'absent'])).map(e => e.name)).toEqual(['other'])
+    expect((await store.removeRefs(e => e.name.startsWith('dimgstage-'))).map(e => e.descriptor.digest)).toEqual([m3.digest])
+    expect((await store.listRefs()).map(e => e.name)).toEqual(['localhost:5000/app/backend:latest'])
+  })
+
+  it('serializes concurrent updates from one process', async () => {
+    const store = await OciStore.open(`${dir}/s`)
+    const m = await manifestIn(store, 1)
+    await Promise.all(Array.from({length: 30}, (_, i) => store.setRef(`n${i}`, m)))
+    expect((await store.listRefs())).toHaveLength(30)
+  })
+
+  it('leaves index.json untouched when an update throws', async () => {
+    const store = await OciStore.open(`${dir}/s`)
+    await store.setRef('a', await manifestIn(store, 1))
+    const before = await readFile(`${dir}/s/index.json`, 'utf8')
+    await expect(store.updateIndex(() => { throw new Error('boom') })).rejects.toThrow('boom')
+    expect(await readFile(`${dir}/s/index.json`, 'utf8')).toBe(before)
+    await store.setRef('b', await manifestIn(store, 2)) // the lock was released
+    expect((await store.listRefs()).map(e => e.name)).toEqual(['a', 'b'])
+  })
+})
