@@ -1,0 +1,261 @@
+/** Unpacks one layer (gzip or plain tar) onto a root filesystem, applying OCI whiteouts. Never writes
+ *  outside the root: absolute names, `..` components, and paths or hard links that pass through a symlink
+ *  leading outside the root are refused with an integrity error. */
+import {createWriteStream} from 'node:fs'
+import {chmod, lchown, link, lstat, lutimes, mkdir, readdir, readlink, realpath, rm, symlink, utimes} from 'node:fs/promises'
+import {execFile} from 'node:child_process'
+import {join, posix} from 'node:path'
+import {Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+import {promisify} from 'node:util'
+import {createGunzip} from 'node:zlib'
+import {extract as tarExtract, type Header as Headers} from 'tar-stream'
+
+import {SlipwayError} from '../errors.js'
+import {OPAQUE_WHITEOUT, WHITEOUT_PREFIX} from './layer-path.js'
+import {writeCapability} from './xattr.js'
+
+export interface ExtractOptions {
+  /** How the layer is named in errors, e.g. its digest. */
+  label?: string
+  log?: (msg: string) => void
+}
+
+export interface ExtractResult {
+  entries: number
+}
+
+const MAX_SYMLINK_HOPS = 40
+const run = promisify(execFile)
+
+/** Yields the input's chunks, gunzipped when it starts with the gzip magic bytes. */
+async function decompressed(input: Readable, label: string): Promise<Readable> {
+  const it = input[Symbol.asyncIterator]()
+  let head = Buffer.alloc(0)
+  let ended = false
+  while (head.length < 4) {
+    const next = await it.next()
+    if (next.done) {
+      ended = true
+      break
+    }
+    head = Buffer.concat([head, next.value as Buffer])
+  }
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) {
+    throw new SlipwayError('integrity', `layer ${label} is zstd-compressed, which this version cannot unpack`, {hint: 'use gzip layers'})
+  }
+  const all = Readable.from((async function* () {
+    if (head.length) yield head
+    if (ended) return
+    for (let next = await it.next(); !next.done; next = await it.next()) yield next.value as Buffer
+  })(), {objectMode: false})
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    const gunzip = createGunzip()
+    all.on('error', e => gunzip.destroy(e))
+    return all.pipe(gunzip)
+  }
+  return all
+}
+
+class LayerExtractor {
+  private readonly written = new Set<string>() // real relative paths this layer created
+  private readonly dirs: {abs: string; mode: number; mtime: Date}[] = []
+  private readonly isRoot = process.getuid?.() === 0
+
+  constructor(private readonly root: string, private readonly label: string, private readonly log?: (msg: string) => void) {}
+
+  private escape(name: string, why: string): SlipwayError {
+    return new SlipwayError('integrity', `layer ${this.label} entry "${name}" escapes the root: ${why}`, {
+      hint: 'the layer is corrupt or hostile; it was not unpacked',
+    })
+  }
+
+  private parts(name: string, raw: string): string[] {
+    if (name.startsWith('/')) throw this.escape(raw, 'absolute path')
+    const parts = name.split('/').filter(p => p !== '' && p !== '.')
+    if (parts.includes('..')) throw this.escape(raw, '".." in path')
+    return parts
+  }
+
+  /** Resolves a directory path inside the root component by component with lstat. Symlinks are followed
+   *  only when they are relative and stay inside the root; missing directories are created when `create`.
+   *  Returns the real relative parts, or null when a component is missing and `create` is false. */
+  private async resolveDir(parts: string[], raw: string, create: boolean, hops = 0): Promise<string[] | null> {
+    const real: string[] = []
+    for (const part of parts) {
+      const abs = join(this.root, ...real, part)
+      let st
+      try {
+        st = await lstat(abs)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+        if (!create) return null
+        await mkdir(abs, {mode: 0o755})
+        real.push(part)
+        continue
+      }
+      if (st.isDirectory()) {
+        real.push(part)
+      } else if (st.isSymbolicLink()) {
+        if (hops >= MAX_SYMLINK_HOPS) throw this.escape(raw, 'too many levels of symbolic links')
+        const target = await readlink(abs)
+        if (target.startsWith('/')) throw this.escape(raw, `passes through symlink /${[...real, part].join('/')} -> ${target}, which points outside the root`)
+        const joined = posix.normalize(posix.join(...real, target))
+        if (joined === '..' || joined.startsWith('../')) throw this.escape(raw, `passes through symlink /${[...real, part].join('/')} -> ${target}, which points outside the root`)
+        const resolved = await this.resolveDir(joined.split('/').filter(p => p !== '' && p !== '.'), raw, false, hops + 1)
+        if (resolved === null) throw this.escape(raw, `passes through dangling symlink /${[...real, part].join('/')} -> ${target}`)
+        real.splice(0, real.length, ...resolved)
+      } else {
+        throw new SlipwayError('integrity', `layer ${this.label} entry "${raw}": /${[...real, part].join('/')} is not a directory`)
+      }
+    }
+    return real
+  }
+
+  async apply(header: Headers, entry: Readable): Promise<void> {
+    const raw = header.name
+    const parts = this.parts(raw, raw)
+    if (parts.length === 0) return entry.resume() && undefined // the root itself
+    const name = parts[parts.length - 1]!
+    const parentParts = await this.resolveDir(parts.slice(0, -1), raw, !name.startsWith(WHITEOUT_PREFIX))
+
+    if (name === OPAQUE_WHITEOUT) {
+      if (parentParts !== null) await this.clearLower(parentParts)
+      return void entry.resume()
+    }
+    if (name.startsWith(WHITEOUT_PREFIX)) {
+      const victim = name.slice(WHITEOUT_PREFIX.length)
+      if (parentParts !== null && !victim.startsWith(WHITEOUT_PREFIX) && victim !== '' && victim !== '..' && victim !== '.') {
+        await rm(join(this.root, ...parentParts, victim), {recursive: true, force: true})
+      }
+      return void entry.resume()
+    }
+    const realParts = [...parentParts!, name]
+    const abs = join(this.root, ...realParts)
+    const existing = await lstat(abs).catch(() => null)
+    const isDirEntry = header.type === 'directory'
+    if (existing && !(isDirEntry && existing.isDirectory())) await rm(abs, {recursive: true, force: true})
+    this.written.add(realParts.join('/'))
+
+    const pax: Record<string, string | undefined> = (header.pax ?? {}) as Record<string, string>
+    const uid = pax.uid !== undefined ? Number(pax.uid) : header.uid ?? 0
+    const gid = pax.gid !== undefined ? Number(pax.gid) : header.gid ?? 0
+    const mode = (header.mode ?? 0o644) & 0o7777
+    const mtime = pax.mtime !== undefined ? new Date(Number(pax.mtime) * 1000) : header.mtime ?? new Date(0)
+
+    switch (header.type) {
+      case 'directory':
+        if (!existing?.isDirectory()) await mkdir(abs, {mode: 0o700})
+        if (this.isRoot) await lchown(abs, uid, gid)
+        this.dirs.push({abs, mode, mtime})
+        return void entry.resume()
+      case 'file':
+      case 'contiguous-file':
+        await pipeline(entry, createWriteStream(abs, {flags: 'wx', mode: 0o600}))
+        break
+      case 'symlink':
+        await symlink(header.linkname ?? '', abs)
+        entry.resume()
+        break
+      case 'link': {
+        const targetParts = this.parts(header.linkname ?? '', raw)
+        if (targetParts.length === 0) throw this.escape(raw, 'hard link to the root')
+        const targetDir = await this.resolveDir(targetParts.slice(0, -1), raw, false)
+        const targetAbs = targetDir && join(this.root, ...targetDir, targetParts[targetParts.length - 1]!)
+        const target = targetAbs && await lstat(targetAbs).catch(() => null)
+        if (!target || target.isDirectory()) {
+          throw new SlipwayError('integrity', `layer ${this.label} entry "${raw}" is a hard link to "${header.linkname}", which is not a file in the layer's root`)
+        }
+        await link(targetAbs!, abs)
+        entry.resume()
+        return // a hard link shares the target's metadata
+      }
+      case 'character-device':
+      case 'block-device':
+      case 'fifo':
+        entry.resume()
+        if (!(await this.mknod(abs, header))) {
+          this.written.delete(realParts.join('/'))
+          return
+        }
+        break
+      default:
+        this.log?.(`layer ${this.label}: skipping entry "${raw}" of type ${header.type}`)
+        this.written.delete(realParts.join('/'))
+        return void entry.resume()
+    }
+    if (this.isRoot) await lchown(abs, uid, gid)
+    if (header.type !== 'symlink') await chmod(abs, mode)
+    await lutimes(abs, mtime, mtime)
+    const cap = pax['SCHILY.xattr.security.capability']
+    if (cap !== undefined && header.type !== 'symlink') {
+      const value = Buffer.from(cap, 'utf8')
+      // tar-stream decodes PAX values as UTF-8; binary values with invalid sequences cannot be recovered
+      if (cap.includes('\uFFFD')) this.log?.(`layer ${this.label}: security.capability of "${raw}" is not valid UTF-8 after decoding; not set`)
+      else await writeCapability(abs, value, this.log)
+    }
+  }
+
+  private async mknod(abs: string, header: Headers): Promise<boolean> {
+    const args = header.type === 'fifo'
+      ? [abs, 'p']
+      : [abs, header.type === 'character-device' ? 'c' : 'b', String(header.devmajor ?? 0), String(header.devminor ?? 0)]
+    try {
+      await run('mknod', args)
+      return true
+    } catch (e) {
+      this.log?.(`layer ${this.label}: cannot create ${header.type} "${header.name}" (${(e as {stderr?: string}).stderr?.trim() ?? e}); skipped`)
+      return false
+    }
+  }
+
+  /** `.wh..wh..opq`: remove what lower layers put in the directory, keeping what this layer wrote. */
+  private async clearLower(dirParts: string[]): Promise<void> {
+    const dir = join(this.root, ...dirParts)
+    for (const name of await readdir(dir)) {
+      const rel = [...dirParts, name].join('/')
+      if (this.written.has(rel)) continue
+      await rm(join(dir, name), {recursive: true, force: true})
+    }
+  }
+
+  /** Directory modes and mtimes last, deepest first, so writing children does not disturb them. */
+  async finish(): Promise<void> {
+    for (const d of this.dirs.reverse()) {
+      await chmod(d.abs, d.mode)
+      await utimes(d.abs, d.mtime, d.mtime)
+    }
+  }
+}
+
+export async function extractLayer(input: Readable, rootDir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+  const label = options.label ?? 'stream'
+  await mkdir(rootDir, {recursive: true})
+  const root = await realpath(rootDir)
+  const extractor = new LayerExtractor(root, label, options.log)
+  const ex = tarExtract()
+  let entries = 0
+  const source = await decompressed(input, label)
+  const feeding = pipeline(source, ex).catch((e: unknown) => {
+    ex.destroy(e as Error)
+    throw e
+  })
+  feeding.catch(() => {})
+  try {
+    for await (const entry of ex) {
+      await extractor.apply(entry.header, entry as unknown as Readable)
+      entries++
+    }
+    await feeding
+  } catch (e) {
+    source.destroy()
+    if (e instanceof SlipwayError) throw e
+    const code = (e as NodeJS.ErrnoException).code
+    if (code && ['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EDQUOT'].includes(code)) {
+      throw new SlipwayError('environment', `cannot unpack layer ${label} into ${rootDir}: ${(e as Error).message}`, {cause: e})
+    }
+    throw new SlipwayError('integrity', `layer ${label} is not a valid tar archive: ${(e as Error).message}`, {cause: e})
+  }
+  await extractor.finish()
+  return {entries}
+}

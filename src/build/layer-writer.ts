@@ -1,0 +1,125 @@
+/** Streams a deterministic layer tar from entries that are already in layer order, hashing the uncompressed
+ *  tar (diffId) and the blob (digest) on the way. Nothing is buffered beyond one chunk. */
+import {Readable, Transform, type TransformCallback} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+import {constants as zlibConstants, createGzip} from 'node:zlib'
+
+import {SlipwayError} from '../errors.js'
+import {Digester, type Digest} from '../oci/digest.js'
+import {MediaType} from '../oci/media-types.js'
+import {END_OF_ARCHIVE, encodeTarHeader, paddingFor, type TarHeader} from './tar-header.js'
+
+export type LayerCompression = 'gzip' | 'none'
+
+export interface LayerEntry extends TarHeader {
+  /** File content, exactly `size` bytes; only for `type: 'file'`. */
+  content?: () => Readable
+}
+
+export interface LayerBlob {
+  digest: Digest // of the blob as written (compressed when gzip)
+  diffId: Digest // of the uncompressed tar
+  size: number // blob bytes
+  mediaType: string
+}
+
+export interface LayerStream {
+  stream: Readable
+  /** Resolves once `stream` has been read to its end; rejects if producing it failed. */
+  done: Promise<LayerBlob>
+}
+
+export interface PackOptions {
+  compression?: LayerCompression // default gzip
+}
+
+/** Fixed gzip parameters, so the same tar gives the same blob with the same zlib. */
+const GZIP_OPTIONS = {level: 6, memLevel: 8, windowBits: 15, strategy: zlibConstants.Z_DEFAULT_STRATEGY}
+const GZIP_OS_UNKNOWN = 0xff
+
+async function* tarChunks(entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>): AsyncGenerator<Buffer> {
+  for await (const entry of entries) {
+    const size = entry.type === 'file' ? entry.size : 0
+    yield encodeTarHeader({...entry, size})
+    if (size === 0) continue
+    if (!entry.content) throw new SlipwayError('internal', `layer entry ${entry.path} has no content`)
+    let written = 0
+    for await (const chunk of entry.content()) {
+      const buf = chunk as Buffer
+      if (written + buf.length > size) {
+        yield buf.subarray(0, size - written)
+        written = size
+        break
+      }
+      written += buf.length
+      yield buf
+    }
+    if (written !== size) {
+      throw new SlipwayError('build', `file /${entry.path} changed while its layer was written (expected ${size} bytes, read ${written})`, {
+        hint: 'make sure no other process writes into the build root while a layer is created',
+      })
+    }
+    const pad = paddingFor(size)
+    if (pad) yield Buffer.alloc(pad)
+  }
+  yield END_OF_ARCHIVE
+}
+
+function hashing(digester: Digester, patchGzipHeader = false): Transform {
+  let first = patchGzipHeader
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      if (first && chunk.length >= 10) {
+        // Node's zlib writes the host OS into the gzip header; pin it so blobs match across platforms.
+        chunk = Buffer.from(chunk)
+        chunk[9] = GZIP_OS_UNKNOWN
+        first = false
+      }
+      digester.update(chunk)
+      cb(null, chunk)
+    },
+  })
+}
+
+export function packLayer(entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>, options: PackOptions = {}): LayerStream {
+  const compression = options.compression ?? 'gzip'
+  const tar = Readable.from(tarChunks(entries), {objectMode: false})
+  const diffIdDigester = new Digester()
+  const blobDigester = new Digester()
+  const stages: NodeJS.ReadWriteStream[] = [hashing(diffIdDigester)]
+  if (compression === 'gzip') stages.push(createGzip(GZIP_OPTIONS), hashing(blobDigester, true))
+
+  let stream: Readable = tar
+  const all: (Readable | NodeJS.ReadWriteStream)[] = [tar, ...stages]
+  for (const s of stages) stream = (stream.pipe(s as Transform) as Readable)
+  const out = stream
+
+  const done = new Promise<LayerBlob>((resolve, reject) => {
+    let failed = false
+    const fail = (err: Error): void => {
+      if (failed) return
+      failed = true
+      for (const s of all) if (s !== out) (s as Readable).destroy?.()
+      out.destroy(err)
+      reject(err)
+    }
+    for (const s of all) if (s !== out) (s as Readable).on('error', fail)
+    out.on('error', fail)
+    out.on('end', () => {
+      const diffId = diffIdDigester.digest()
+      if (compression === 'gzip') {
+        resolve({digest: blobDigester.digest(), diffId, size: blobDigester.size, mediaType: MediaType.OciLayerGzip})
+      } else {
+        resolve({digest: diffId, diffId, size: diffIdDigester.size, mediaType: MediaType.OciLayer})
+      }
+    })
+  })
+  done.catch(() => {}) // callers that only consume the stream see the error there
+  return {stream: out, done}
+}
+
+/** Reads a layer stream to its end into a sink (a file, a store upload) and returns its descriptor data. */
+export async function drainLayer(layer: LayerStream, sink: NodeJS.WritableStream): Promise<LayerBlob> {
+  await pipeline(layer.stream, sink)
+  return layer.done
+}

@@ -1,0 +1,71 @@
+/** The one extended attribute layers carry, `security.capability` (file capabilities such as ping's
+ *  cap_net_raw). Node has no xattr API, so this goes through `getfattr`/`setfattr` (Debian package `attr`).
+ *  Without them capabilities are skipped, with a debug note: layers stay valid, files just lose their caps. */
+import {execFile} from 'node:child_process'
+import {promisify} from 'node:util'
+
+const run = promisify(execFile)
+export const CAPABILITY_XATTR = 'security.capability'
+const BATCH = 400
+
+let available: Promise<boolean> | undefined
+
+export function xattrToolsAvailable(): Promise<boolean> {
+  available ??= run('getfattr', ['--version']).then(
+    () => run('setfattr', ['--version']).then(() => true, () => false),
+    () => false,
+  )
+  return available
+}
+
+/** getfattr escapes unusual bytes in file names as `\ooo`. */
+function unescapeName(s: string): string {
+  const bytes: number[] = []
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '\\' && /^[0-7]{3}$/.test(s.slice(i + 1, i + 4))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 4), 8))
+      i += 3
+    } else {
+      bytes.push(...Buffer.from(s[i]!))
+    }
+  }
+  return Buffer.from(bytes).toString()
+}
+
+/** Capabilities of the given files (absolute paths; symlinks are not followed). Files without are absent. */
+export async function readCapabilities(paths: string[], log?: (msg: string) => void): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>()
+  if (paths.length === 0) return found
+  if (!(await xattrToolsAvailable())) {
+    log?.('getfattr not found (package attr): security.capability xattrs are not written into layers')
+    return found
+  }
+  for (let i = 0; i < paths.length; i += BATCH) {
+    const batch = paths.slice(i, i + BATCH)
+    let stdout: string
+    try {
+      ;({stdout} = await run('getfattr', ['--absolute-names', '-h', '-e', 'hex', '-n', CAPABILITY_XATTR, '--', ...batch], {maxBuffer: 64 << 20}))
+    } catch (e) {
+      // exit 1 when some files have no such attribute; the rest is still printed
+      stdout = (e as {stdout?: string}).stdout ?? ''
+    }
+    let file: string | undefined
+    for (const line of stdout.split('\n')) {
+      if (line.startsWith('# file: ')) file = unescapeName(line.slice(8))
+      else if (file && line.startsWith(`${CAPABILITY_XATTR}=0x`)) found.set(file, Buffer.from(line.slice(CAPABILITY_XATTR.length + 3), 'hex'))
+    }
+  }
+  return found
+}
+
+export async function writeCapability(path: string, value: Buffer, log?: (msg: string) => void): Promise<void> {
+  if (!(await xattrToolsAvailable())) {
+    log?.(`setfattr not found (package attr): security.capability of ${path} not set`)
+    return
+  }
+  try {
+    await run('setfattr', ['-h', '-n', CAPABILITY_XATTR, '-v', `0x${value.toString('hex')}`, '--', path])
+  } catch (e) {
+    log?.(`could not set security.capability on ${path}: ${(e as {stderr?: string}).stderr?.trim() ?? String(e)}`)
+  }
+}

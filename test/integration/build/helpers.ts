@@ -1,0 +1,90 @@
+import {createHash} from 'node:crypto'
+import {chmod, lstat, mkdtemp, readFile, readdir, readlink} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {Readable} from 'node:stream'
+import {createGunzip} from 'node:zlib'
+import {extract} from 'tar-stream'
+
+import type {LayerBlob, LayerStream} from '../../../src/build/layer-writer.js'
+
+export async function tempDir(prefix = 'slipway-build-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  await chmod(dir, 0o755) // sandboxes running as another user must reach roots inside
+  return dir
+}
+
+export interface TreeNode {
+  type: 'file' | 'dir' | 'symlink' | 'other'
+  mode: number
+  uid: number
+  gid: number
+  sha?: string
+  target?: string
+  ino?: number
+}
+
+/** Everything observable about a tree except timestamps; hard links show as equal `ino` groups. */
+export async function describeTree(root: string): Promise<Record<string, TreeNode>> {
+  const out: Record<string, TreeNode> = {}
+  const inodes = new Map<number, number>()
+  async function walk(rel: string): Promise<void> {
+    for (const name of (await readdir(join(root, rel))).sort()) {
+      const path = rel ? `${rel}/${name}` : name
+      const abs = join(root, path)
+      const st = await lstat(abs)
+      const node: TreeNode = {type: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid}
+      if (st.isFile()) {
+        node.sha = createHash('sha256').update(await readFile(abs)).digest('hex')
+        if (st.nlink > 1) {
+          if (!inodes.has(st.ino)) inodes.set(st.ino, inodes.size + 1)
+          node.ino = inodes.get(st.ino)
+        }
+      }
+      if (st.isSymbolicLink()) node.target = await readlink(abs)
+      if (st.isSymbolicLink()) node.mode = 0
+      out[path] = node
+      if (st.isDirectory()) await walk(path)
+    }
+  }
+  await walk('')
+  return out
+}
+
+export async function collectLayer(layer: LayerStream): Promise<{data: Buffer; blob: LayerBlob}> {
+  const chunks: Buffer[] = []
+  for await (const c of layer.stream) chunks.push(c as Buffer)
+  return {data: Buffer.concat(chunks), blob: await layer.done}
+}
+
+export interface ListedEntry {
+  name: string
+  type: string
+  mode: number
+  uid: number
+  gid: number
+  mtime: number
+  linkname?: string
+  size: number
+  pax?: Record<string, string>
+  content: string
+}
+
+export async function listTar(data: Buffer): Promise<ListedEntry[]> {
+  const gz = data[0] === 0x1f && data[1] === 0x8b
+  const source = gz ? Readable.from([data]).pipe(createGunzip()) : Readable.from([data])
+  const ex = extract()
+  source.pipe(ex)
+  const out: ListedEntry[] = []
+  for await (const entry of ex) {
+    const chunks: Buffer[] = []
+    for await (const c of entry) chunks.push(c as Buffer)
+    const h = entry.header
+    out.push({
+      name: h.name, type: h.type ?? 'file', mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0,
+      mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000), linkname: h.linkname ?? undefined, size: h.size ?? 0,
+      pax: h.pax as Record<string, string> | undefined, content: Buffer.concat(chunks).toString(),
+    })
+  }
+  return out
+}

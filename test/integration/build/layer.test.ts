@@ -1,0 +1,190 @@
+import {execFileSync} from 'node:child_process'
+import {chmod, chown, link, mkdir, readdir, rm, symlink, utimes, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {Readable} from 'node:stream'
+
+import {diffLayer} from '../../../src/build/diff.js'
+import {extractLayer} from '../../../src/build/extract.js'
+import {packLayer, type LayerEntry} from '../../../src/build/layer-writer.js'
+import {writeLayer} from '../../../src/build/root-layer.js'
+import {snapshot} from '../../../src/build/snapshot.js'
+import {xattrToolsAvailable} from '../../../src/build/xattr.js'
+import {collectLayer, describeTree, listTar, tempDir} from './helpers.js'
+
+const CLAMP = 1_000_000_000 // 2001-09-09: older than any file written by the test
+
+async function makeBase(root: string): Promise<void> {
+  await mkdir(join(root, 'etc'), {mode: 0o755})
+  await writeFile(join(root, 'etc/conf'), 'v1\n')
+  await writeFile(join(root, 'etc/keep'), 'keep\n')
+  await mkdir(join(root, 'data/sub'), {recursive: true})
+  await writeFile(join(root, 'data/a'), 'a')
+  await writeFile(join(root, 'data/sub/b'), 'b')
+  await mkdir(join(root, 'rep'))
+  await writeFile(join(root, 'rep/x'), 'x')
+  await mkdir(join(root, 'fresh'))
+  await writeFile(join(root, 'fresh/old'), 'old')
+  await writeFile(join(root, 'gone.txt'), 'gone')
+  await writeFile(join(root, 'chm.txt'), 'chm', {mode: 0o644})
+  await writeFile(join(root, 'own.txt'), 'own')
+  await writeFile(join(root, 'big.txt'), 'big'.repeat(10000))
+}
+
+async function mutate(root: string): Promise<void> {
+  await writeFile(join(root, 'new.txt'), 'new')
+  await mkdir(join(root, 'newdir'))
+  await writeFile(join(root, 'newdir/inner.txt'), 'inner')
+  await writeFile(join(root, 'etc/conf'), 'v2 longer\n')
+  await rm(join(root, 'gone.txt'))
+  await rm(join(root, 'data'), {recursive: true})
+  await rm(join(root, 'rep'), {recursive: true})
+  await writeFile(join(root, 'rep'), 'now a file')
+  await rm(join(root, 'fresh'), {recursive: true})
+  await mkdir(join(root, 'fresh'))
+  await writeFile(join(root, 'fresh/new'), 'new')
+  await writeFile(join(root, 'hl1'), 'linked')
+  await link(join(root, 'hl1'), join(root, 'hl2'))
+  await link(join(root, 'big.txt'), join(root, 'big-link'))
+  await symlink('etc/conf', join(root, 'sl'))
+  await chmod(join(root, 'chm.txt'), 0o600)
+  await chown(join(root, 'own.txt'), 1234, 2345)
+}
+
+describe('snapshot, diff and layer writing', () => {
+  let dir: string
+  let root: string
+  let base: string
+  beforeAll(async () => {
+    dir = await tempDir()
+    root = join(dir, 'root')
+    base = join(dir, 'base')
+    await mkdir(root)
+    await makeBase(root)
+    execFileSync('cp', ['-a', root, base])
+  })
+  afterAll(async () => {
+    await rm(dir, {recursive: true, force: true})
+  })
+
+  it('finds added, modified, deleted, replaced and opaque paths and writes them as a sorted layer that round-trips', async () => {
+    const before = await snapshot(root)
+    await new Promise(r => setTimeout(r, 20))
+    await mutate(root)
+    const changes = await diffLayer(before, root)
+    const byPath = Object.fromEntries(changes.map(c => [c.path, c.kind]))
+    expect(byPath).toEqual({
+      'big-link': 'added',
+      'big.txt': 'modified', // its link count (ctime) changed
+      'chm.txt': 'modified',
+      'etc/conf': 'modified',
+      fresh: 'opaque',
+      'fresh/new': 'added',
+      hl1: 'added',
+      hl2: 'added',
+      'new.txt': 'added',
+      newdir: 'added',
+      'newdir/inner.txt': 'added',
+      'own.txt': 'modified',
+      rep: 'added',
+      sl: 'added',
+      data: 'deleted',
+      'gone.txt': 'deleted',
+    })
+
+    const {data, blob} = await collectLayer(writeLayer(root, changes, {mtimeClamp: CLAMP}))
+    expect(blob.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
+    expect(blob.size).toBe(data.length)
+    const entries = await listTar(data)
+    expect(entries.map(e => e.name)).toEqual([
+      '.wh.data', '.wh.gone.txt', 'big-link', 'big.txt', 'chm.txt', 'etc/', 'etc/conf', 'fresh/', 'fresh/.wh..wh..opq',
+      'fresh/new', 'hl1', 'hl2', 'new.txt', 'newdir/', 'newdir/inner.txt', 'own.txt', 'rep', 'sl',
+    ])
+    const e = Object.fromEntries(entries.map(x => [x.name, x]))
+    expect(e['big.txt']).toMatchObject({type: 'link', linkname: 'big-link', size: 0})
+    expect(e['big-link']).toMatchObject({type: 'file', size: 30000})
+    expect(e['hl2']).toMatchObject({type: 'link', linkname: 'hl1'})
+    expect(e['sl']).toMatchObject({type: 'symlink', linkname: 'etc/conf'})
+    expect(e['chm.txt']).toMatchObject({mode: 0o600, content: 'chm'})
+    expect(e['own.txt']).toMatchObject({uid: 1234, gid: 2345})
+    expect(e['etc/conf']).toMatchObject({content: 'v2 longer\n', mtime: CLAMP})
+    expect(e['.wh.data']).toMatchObject({type: 'file', size: 0, mtime: 0})
+    for (const x of entries.filter(x => !x.name.includes('.wh.'))) expect(x.mtime).toBe(CLAMP)
+
+    // Unpacking the layer over a copy of the base gives the same tree.
+    const result = await extractLayer(Readable.from([data]), base, {label: 'roundtrip'})
+    expect(result.entries).toBe(entries.length)
+    expect(await describeTree(base)).toEqual(await describeTree(root))
+  })
+
+  it('writes the same digest for the same files on different roots with different real mtimes', async () => {
+    async function build(r: string, time: number): Promise<string> {
+      await mkdir(r)
+      const before = await snapshot(r)
+      await mkdir(join(r, 'app/bin'), {recursive: true})
+      await writeFile(join(r, 'app/bin/tool'), 'x'.repeat(70000), {mode: 0o755})
+      await writeFile(join(r, 'app/readme'), 'hello')
+      await symlink('bin/tool', join(r, 'app/link'))
+      await writeFile(join(r, `app/${'long-name-'.repeat(12)}`), 'long')
+      for (const p of ['app/bin/tool', 'app/readme', `app/${'long-name-'.repeat(12)}`, 'app/bin', 'app']) await utimes(join(r, p), time, time)
+      const {blob} = await collectLayer(writeLayer(r, await diffLayer(before, r), {mtimeClamp: CLAMP}))
+      expect(blob.diffId).not.toBe(blob.digest)
+      return `${blob.digest} ${blob.diffId}`
+    }
+    const now = Math.floor(Date.now() / 1000)
+    expect(await build(join(dir, 'det1'), now)).toBe(await build(join(dir, 'det2'), now - 5000))
+  })
+
+  it('writes an uncompressed layer whose digest is its diffId', async () => {
+    const r = join(dir, 'plain')
+    await mkdir(r)
+    const before = await snapshot(r)
+    await writeFile(join(r, 'f'), 'f')
+    const {data, blob} = await collectLayer(writeLayer(r, await diffLayer(before, r), {compression: 'none'}))
+    expect(blob.digest).toBe(blob.diffId)
+    expect(data.length % 512).toBe(0)
+    expect((await listTar(data)).map(x => x.name)).toEqual(['f'])
+  })
+
+  it('applies whiteouts and opaque directories when extracting', async () => {
+    const r = join(dir, 'wh')
+    await mkdir(join(r, 'a/deep'), {recursive: true})
+    await writeFile(join(r, 'a/x'), 'x')
+    await writeFile(join(r, 'a/deep/y'), 'y')
+    await writeFile(join(r, 'b'), 'b')
+    await mkdir(join(r, 'c'))
+    await writeFile(join(r, 'c/keep'), 'keep')
+    await writeFile(join(r, 'c/drop'), 'drop')
+    const meta = {mode: 0o644, uid: 0, gid: 0, size: 0, mtime: CLAMP}
+    const entries: LayerEntry[] = [
+      {...meta, path: '.wh.b', type: 'file'},
+      {...meta, path: 'a', type: 'directory', mode: 0o750},
+      {...meta, path: 'a/.wh..wh..opq', type: 'file'},
+      {...meta, path: 'a/z', type: 'file', size: 1, content: () => Readable.from([Buffer.from('z')])},
+      {...meta, path: 'c/.wh.drop', type: 'file'},
+    ]
+    const {data} = await collectLayer(packLayer(entries))
+    await extractLayer(Readable.from([data]), r)
+    expect(Object.keys(await describeTree(r))).toEqual(['a', 'a/z', 'c', 'c/keep'])
+    expect((await describeTree(r))['a']!.mode).toBe(0o750)
+  })
+
+  it('keeps the security.capability xattr through write and extract', async () => {
+    if (!(await xattrToolsAvailable())) {
+      console.warn('getfattr/setfattr missing (apt-get install attr): capability test skipped')
+      return
+    }
+    const r = join(dir, 'cap')
+    await mkdir(r)
+    const before = await snapshot(r)
+    await writeFile(join(r, 'ping'), 'binary', {mode: 0o755})
+    const cap = '0x0100000200200000000000000000000000000000' // cap_net_raw+ep
+    execFileSync('setfattr', ['-n', 'security.capability', '-v', cap, join(r, 'ping')])
+    const {data} = await collectLayer(writeLayer(r, await diffLayer(before, r)))
+    const [entry] = await listTar(data)
+    expect(Buffer.from(entry!.pax!['SCHILY.xattr.security.capability']!, 'utf8').toString('hex')).toBe(cap.slice(2))
+    const out = join(dir, 'cap-out')
+    await extractLayer(Readable.from([data]), out)
+    expect(execFileSync('getfattr', ['--absolute-names', '-e', 'hex', '-n', 'security.capability', join(out, 'ping')]).toString()).toContain(`security.capability=${cap}`)
+    expect(await readdir(out)).toEqual(['ping'])
+  })
+})
