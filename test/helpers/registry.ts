@@ -1,0 +1,311 @@
+import {execFile, spawn, type ChildProcess} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {closeSync, openSync, readFileSync} from 'node:fs'
+import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {request as httpRequest} from 'node:http'
+import {request as httpsRequest} from 'node:https'
+import {createServer, type AddressInfo} from 'node:net'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+import {makeSigningCertificate, makeTestCertificates, type TestCertificates} from './tls.js'
+import {startTokenIssuer, type TokenIssuer} from './token-issuer.js'
+import {makeTempDir, removeTempDir} from './tmp.js'
+
+/**
+ * A real registry (Debian's docker-registry, distribution 2.8.2) on a free 127.0.0.1 port, for tests.
+ *   plain     HTTP, anonymous, every action allowed.
+ *   tls-basic HTTPS (server cert signed by a CA made here, `caFile`), htpasswd basic auth for one user.
+ *   token     distribution's `auth: token` with a token issuer from ./token-issuer.ts; HTTPS for both the
+ *             registry and the issuer (same CA) unless `{tls: false}`. Two users: `username` (pull, push,
+ *             delete) and `readonlyUser` (pull only). Anonymous token requests get 401.
+ * Storage is a temp dir (filesystem driver, deletes enabled). The registry logs at level error, plus its
+ * access log, to `logFile` (SLIPWAY_TEST_REGISTRY_LOG_LEVEL=debug for more).
+ */
+export type RegistryVariant = 'plain' | 'tls-basic' | 'token'
+
+export interface RegistryOptions {
+  /** token variant: lifetime of issued tokens (default 300 s). */
+  tokenTtlSeconds?: number
+  /** token variant: serve registry and issuer over HTTPS (default true). */
+  tls?: boolean
+}
+
+export interface TestRegistry {
+  variant: RegistryVariant
+  /** '127.0.0.1:PORT': what goes into image references. */
+  host: string
+  /** 'http://127.0.0.1:PORT' or 'https://127.0.0.1:PORT' */
+  url: string
+  /** PEM of the CA that signed the registry's (and the token issuer's) certificate; set when TLS is on. */
+  caFile?: string
+  /** A user allowed to pull, push and delete (tls-basic, token). */
+  username?: string
+  password?: string
+  /** token variant only: a user granted `pull` and nothing else. */
+  readonlyUser?: {username: string; password: string}
+  /** token variant only: the issuer, for `requestCount`, `requests` and `ttlSeconds`. */
+  tokenIssuer?: TokenIssuer
+  /** Root of the filesystem storage driver. */
+  storageDir: string
+  /** The registry's stdout/stderr. */
+  logFile: string
+  /** Env vars a slipway child process needs for this registry: SLIPWAY_CA_FILE when TLS is on. */
+  env(): Record<string, string>
+  /** skopeo flags to reach it from one side of a copy, e.g. ['--dest-cert-dir', DIR, '--dest-creds', 'u:p']. */
+  skopeoFlags(side: 'src' | 'dest'): string[]
+  /** Kills the registry (and stops the token issuer), removes its temp dir. Safe to call twice. */
+  stop(): Promise<void>
+}
+
+const runFile = promisify(execFile)
+const REGISTRY_BIN = process.env.SLIPWAY_TEST_REGISTRY_BIN ?? '/usr/bin/docker-registry'
+const TOKEN_SERVICE = 'slipway-test-registry'
+const READY_TIMEOUT_MS = 15_000
+
+interface Running {
+  child: ChildProcess
+  watchdog: ChildProcess
+}
+
+/** Registries not stopped yet: killed on 'exit' (outside jest) and by their watchdogs (always). */
+const running = new Set<Running>()
+let exitHookInstalled = false
+
+function installExitHook(): void {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.once('exit', () => {
+    for (const r of running) killGroup(r.child, 'SIGKILL')
+  })
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+  try {
+    process.kill(-child.pid, signal)
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * A shell that waits for EOF on its stdin, then kills the registry's process group. Our end of that pipe
+ * closes whenever this process dies, even by SIGKILL, and under jest, whose sandboxed `process` never
+ * delivers 'exit' to the hook above. The temp dir is swept by ./tmp.ts the same way.
+ */
+export function startWatchdog(pid: number): ChildProcess {
+  const watchdog = spawn('/bin/sh', ['-c', 'read _; kill -KILL "-$1" 2>/dev/null', 'registry-watchdog', String(pid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  })
+  watchdog.unref()
+  ;(watchdog.stdin as unknown as {unref?: () => void}).unref?.()
+  return watchdog
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function htpasswdLine(username: string, password: string): Promise<string> {
+  const {stdout} = await runFile('htpasswd', ['-nbB', '-C', '4', username, password])
+  return stdout.trim()
+}
+
+function randomSecret(): string {
+  return randomBytes(12).toString('hex')
+}
+
+/** Any HTTP answer to GET /v2/ (200 or 401) means the registry is serving. */
+function probe(url: string, ca: Buffer | undefined): Promise<boolean> {
+  return new Promise(resolve => {
+    const request = url.startsWith('https:') ? httpsRequest : httpRequest
+    const req = request(`${url}/v2/`, {method: 'GET', ca, timeout: 1000}, res => {
+      res.resume()
+      resolve(res.statusCode === 200 || res.statusCode === 401)
+    })
+    req.on('error', () => resolve(false))
+    req.on('timeout', () => req.destroy())
+    req.end()
+  })
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise(resolve => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve()
+    else child.once('exit', () => resolve())
+  })
+}
+
+function logTail(logFile: string): string {
+  try {
+    return readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n')
+  } catch {
+    return '(no log)'
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function launch(configFile: string, logFile: string, url: string, ca: Buffer | undefined): Promise<Running> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGISTRY_')))
+  const logFd = openSync(logFile, 'w')
+  let child: ChildProcess
+  try {
+    child = spawn(REGISTRY_BIN, ['serve', configFile], {stdio: ['ignore', logFd, logFd], detached: true, env})
+  } finally {
+    closeSync(logFd)
+  }
+  child.unref()
+  const spawnError = new Promise<Error>(resolve => child.once('error', resolve))
+  if (child.pid === undefined) throw new Error(`cannot run ${REGISTRY_BIN}: ${(await spawnError).message}`)
+  const r: Running = {child, watchdog: startWatchdog(child.pid)}
+  running.add(r)
+  const died = Promise.race([spawnError, exited(child).then(() => new Error('exited'))])
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  for (;;) {
+    const failure = await Promise.race([died, new Promise<undefined>(resolve => setTimeout(() => resolve(undefined), 50))])
+    if (failure) {
+      await exited(child)
+      running.delete(r)
+      r.watchdog.kill('SIGKILL')
+      const log = logTail(logFile)
+      if (/address already in use/.test(log)) throw new PortTakenError(log)
+      throw new Error(`docker-registry did not start (${failure.message}); ${logFile}:\n${log}`)
+    }
+    if (await probe(url, ca)) return r
+    if (Date.now() > deadline) {
+      await stopRunning(r)
+      throw new Error(`docker-registry did not answer ${url}/v2/ within ${READY_TIMEOUT_MS} ms; ${logFile}:\n${logTail(logFile)}`)
+    }
+  }
+}
+
+async function stopRunning(r: Running): Promise<void> {
+  if (!running.delete(r)) return
+  killGroup(r.child, 'SIGTERM')
+  const timer = setTimeout(() => killGroup(r.child, 'SIGKILL'), 3000)
+  await exited(r.child)
+  clearTimeout(timer)
+  r.watchdog.kill('SIGKILL')
+}
+
+export async function startRegistry(variant: RegistryVariant = 'plain', opts: RegistryOptions = {}): Promise<TestRegistry> {
+  installExitHook()
+  const dir = await makeTempDir('registry')
+  try {
+    return await startIn(dir, variant, opts)
+  } catch (error) {
+    await removeTempDir(dir)
+    throw error
+  }
+}
+
+async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOptions): Promise<TestRegistry> {
+  const storageDir = join(dir, 'storage')
+  const logFile = join(dir, 'registry.log')
+  await mkdir(storageDir)
+  const useTls = variant === 'tls-basic' || (variant === 'token' && opts.tls !== false)
+  const certs: TestCertificates | undefined = useTls ? await makeTestCertificates(join(dir, 'tls')) : undefined
+  const ca = certs ? await readFile(certs.caFile) : undefined
+
+  let username: string | undefined
+  let password: string | undefined
+  let readonlyUser: TestRegistry['readonlyUser']
+  let tokenIssuer: TokenIssuer | undefined
+  let auth: Record<string, unknown> | undefined
+  if (variant === 'tls-basic') {
+    username = 'slipway'
+    password = `pw-${randomSecret()}`
+    const htpasswdFile = join(dir, 'htpasswd')
+    await writeFile(htpasswdFile, `${await htpasswdLine(username, password)}\n`)
+    auth = {htpasswd: {realm: 'slipway-test-registry', path: htpasswdFile}}
+  } else if (variant === 'token') {
+    username = 'slipway'
+    password = `pw-${randomSecret()}`
+    readonlyUser = {username: 'reader', password: `pw-${randomSecret()}`}
+    const signing = await makeSigningCertificate(join(dir, 'token'))
+    tokenIssuer = await startTokenIssuer({
+      service: TOKEN_SERVICE,
+      users: [
+        {username, password, actions: ['pull', 'push', 'delete', '*']},
+        {...readonlyUser, actions: ['pull']},
+      ],
+      ttlSeconds: opts.tokenTtlSeconds,
+      signing,
+      tls: certs && {certFile: certs.certFile, keyFile: certs.keyFile},
+    })
+    auth = {token: {realm: tokenIssuer.realm, service: TOKEN_SERVICE, issuer: tokenIssuer.issuer, rootcertbundle: signing.certFile}}
+  }
+
+  let r: Running | undefined
+  let port = 0
+  try {
+    for (let attempt = 1; r === undefined; attempt++) {
+      port = await freePort()
+      const url = `${useTls ? 'https' : 'http'}://127.0.0.1:${port}`
+      // JSON is YAML, so no YAML writer is needed.
+      const config = {
+        version: '0.1',
+        log: {level: process.env.SLIPWAY_TEST_REGISTRY_LOG_LEVEL ?? 'error', formatter: 'text'},
+        storage: {
+          filesystem: {rootdirectory: storageDir},
+          delete: {enabled: true},
+          maintenance: {uploadpurging: {enabled: false}},
+        },
+        http: {
+          addr: `127.0.0.1:${port}`,
+          secret: randomSecret(),
+          ...(certs ? {tls: {certificate: certs.certFile, key: certs.keyFile}} : {}),
+        },
+        ...(auth ? {auth} : {}),
+      }
+      const configFile = join(dir, 'config.yml')
+      await writeFile(configFile, JSON.stringify(config, null, 2))
+      try {
+        r = await launch(configFile, logFile, url, ca)
+      } catch (error) {
+        if (!(error instanceof PortTakenError) || attempt >= 3) throw error
+      }
+    }
+  } catch (error) {
+    await tokenIssuer?.stop()
+    throw error
+  }
+
+  const running = r
+  const host = `127.0.0.1:${port}`
+  let stopped: Promise<void> | undefined
+  return {
+    variant,
+    host,
+    url: `${useTls ? 'https' : 'http'}://${host}`,
+    ...(certs ? {caFile: certs.caFile} : {}),
+    ...(username === undefined ? {} : {username, password}),
+    ...(readonlyUser ? {readonlyUser} : {}),
+    ...(tokenIssuer ? {tokenIssuer} : {}),
+    storageDir,
+    logFile,
+    env: (): Record<string, string> => (certs ? {SLIPWAY_CA_FILE: certs.caFile} : {}),
+    skopeoFlags(side) {
+      const flags = certs ? [`--${side}-cert-dir`, certs.certDir] : [`--${side}-tls-verify=false`]
+      if (username !== undefined) flags.push(`--${side}-creds`, `${username}:${password}`)
+      return flags
+    },
+    stop() {
+      stopped ??= (async () => {
+        await stopRunning(running)
+        await tokenIssuer?.stop()
+        await removeTempDir(dir)
+      })()
+      return stopped
+    },
+  }
+}
