@@ -1,0 +1,152 @@
+import {readFileSync} from 'node:fs'
+import type {Readable} from 'node:stream'
+import {rootCertificates} from 'node:tls'
+
+import {Agent, type Dispatcher, request} from 'undici'
+
+import {SlipwayError} from '../errors.js'
+import {redactSecrets} from '../redact.js'
+import {DEFAULTS, type ResolvedOptions} from './options.js'
+
+export type RequestBody = Buffer | (() => Readable | Promise<Readable>)
+
+export interface HttpRequest {
+  method: string
+  url: URL
+  headers: Record<string, string>
+  body?: RequestBody
+  /** Skip TLS verification (hosts in SLIPWAY_INSECURE_REGISTRIES). */
+  insecure?: boolean
+}
+
+export interface HttpResponse {
+  status: number
+  headers: Dispatcher.ResponseData['headers']
+  body: Dispatcher.ResponseData['body']
+  /** The URL that answered, after redirects (Location headers are relative to it). */
+  url: URL
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+
+/**
+ * One keep-alive connection pool per process for every registry and token server; follows redirects
+ * itself so that credentials never travel to another host.
+ */
+export class HttpClient {
+  private readonly agent: Agent
+  private insecureAgent?: Agent
+  private readonly opts: ResolvedOptions
+
+  constructor(opts: ResolvedOptions) {
+    this.opts = opts
+    this.agent = new Agent({...this.agentOptions(), connect: {...(opts.caFile ? {ca: [...rootCertificates, readCa(opts.caFile)]} : {}), timeout: 15_000}})
+  }
+
+  private agentOptions(): Agent.Options {
+    return {headersTimeout: this.opts.timeoutMs, bodyTimeout: this.opts.timeoutMs, keepAliveTimeout: 10_000, connections: 64}
+  }
+
+  private dispatcher(insecure: boolean | undefined): Agent {
+    if (!insecure) return this.agent
+    this.insecureAgent ??= new Agent({...this.agentOptions(), connect: {rejectUnauthorized: false, timeout: 15_000}})
+    return this.insecureAgent
+  }
+
+  async send(req: HttpRequest): Promise<HttpResponse> {
+    let {method, url} = req
+    const headers: Record<string, string> = {'user-agent': this.opts.userAgent, ...req.headers}
+    let body = req.body
+    for (let hop = 0; ; hop++) {
+      const started = Date.now()
+      let res: Dispatcher.ResponseData
+      try {
+        res = await request(url, {
+          method: method as Dispatcher.HttpMethod,
+          headers,
+          body: body === undefined ? null : Buffer.isBuffer(body) ? body : await body(),
+          dispatcher: this.dispatcher(req.insecure),
+        })
+      } catch (e) {
+        this.log(`${method} ${url.href} failed after ${Date.now() - started} ms: ${(e as Error).message}`, headers)
+        throw e
+      }
+      this.log(`${method} ${url.href} → ${res.statusCode} (${Date.now() - started} ms)`, headers)
+      const location = res.headers.location
+      if (!REDIRECTS.has(res.statusCode) || typeof location !== 'string') return {status: res.statusCode, headers: res.headers, body: res.body, url}
+      await drain(res.body)
+      if (hop >= DEFAULTS.maxRedirects) throw new SlipwayError('registry', `too many redirects from ${req.url.host} for ${req.method} ${req.url.pathname}`)
+      const next = new URL(location, url)
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new SlipwayError('registry', `${url.host} redirected to an unsupported URL scheme ${next.protocol}`)
+      if (next.origin !== url.origin) delete headers.authorization
+      if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')) {
+        method = 'GET'
+        body = undefined
+      }
+      url = next
+    }
+  }
+
+  private log(line: string, headers: Record<string, string>): void {
+    if (!this.opts.debug) return
+    const auth = headers.authorization ? ` [authorization: ${headers.authorization.split(' ')[0]} ***]` : ''
+    this.opts.debug(redactSecrets(`slipway registry: ${line}${auth}`))
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.agent.close(), this.insecureAgent?.close()])
+  }
+}
+
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (e) {
+    throw new SlipwayError('usage', `cannot read the CA file ${file} (SLIPWAY_CA_FILE): ${(e as Error).message}`, {hint: 'point SLIPWAY_CA_FILE at a PEM certificate file'})
+  }
+}
+
+/** Reads a response body up to `max` bytes; beyond that returns undefined (and discards the rest). */
+export async function readCapped(body: Readable, max: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > max) {
+      body.destroy()
+      return undefined
+    }
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks)
+}
+
+/** Reads at most `max` bytes of a body as text, for error messages; never fails. */
+export async function readText(body: Readable, max: number = DEFAULTS.maxErrorBodyBytes): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      chunks.push(chunk.subarray(0, Math.max(0, max - size)))
+      size += chunk.length
+      if (size >= max) break
+    }
+  } catch {
+    // a broken error body still leaves the status to report
+  }
+  body.destroy()
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+export async function drain(body: Readable): Promise<void> {
+  try {
+    for await (const _ of body) { /* discard */ }
+  } catch {
+    // nothing to do: the response is being thrown away
+  }
+}
+
+export function header(headers: HttpResponse['headers'], name: string): string | undefined {
+  const v = headers[name]
+  return Array.isArray(v) ? v[0] : v
+}

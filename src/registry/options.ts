@@ -1,0 +1,116 @@
+/**
+ * Options of the registry client, with every default in this one place.
+ */
+export interface RegistryCredentials {
+  username: string
+  password: string
+  /** Only for this registry (host[:port] as written in references); every registry when absent. */
+  registry?: string
+}
+
+export interface RegistryClientOptions {
+  /** Parallel requests a single operation may run (tag scans, tag pushes). Default 8. */
+  jobs?: number
+  /** Retries after a temporary failure (connection error, 5xx, 429). Default 4. */
+  retries?: number
+  /** Upper bound of all backoff waits of one request, in ms. Default 60 000. */
+  maxRetryWaitMs?: number
+  /** First backoff step in ms (doubles each retry, with jitter). Default 250. */
+  retryBaseMs?: number
+  /** Default `slipway/<version>`. */
+  userAgent?: string
+  /** Extra CA certificate(s) (PEM file) trusted besides the system CAs. Default `$SLIPWAY_CA_FILE`. */
+  caFile?: string
+  /** Hosts that may be spoken to over plain HTTP or HTTPS without verification. Default `$SLIPWAY_INSECURE_REGISTRIES`. */
+  insecureRegistries?: string[]
+  /** Explicit credentials (the --registry-username/--registry-password flags); they win over every other source. */
+  credentials?: RegistryCredentials
+  /** Environment read for credentials, CA file, insecure registries and debug logging. Default `process.env`. */
+  env?: NodeJS.ProcessEnv
+  /** Timeout waiting for response headers and between body chunks, in ms. Default 60 000. */
+  timeoutMs?: number
+  /** Blobs smaller than this are uploaded with one PUT, larger ones in PATCH chunks. Default 8 MiB. */
+  monolithicUploadMax?: number
+  /** Size of one PATCH chunk (raised to the registry's OCI-Chunk-Min-Length). Default 8 MiB. */
+  chunkSize?: number
+  /** Largest manifest accepted or sent. Default 4 MiB. */
+  maxManifestBytes?: number
+  /** Safety caps on tag and catalog listings. Defaults 1 000 000 entries, 10 000 pages. */
+  maxListEntries?: number
+  maxListPages?: number
+  /** Where debug lines go when `SLIPWAY_DEBUG=1`. Default stderr. */
+  debugLog?: (line: string) => void
+}
+
+export interface ResolvedOptions {
+  jobs: number
+  retries: number
+  maxRetryWaitMs: number
+  retryBaseMs: number
+  userAgent: string
+  caFile?: string
+  insecureRegistries: string[]
+  credentials?: RegistryCredentials
+  env: NodeJS.ProcessEnv
+  timeoutMs: number
+  monolithicUploadMax: number
+  chunkSize: number
+  maxManifestBytes: number
+  maxListEntries: number
+  maxListPages: number
+  debug?: (line: string) => void
+}
+
+export const DEFAULTS = {
+  jobs: 8,
+  retries: 4,
+  maxRetryWaitMs: 60_000,
+  retryBaseMs: 250,
+  userAgent: 'slipway/0.1',
+  timeoutMs: 60_000,
+  monolithicUploadMax: 8 * 1024 * 1024,
+  chunkSize: 8 * 1024 * 1024,
+  maxManifestBytes: 4 * 1024 * 1024,
+  maxListEntries: 1_000_000,
+  maxListPages: 10_000,
+  /** Page size asked for in tag and catalog listings (distribution caps it at 1000). */
+  listPageSize: 1000,
+  /** Cap on the error body read from a registry. */
+  maxErrorBodyBytes: 64 * 1024,
+  /** Cap on a token response. */
+  maxTokenBodyBytes: 1024 * 1024,
+  /** Token lifetime when the issuer does not say (distribution's default). */
+  tokenTtlSeconds: 60,
+  /** Redirects followed per request. */
+  maxRedirects: 5,
+  /** Seconds a credential helper may take. */
+  credentialHelperTimeoutMs: 30_000,
+} as const
+
+export function resolveOptions(opts: RegistryClientOptions = {}): ResolvedOptions {
+  const env = opts.env ?? process.env
+  const insecure = opts.insecureRegistries ?? (env.SLIPWAY_INSECURE_REGISTRIES ?? '').split(',')
+  const caFile = opts.caFile ?? (env.SLIPWAY_CA_FILE || undefined)
+  return {
+    jobs: positive(opts.jobs, DEFAULTS.jobs),
+    retries: Math.max(0, opts.retries ?? DEFAULTS.retries),
+    maxRetryWaitMs: opts.maxRetryWaitMs ?? DEFAULTS.maxRetryWaitMs,
+    retryBaseMs: opts.retryBaseMs ?? DEFAULTS.retryBaseMs,
+    userAgent: opts.userAgent ?? DEFAULTS.userAgent,
+    ...(caFile ? {caFile} : {}),
+    insecureRegistries: insecure.map((h) => h.trim()).filter((h) => h !== ''),
+    ...(opts.credentials ? {credentials: opts.credentials} : {}),
+    env,
+    timeoutMs: positive(opts.timeoutMs, DEFAULTS.timeoutMs),
+    monolithicUploadMax: opts.monolithicUploadMax ?? DEFAULTS.monolithicUploadMax,
+    chunkSize: positive(opts.chunkSize, DEFAULTS.chunkSize),
+    maxManifestBytes: positive(opts.maxManifestBytes, DEFAULTS.maxManifestBytes),
+    maxListEntries: positive(opts.maxListEntries, DEFAULTS.maxListEntries),
+    maxListPages: positive(opts.maxListPages, DEFAULTS.maxListPages),
+    ...(env.SLIPWAY_DEBUG === '1' ? {debug: opts.debugLog ?? ((line: string) => process.stderr.write(`${line}\n`))} : {}),
+  }
+}
+
+function positive(v: number | undefined, dflt: number): number {
+  return v !== undefined && Number.isFinite(v) && v > 0 ? v : dflt
+}

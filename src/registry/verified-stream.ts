@@ -1,0 +1,77 @@
+import {Readable} from 'node:stream'
+
+import {SlipwayError} from '../errors.js'
+import {type Digest, Digester, digestAlgorithm} from '../oci/digest.js'
+import {networkError} from './errors.js'
+
+/** A body that may continue from a byte offset after a dropped connection. */
+export interface ResumableBody {
+  body: AsyncIterable<Buffer> & {destroy(): void}
+  /** Bytes at the start of `body` that were already received (a server that ignored Range). */
+  skip: number
+}
+
+export interface VerifyOptions {
+  digest: Digest
+  size?: number
+  host: string
+  /** Opens the body again from `offset` (a Range request). */
+  resume: (offset: number) => Promise<ResumableBody>
+  maxResumes: number
+  onProgress?: (bytes: number) => void
+}
+
+/**
+ * Streams a blob while hashing it: a dropped connection continues from the bytes already received,
+ * and the stream fails with an integrity error at the end (before signalling end) if the digest or
+ * size is wrong, or as soon as it grows beyond the expected size.
+ */
+export function verifiedBlobStream(first: ResumableBody, opts: VerifyOptions): Readable {
+  return Readable.from(verifiedChunks(first, opts), {objectMode: false})
+}
+
+async function* verifiedChunks(first: ResumableBody, opts: VerifyOptions): AsyncGenerator<Buffer> {
+  const digester = new Digester(digestAlgorithm(opts.digest))
+  let current: ResumableBody = first
+  let resumes = 0
+  try {
+    for (;;) {
+      try {
+        let skip = current.skip
+        for await (const raw of current.body) {
+          let chunk = raw
+          if (skip > 0) {
+            const drop = Math.min(skip, chunk.length)
+            skip -= drop
+            chunk = chunk.subarray(drop)
+            if (chunk.length === 0) continue
+          }
+          digester.update(chunk)
+          if (opts.size !== undefined && digester.size > opts.size) {
+            throw new SlipwayError('integrity', `blob ${opts.digest} from ${opts.host} is larger than the expected ${opts.size} bytes`)
+          }
+          opts.onProgress?.(digester.size)
+          yield chunk
+        }
+        break
+      } catch (e) {
+        if (e instanceof SlipwayError) throw e
+        if (resumes >= opts.maxResumes) throw networkError(opts.host, e)
+        resumes++
+        current.body.destroy()
+        current = await opts.resume(digester.size)
+      }
+    }
+  } finally {
+    current.body.destroy()
+  }
+  const got = digester.digest()
+  if (opts.size !== undefined && digester.size !== opts.size) {
+    throw new SlipwayError('integrity', `blob ${opts.digest} from ${opts.host} has ${digester.size} bytes, expected ${opts.size}`)
+  }
+  if (got !== opts.digest) {
+    throw new SlipwayError('integrity', `blob from ${opts.host} does not match its digest: expected ${opts.digest}, got ${got}`, {
+      hint: 'the registry or a proxy in between altered the content; retry, and report it if it persists',
+    })
+  }
+}
