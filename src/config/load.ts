@@ -1,0 +1,253 @@
+import {access, readFile} from 'node:fs/promises'
+import {isAbsolute, join, relative, resolve} from 'node:path'
+
+import {LineCounter, isMap, isScalar, parseAllDocuments, visit, type Document} from 'yaml'
+import type * as z from 'zod'
+
+import {SlipwayError} from '../errors.js'
+import {ConfigError} from './errors.js'
+import {positionOf} from './positions.js'
+import {documentSchema, type DocumentOutput} from './schema.js'
+import type {DappConfig, DimgConfig} from './types.js'
+
+/** Config file names, in the order they are looked for. */
+export const CONFIG_FILE_NAMES = ['dappfile.yaml', 'dappfile.yml', 'werf.yaml'] as const
+
+/** The config file of the project in `dir`, or a config error saying which names were looked for. */
+export async function findDappfile(dir: string): Promise<string> {
+  for (const name of CONFIG_FILE_NAMES) {
+    const file = join(dir, name)
+    try {
+      await access(file)
+      return file
+    } catch {
+      // try the next name
+    }
+  }
+  throw new SlipwayError('config', `no ${CONFIG_FILE_NAMES.join(', ')} in ${dir}`, {
+    hint: 'run in the project directory or pass --dir DIR',
+  })
+}
+
+/** Finds, reads and validates the project's config. */
+export async function loadDappfile(dir: string): Promise<DappConfig> {
+  const file = await findDappfile(resolve(dir))
+  const text = await readFile(file, 'utf8')
+  return parseDappfile(text, displayName(file), file)
+}
+
+/** How errors name the file: relative to the working directory when it is below it. */
+function displayName(file: string): string {
+  const rel = relative(process.cwd(), file)
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file
+}
+
+interface ParsedDocument {
+  doc: Document
+  raw: Record<string, unknown>
+  config: DocumentOutput
+  dimg: DimgConfig
+  label: string
+}
+
+/**
+ * Parses the text of a dappfile into the typed config. `fileLabel` is how errors name the file. Throws a
+ * ConfigError for the first problem in source order.
+ */
+export function parseDappfile(text: string, fileLabel: string, file = fileLabel): DappConfig {
+  const lineCounter = new LineCounter()
+  const docs = parseAllDocuments(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
+  const fail = (offset: number, what: string): never => {
+    const {line, col} = lineCounter.linePos(offset)
+    throw new ConfigError(fileLabel, line, col, what)
+  }
+  if (!Array.isArray(docs)) fail(0, 'the file holds no dimg: it needs at least a "from:" line')
+  const parsed: ParsedDocument[] = []
+  for (const doc of docs as Document[]) {
+    const syntax = doc.errors[0]
+    if (syntax) fail(syntax.pos[0], `YAML syntax error: ${syntax.message.split('\n')[0]}`)
+    if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) continue // an empty document
+    if (!isMap(doc.contents)) fail(doc.contents.range?.[0] ?? 0, 'a document must be a map of keys such as dimg, from, git, shell')
+    let raw: Record<string, unknown>
+    try {
+      raw = doc.toJS({maxAliasCount: 100}) as Record<string, unknown>
+    } catch (e) {
+      fail(unresolvedAliasOffset(doc) ?? doc.contents!.range?.[0] ?? 0, `YAML error: ${(e as Error).message.split('\n')[0]}`)
+    }
+    const label = documentLabel(raw!)
+    const result = documentSchema.safeParse(raw!)
+    if (!result.success) {
+      const problem = firstProblem(doc, lineCounter, raw!, result.error.issues)
+      throw new ConfigError(fileLabel, problem.line, problem.column, `${label}${problem.where}: ${problem.message}`)
+    }
+    parsed.push({doc, raw: raw!, config: result.data, dimg: toDimg(result.data), label})
+  }
+  checkProject(parsed, lineCounter, fileLabel)
+  return {file, dimgs: parsed.map((p) => p.dimg)}
+}
+
+/** Where the first alias without an anchor is, if any. */
+function unresolvedAliasOffset(doc: Document): number | undefined {
+  let offset: number | undefined
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.resolve(doc) === undefined) {
+        offset = node.range?.[0]
+        return visit.BREAK
+      }
+      return undefined
+    },
+  })
+  return offset
+}
+
+function documentLabel(raw: Record<string, unknown>): string {
+  if (typeof raw.artifact === 'string') return `artifact "${raw.artifact}"`
+  const name = raw.dimg ?? raw.image
+  return typeof name === 'string' ? `dimg "${name}"` : 'dimg'
+}
+
+function toDimg(d: DocumentOutput): DimgConfig {
+  const name = d.artifact ?? d.dimg ?? d.image ?? null
+  return {
+    name,
+    isArtifact: d.artifact !== undefined,
+    from: d.from,
+    ...(d.fromCacheVersion === undefined ? {} : {fromCacheVersion: d.fromCacheVersion}),
+    fromLatest: d.fromLatest ?? false,
+    git: d.git ?? [],
+    shell: d.shell ?? {commands: {beforeInstall: [], install: [], beforeSetup: [], setup: []}, stageCacheVersion: {}},
+    imports: d.import ?? [],
+    docker: d.docker ?? {},
+    mounts: d.mount ?? [],
+  }
+}
+
+/** `shell › install`, `git[0] › to`. */
+export function formatKeyPath(path: readonly PropertyKey[]): string {
+  let out = ''
+  for (const step of path) {
+    if (typeof step === 'number') out += `[${step}]`
+    else out += out === '' ? String(step) : ` › ${String(step)}`
+  }
+  return out
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = raw
+  for (const step of path) {
+    if (v === null || typeof v !== 'object') return undefined
+    v = (v as Record<PropertyKey, unknown>)[step as string]
+  }
+  return v
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'an empty value'
+  if (Array.isArray(v)) return 'a list'
+  if (typeof v === 'object') return 'a map'
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`
+  return `${typeof v === 'number' ? 'the number' : 'the value'} ${String(v)}`
+}
+
+const EXPECTED_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a map',
+  record: 'a map',
+}
+
+interface Problem {
+  line: number
+  column: number
+  offset: number
+  where: string
+  message: string
+}
+
+function firstProblem(doc: Document, lineCounter: LineCounter, raw: unknown, issues: readonly z.core.$ZodIssue[]): Problem {
+  const problems = issues.map((iss): Problem => {
+    const path = iss.path as PropertyKey[]
+    if (iss.code === 'unrecognized_keys') {
+      const key = iss.keys[0]
+      const pos = positionOf(doc, lineCounter, path, key)
+      return {...pos, where: ` › ${formatKeyPath([...path, key])}`, message: iss.message}
+    }
+    const pos = positionOf(doc, lineCounter, path)
+    const where = path.length === 0 ? '' : ` › ${formatKeyPath(path)}`
+    const value = valueAt(raw, path)
+    if (value === undefined && path.length > 0) {
+      const key = String(path[path.length - 1])
+      if (key === 'from' && path.length === 1) return {...pos, where: '', message: 'missing "from": every dimg and artifact needs a base image'}
+      return {...pos, where, message: `missing required key "${key}"`}
+    }
+    if (iss.code === 'invalid_type' && iss.message.startsWith('Invalid input')) {
+      return {...pos, where, message: `expected ${EXPECTED_NAMES[iss.expected] ?? iss.expected}, got ${describeValue(value)}`}
+    }
+    const got = (iss.code === 'invalid_union' || iss.code === 'invalid_type') && !iss.message.includes(', got ') ? `, got ${describeValue(value)}` : ''
+    return {...pos, where, message: `${iss.message}${got}`}
+  })
+  problems.sort((a, b) => a.offset - b.offset)
+  return problems[0]
+}
+
+/** Problems that span documents: names, artifacts and their imports. */
+function checkProject(parsed: ParsedDocument[], lineCounter: LineCounter, fileLabel: string): void {
+  const fail = (p: ParsedDocument, path: PropertyKey[], what: string): never => {
+    const pos = positionOf(p.doc, lineCounter, path)
+    const where = path.length === 0 ? '' : ` › ${formatKeyPath(path)}`
+    throw new ConfigError(fileLabel, pos.line, pos.column, `${p.label}${where}: ${what}`)
+  }
+  const nameKey = (p: ParsedDocument): string => (p.raw.artifact !== undefined ? 'artifact' : p.raw.image !== undefined ? 'image' : 'dimg')
+
+  const dimgs = parsed.filter((p) => !p.dimg.isArtifact)
+  if (dimgs.length === 0) {
+    if (parsed.length === 0) throw new ConfigError(fileLabel, 1, 1, 'the file holds no dimg: it needs at least a "from:" line')
+    fail(parsed[0], [], 'the config has only artifacts: add a dimg document that imports from them')
+  }
+  const unnamed = dimgs.filter((p) => p.dimg.name === null)
+  if (unnamed.length > 0 && dimgs.length > 1) {
+    const culprit = unnamed.length > 1 ? unnamed[1] : unnamed[0]
+    fail(culprit, [], 'a config holds one unnamed dimg or several named ones: give every dimg a name with "dimg: NAME"')
+  }
+  const byName = new Map<string, ParsedDocument>()
+  for (const p of parsed) {
+    if (p.dimg.name === null) continue
+    const first = byName.get(p.dimg.name)
+    if (first) {
+      const {line} = positionOf(first.doc, lineCounter, [])
+      fail(p, [nameKey(p)], `the name "${p.dimg.name}" is already used by the ${first.dimg.isArtifact ? 'artifact' : 'dimg'} at line ${line}`)
+    }
+    byName.set(p.dimg.name, p)
+  }
+  for (const p of parsed) {
+    p.dimg.imports.forEach((imp, i) => {
+      const target = byName.get(imp.artifact)
+      if (!target || !target.dimg.isArtifact) {
+        const artifacts = parsed.filter((q) => q.dimg.isArtifact).map((q) => q.dimg.name)
+        const known = artifacts.length === 0 ? 'the config defines no artifact' : `known artifacts: ${artifacts.join(', ')}`
+        fail(p, ['import', i, 'artifact'], `${target ? `"${imp.artifact}" is a dimg, not an artifact` : `unknown artifact "${imp.artifact}"`} (${known})`)
+      }
+    })
+  }
+  // Import cycles among artifacts: depth-first search, reported at the import that closes the cycle.
+  const state = new Map<string, 'visiting' | 'done'>()
+  const visit = (p: ParsedDocument, chain: string[]): void => {
+    const name = p.dimg.name as string
+    state.set(name, 'visiting')
+    p.dimg.imports.forEach((imp, i) => {
+      const target = byName.get(imp.artifact)!
+      const s = state.get(imp.artifact)
+      if (s === 'visiting') {
+        const start = chain.indexOf(imp.artifact)
+        const cycle = start === -1 ? [name, imp.artifact] : [...chain.slice(start), name, imp.artifact]
+        fail(p, ['import', i, 'artifact'], `import cycle: ${cycle.join(' → ')}`)
+      }
+      if (s === undefined) visit(target, [...chain, name])
+    })
+    state.set(name, 'done')
+  }
+  for (const p of parsed) if (p.dimg.isArtifact && !state.has(p.dimg.name as string)) visit(p, [])
+}

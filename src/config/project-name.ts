@@ -1,0 +1,28 @@
+import {basename, resolve} from 'node:path'
+
+import {gitTopLevel, remoteOriginUrl} from '../git/git.js'
+
+/**
+ * The project's name: the basename of the git remote `origin` URL (without `.git`), else the name of the
+ * git work tree's top directory, else the name of the project directory.
+ */
+export async function projectName(dir: string): Promise<string> {
+  const root = await gitTopLevel(dir)
+  if (root !== undefined) {
+    const url = await remoteOriginUrl(root)
+    const fromUrl = url === undefined ? undefined : repositoryNameOfUrl(url)
+    return fromUrl ?? basename(root)
+  }
+  return basename(resolve(dir))
+}
+
+/** `https://host/group/app.git`, `git@host:group/app.git`, `/srv/app/` → `app`. */
+export function repositoryNameOfUrl(url: string): string | undefined {
+  const last = url
+    .trim()
+    .replace(/[/\\]+$/, '')
+    .split(/[/\\:]/)
+    .pop()
+  const name = last?.replace(/\.git$/, '')
+  return name === undefined || name === '' ? undefined : name
+}

@@ -1,0 +1,102 @@
+/**
+ * The dappfile after validation: every list is a list, every default applied, nothing left to interpret.
+ * This is what the stage planner reads; it never sees YAML.
+ */
+
+/** The user stages that run shell commands, in build order. */
+export const SHELL_STAGES = ['beforeInstall', 'install', 'beforeSetup', 'setup'] as const
+export type ShellStageName = (typeof SHELL_STAGES)[number]
+
+/** The user stages whose inputs may include `stageDependencies` files. */
+export const DEPENDENCY_STAGES = ['install', 'beforeSetup', 'setup'] as const
+export type DependencyStageName = (typeof DEPENDENCY_STAGES)[number]
+
+/** A mapping of a path of the project's own git repository into the image. */
+export interface GitMapping {
+  /** Absolute path inside the repository (`/` = the repository root). */
+  add: string
+  /** Absolute path in the image. */
+  to: string
+  /** Globs relative to `add`; empty = everything. */
+  includePaths: string[]
+  /** Globs relative to `add`. */
+  excludePaths: string[]
+  owner?: string
+  group?: string
+  /** Per user stage: globs relative to `add` whose content (at the current commit) the stage depends on. */
+  stageDependencies: Partial<Record<DependencyStageName, string[]>>
+}
+
+export interface ShellConfig {
+  commands: Record<ShellStageName, string[]>
+  /** `shell.cacheVersion`: applies to every shell stage. */
+  cacheVersion?: string
+  /** `shell.<stage>CacheVersion`. */
+  stageCacheVersion: Partial<Record<ShellStageName, string>>
+}
+
+export type ImportPosition = 'beforeInstall' | 'afterInstall' | 'beforeSetup' | 'afterSetup'
+
+export interface ImportSpec {
+  artifact: string
+  /** Absolute path in the artifact's image. */
+  add: string
+  /** Absolute path in this image (defaults to `add`). */
+  to: string
+  includePaths: string[]
+  excludePaths: string[]
+  owner?: string
+  group?: string
+  position: ImportPosition
+}
+
+export interface HealthcheckConfig {
+  /** `CMD …` / `CMD-SHELL …` / `NONE` as a string, or an exec-form list. */
+  test: string | string[]
+  interval?: string
+  timeout?: string
+  startPeriod?: string
+  retries?: number
+}
+
+/** Docker instructions; only the keys that were written are present. */
+export interface DockerInstructions {
+  WORKDIR?: string
+  ENV?: Record<string, string>
+  EXPOSE?: string[]
+  LABEL?: Record<string, string>
+  USER?: string
+  ENTRYPOINT?: string | string[]
+  CMD?: string | string[]
+  VOLUME?: string[]
+  HEALTHCHECK?: HealthcheckConfig
+}
+
+export interface MountSpec {
+  /** `tmp_dir`: a fresh empty directory per stage; `build_dir`: a per-project directory kept between builds. */
+  from: 'tmp_dir' | 'build_dir'
+  /** Absolute path the directory is mounted at in every shell stage. */
+  to: string
+}
+
+export interface DimgConfig {
+  /** `null` for the single unnamed dimg. */
+  name: string | null
+  isArtifact: boolean
+  /** The base image reference as written. */
+  from: string
+  fromCacheVersion?: string
+  fromLatest: boolean
+  git: GitMapping[]
+  shell: ShellConfig
+  imports: ImportSpec[]
+  docker: DockerInstructions
+  mounts: MountSpec[]
+}
+
+export interface DappConfig {
+  /** Absolute path of the config file. */
+  file: string
+  /** Dimgs and artifacts in document order. */
+  dimgs: DimgConfig[]
+}

@@ -1,0 +1,278 @@
+import {
+  DEPENDENCY_STAGES,
+
+  type DependencyStageName,
+  type DimgConfig,
+  type DockerInstructions,
+  type GitMapping,
+  type ImportPosition,
+  type ImportSpec,
+  type MountSpec,
+  type ShellStageName,
+} from '../config/types.js'
+import type {PatchContent} from './content.js'
+import type {StageName} from './names.js'
+import {CACHE_VERSION, stageSignature, type StageSignature} from './signature.js'
+
+/**
+ * The stage plan of one dimg: pure functions from the typed config and the facts read from git (and, for
+ * `fromLatest`, the registry) to the list of non-empty stages with their signatures. No I/O here.
+ *
+ * What each signature covers is SPEC.md's stage table, and only that (see `signedContent` per stage):
+ *   from            image as written, fromCacheVersion, and the resolved digest with fromLatest
+ *   shell stages    commands, shell.cacheVersion, shell.<stage>CacheVersion, and for install/beforeSetup/
+ *                   setup the checksums of their stageDependencies files
+ *   imports*        per import: the artifact's last stage signature, add, to, include/exclude, owner, group
+ *   gitArchive      the mappings (add, to, include/exclude, owner, group) — not the commit
+ *   gitLatestPatch  the checksum of the mapped changes (see content.ts)
+ *   docker          the instructions
+ * plus, for all, the stage name, the parent's signature, the cache version and a dev-mode salt.
+ */
+
+/** The git state the files come from. */
+export interface GitRevision {
+  /** The commit HEAD points at. */
+  commit: string
+  /** The tree-ish files are read from: `commit`, or with --dev the tree id of the work tree snapshot. */
+  contentRef: string
+}
+
+/** A git mapping as signed (stageDependencies are covered by the dependency checksums instead). */
+export type SignedGitMapping = Omit<GitMapping, 'stageDependencies'>
+
+export interface ResolvedImport extends ImportSpec {
+  /** The imported artifact's last stage signature: the image the files are copied from. */
+  artifactSignature: StageSignature
+}
+
+export type StageInputs =
+  | {kind: 'from'; image: string; fromCacheVersion?: string; fromLatest: boolean; digest?: string}
+  | {
+      kind: 'shell'
+      stage: ShellStageName
+      commands: string[]
+      cacheVersion?: string
+      stageCacheVersion?: string
+      mounts: MountSpec[]
+      /** Set for install/beforeSetup/setup of a dimg with git mappings: bring the mapped files to this revision first. */
+      git?: {mappings: GitMapping[]; revision: GitRevision}
+      /** The stageDependencies checksums that were signed, by mapping index. */
+      dependencies: {mapping: number; checksum: string}[]
+    }
+  | {kind: 'imports'; position: ImportPosition; imports: ResolvedImport[]}
+  | {kind: 'gitArchive'; mappings: GitMapping[]; revision: GitRevision}
+  | {
+      kind: 'gitLatestPatch'
+      mappings: GitMapping[]
+      /** The content ref recorded in the previous stage: the patch goes from it to `revision.contentRef`. */
+      fromCommit: string
+      revision: GitRevision
+      changedFiles: number
+    }
+  | {kind: 'docker'; instructions: DockerInstructions}
+
+export interface PlannedStage {
+  name: StageName
+  /** 64 hex digits; the cache tag is `dimgstage-<signature>`. */
+  signature: StageSignature
+  parentSignature: StageSignature | null
+  /** Everything the build needs to make this stage. */
+  inputs: StageInputs
+  /** Exactly what the signature covers besides name, parent, cache version and dev salt. */
+  signedContent: unknown
+  /** The commit the stage's git files come from (gitArchive and every later stage of a dimg with git mappings). */
+  gitCommit?: string
+  /**
+   * Where those files were read: equal to gitCommit, or with --dev the work-tree snapshot's tree id. The
+   * build records it in the stage so a later plan can compute the latest patch from it.
+   */
+  gitContentRef?: string
+}
+
+/** Facts from outside the config that a dimg's stages depend on. */
+export interface DimgFacts {
+  /** Required when the dimg has git mappings. */
+  revision?: GitRevision
+  /** Per git mapping (same index), the dependency checksum of each stage that lists stageDependencies. */
+  dependencyChecksums: Partial<Record<DependencyStageName, string>>[]
+  /** The last stage signature of every artifact this dimg imports. */
+  artifactSignatures: Readonly<Record<string, StageSignature>>
+  /** With fromLatest: the digest the base reference resolves to now. */
+  fromDigest?: string
+}
+
+export interface PlanOptions {
+  dev: boolean
+  cacheVersion?: string
+}
+
+const IMPORT_STAGE: Record<ImportPosition, StageName> = {
+  beforeInstall: 'importsBeforeInstall',
+  afterInstall: 'importsAfterInstall',
+  beforeSetup: 'importsBeforeSetup',
+  afterSetup: 'importsAfterSetup',
+}
+
+class StageChain {
+  readonly stages: PlannedStage[] = []
+
+  constructor(
+    private readonly opts: PlanOptions,
+    private readonly revision: GitRevision | undefined,
+  ) {}
+
+  get last(): PlannedStage | undefined {
+    return this.stages[this.stages.length - 1]
+  }
+
+  add(name: StageName, signedContent: unknown, inputs: StageInputs, carriesGit: boolean): void {
+    const parentSignature = this.last?.signature ?? null
+    const signature = stageSignature({stage: name, parent: parentSignature, content: signedContent, dev: this.opts.dev, cacheVersion: this.opts.cacheVersion})
+    this.stages.push({
+      name,
+      signature,
+      parentSignature,
+      inputs,
+      signedContent,
+      ...(carriesGit && this.revision !== undefined ? {gitCommit: this.revision.commit, gitContentRef: this.revision.contentRef} : {}),
+    })
+  }
+}
+
+function signedMapping(m: GitMapping): SignedGitMapping {
+  const {stageDependencies: _ignored, ...rest} = m
+  return rest
+}
+
+/**
+ * The stages from `from` up to `importsAfterSetup` (everything whose signature does not depend on what
+ * the stages cache holds). Empty stages are left out.
+ */
+export function planBaseStages(dimg: DimgConfig, facts: DimgFacts, opts: PlanOptions): PlannedStage[] {
+  const hasGit = dimg.git.length > 0
+  if (hasGit && facts.revision === undefined) throw new Error(`planBaseStages: dimg ${dimg.name ?? '(unnamed)'} has git mappings but no revision was given`)
+  const chain = new StageChain(opts, facts.revision)
+  let gitDone = false
+
+  if (dimg.fromLatest && facts.fromDigest === undefined) throw new Error('planBaseStages: fromLatest needs facts.fromDigest')
+  const fromSigned = {
+    image: dimg.from,
+    fromCacheVersion: dimg.fromCacheVersion,
+    digest: dimg.fromLatest ? facts.fromDigest : undefined,
+  }
+  chain.add(
+    'from',
+    fromSigned,
+    {
+      kind: 'from',
+      image: dimg.from,
+      ...(dimg.fromCacheVersion === undefined ? {} : {fromCacheVersion: dimg.fromCacheVersion}),
+      fromLatest: dimg.fromLatest,
+      ...(dimg.fromLatest ? {digest: facts.fromDigest} : {}),
+    },
+    false,
+  )
+
+  const shellStage = (stage: ShellStageName): void => {
+    const commands = dimg.shell.commands[stage]
+    if (commands.length === 0) return
+    const dependencies: {mapping: number; checksum: string}[] = []
+    if ((DEPENDENCY_STAGES as readonly string[]).includes(stage)) {
+      facts.dependencyChecksums.forEach((perStage, mapping) => {
+        const checksum = perStage[stage as DependencyStageName]
+        if (checksum !== undefined) dependencies.push({mapping, checksum})
+      })
+    }
+    const cacheVersion = dimg.shell.cacheVersion
+    const stageCacheVersion = dimg.shell.stageCacheVersion[stage]
+    const signed = {
+      commands,
+      cacheVersion,
+      stageCacheVersion,
+      dependencies: dependencies.length === 0 ? undefined : dependencies.map((d) => d.checksum),
+    }
+    const bringsGit = hasGit && stage !== 'beforeInstall'
+    chain.add(
+      stage,
+      signed,
+      {
+        kind: 'shell',
+        stage,
+        commands,
+        ...(cacheVersion === undefined ? {} : {cacheVersion}),
+        ...(stageCacheVersion === undefined ? {} : {stageCacheVersion}),
+        mounts: dimg.mounts,
+        ...(bringsGit ? {git: {mappings: dimg.git, revision: facts.revision!}} : {}),
+        dependencies,
+      },
+      gitDone,
+    )
+  }
+
+  const importStage = (position: ImportPosition): void => {
+    const specs = dimg.imports.filter((i) => i.position === position)
+    if (specs.length === 0) return
+    const imports: ResolvedImport[] = specs.map((spec) => {
+      const artifactSignature = facts.artifactSignatures[spec.artifact]
+      if (artifactSignature === undefined) throw new Error(`planBaseStages: no signature for artifact ${spec.artifact}`)
+      return {...spec, artifactSignature}
+    })
+    const signed = {
+      imports: imports.map((i) => ({
+        artifactSignature: i.artifactSignature,
+        add: i.add,
+        to: i.to,
+        includePaths: i.includePaths,
+        excludePaths: i.excludePaths,
+        owner: i.owner,
+        group: i.group,
+      })),
+    }
+    chain.add(IMPORT_STAGE[position], signed, {kind: 'imports', position, imports}, gitDone)
+  }
+
+  shellStage('beforeInstall')
+  importStage('beforeInstall')
+  if (hasGit) {
+    chain.add('gitArchive', {mappings: dimg.git.map(signedMapping)}, {kind: 'gitArchive', mappings: dimg.git, revision: facts.revision!}, true)
+    gitDone = true
+  }
+  shellStage('install')
+  importStage('afterInstall')
+  shellStage('beforeSetup')
+  importStage('beforeSetup')
+  shellStage('setup')
+  importStage('afterSetup')
+  return chain.stages
+}
+
+/** The latest patch as the workflow found it, or undefined when it is empty. */
+export interface LatestPatch {
+  fromCommit: string
+  content: PatchContent
+}
+
+/**
+ * The whole stage list: the base stages, then `gitLatestPatch` (when `patch` is given, i.e. when the
+ * mapped files changed since the commit recorded in the last base stage) and `docker` (when any
+ * instruction is written).
+ */
+export function completeStages(dimg: DimgConfig, base: readonly PlannedStage[], patch: LatestPatch | undefined, facts: DimgFacts, opts: PlanOptions): PlannedStage[] {
+  const chain = new StageChain(opts, facts.revision)
+  chain.stages.push(...base)
+  const hasGit = dimg.git.length > 0
+  if (patch !== undefined) {
+    if (!hasGit) throw new Error('completeStages: a latest patch for a dimg without git mappings')
+    chain.add(
+      'gitLatestPatch',
+      {diff: patch.content.checksum},
+      {kind: 'gitLatestPatch', mappings: dimg.git, fromCommit: patch.fromCommit, revision: facts.revision!, changedFiles: patch.content.changedFiles},
+      true,
+    )
+  }
+  if (Object.keys(dimg.docker).length > 0) {
+    chain.add('docker', {instructions: dimg.docker}, {kind: 'docker', instructions: dimg.docker}, hasGit)
+  }
+  return chain.stages
+}
+

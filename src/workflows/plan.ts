@@ -1,0 +1,281 @@
+import {resolve} from 'node:path'
+
+import {loadDappfile} from '../config/load.js'
+import {projectName} from '../config/project-name.js'
+import {DEPENDENCY_STAGES, type DappConfig, type DependencyStageName, type DimgConfig} from '../config/types.js'
+import {SlipwayError} from '../errors.js'
+import {treeishExists, diffTrees, gitTopLevel, headCommit, listTree, workTreeSnapshot, type TreeEntry} from '../git/git.js'
+import {dependencyChecksum, patchContent} from '../stage/content.js'
+import {completeStages, planBaseStages, type DimgFacts, type GitRevision, type LatestPatch, type PlannedStage} from '../stage/plan.js'
+import {CACHE_VERSION, type StageSignature} from '../stage/signature.js'
+
+/**
+ * From a project directory to its stage plan: the config, the project name, what git says, and for each
+ * dimg (artifacts first) the stages with their signatures. Reads the config and git; nothing else.
+ */
+
+export interface ProjectGit {
+  /** The work tree's top-level directory. */
+  root: string
+  /** The commit HEAD points at. */
+  headCommit: string
+  /** Where file content is read from: `headCommit`, or with --dev the tree id of a work-tree snapshot. */
+  contentRef: string
+}
+
+export interface Project {
+  name: string
+  /** Absolute project directory (where the config file is). */
+  dir: string
+  config: DappConfig
+  /** Undefined when the directory is not in a git work tree with at least one commit. */
+  git?: ProjectGit
+  dev: boolean
+}
+
+export interface LoadProjectOptions {
+  /** Count uncommitted changes (tracked, and untracked files that are not ignored) as the current content. */
+  dev?: boolean
+}
+
+export async function loadProject(dir: string, opts: LoadProjectOptions = {}): Promise<Project> {
+  const absDir = resolve(dir)
+  const dev = opts.dev ?? false
+  const config = await loadDappfile(absDir)
+  const [name, root] = await Promise.all([projectName(absDir), gitTopLevel(absDir)])
+  const needsGit = config.dimgs.find((d) => d.git.length > 0)
+  let git: ProjectGit | undefined
+  if (root !== undefined) {
+    const head = await headCommit(root)
+    if (head !== undefined) git = {root, headCommit: head, contentRef: dev && needsGit ? await workTreeSnapshot(root) : head}
+    else if (needsGit) {
+      throw new SlipwayError('config', `${dimgLabel(needsGit)} maps git paths but the repository at ${root} has no commit yet`, {hint: 'commit the files first'})
+    }
+  } else if (needsGit) {
+    throw new SlipwayError('config', `${dimgLabel(needsGit)} maps git paths but ${absDir} is not in a git repository`, {
+      hint: 'run "git init" and commit the project, or remove the git section',
+    })
+  }
+  return {name, dir: absDir, config, ...(git ? {git} : {}), dev}
+}
+
+function dimgLabel(d: DimgConfig): string {
+  return d.name === null ? 'the dimg' : `${d.isArtifact ? 'artifact' : 'dimg'} "${d.name}"`
+}
+
+/** One dimg or artifact of the plan. */
+export interface DimgPlan {
+  /** `null` for the single unnamed dimg. */
+  name: string | null
+  isArtifact: boolean
+  /** Non-empty stages in build order, `from` first. */
+  stages: PlannedStage[]
+  /** The last stage's signature: the image the dimg is (and what importers of an artifact copy from). */
+  lastSignature: StageSignature
+  /** Names of the artifacts it imports from. */
+  imports: string[]
+}
+
+export interface ProjectPlan {
+  /** The tool's cache version that every signature covers. */
+  cacheVersion: string
+  project: {name: string; dir: string; configFile: string; gitRoot?: string; headCommit?: string; dev: boolean}
+  /** Build order: every artifact before the dimgs (and artifacts) that import it; each one once. */
+  dimgs: DimgPlan[]
+}
+
+export interface PlanProjectOptions {
+  /** Only these dimgs (and the artifacts they import); all dimgs when absent or empty. */
+  dimgs?: readonly string[]
+  /** Resolves a base reference (as written) to its digest now; only called for dimgs with `fromLatest`. */
+  resolveFromDigest?: (reference: string) => Promise<string>
+  /**
+   * The git content ref (`PlannedStage.gitContentRef` as the build recorded it: the commit, or in --dev
+   * the work-tree tree id) of the cached stage with this signature, if the stages cache has it. The latest
+   * patch goes from what the stage before it recorded to the current content; without this resolver (or
+   * when that stage is not cached) it goes from HEAD, so it is empty outside --dev and skipped.
+   */
+  recordedCommitOf?: (signature: StageSignature) => Promise<string | undefined>
+}
+
+export async function planProject(project: Project, opts: PlanProjectOptions = {}): Promise<ProjectPlan> {
+  const order = buildOrder(project.config, opts.dimgs ?? [])
+  const trees = new Map<string, Promise<TreeEntry[]>>()
+  const filesAt = (ref: string): Promise<TreeEntry[]> => {
+    if (!trees.has(ref)) trees.set(ref, listTree(project.git!.root, ref))
+    return trees.get(ref)!
+  }
+  const planned = new Map<string, DimgPlan>()
+  const plans: DimgPlan[] = []
+  const planOpts = {dev: project.dev, cacheVersion: CACHE_VERSION}
+  for (const dimg of order) {
+    const facts = await dimgFacts(project, dimg, planned, filesAt, opts)
+    const base = planBaseStages(dimg, facts, planOpts)
+    const patch = await latestPatch(project, dimg, base, opts)
+    const stages = completeStages(dimg, base, patch, facts, planOpts)
+    const plan: DimgPlan = {
+      name: dimg.name,
+      isArtifact: dimg.isArtifact,
+      stages,
+      lastSignature: stages[stages.length - 1].signature,
+      imports: [...new Set(dimg.imports.map((i) => i.artifact))],
+    }
+    if (dimg.name !== null) planned.set(dimg.name, plan)
+    plans.push(plan)
+  }
+  return {
+    cacheVersion: CACHE_VERSION,
+    project: {
+      name: project.name,
+      dir: project.dir,
+      configFile: project.config.file,
+      ...(project.git ? {gitRoot: project.git.root, headCommit: project.git.headCommit} : {}),
+      dev: project.dev,
+    },
+    dimgs: plans,
+  }
+}
+
+/** The selected dimgs with the artifacts they need, artifacts first (depth-first over imports). */
+export function buildOrder(config: DappConfig, selected: readonly string[]): DimgConfig[] {
+  const dimgs = config.dimgs.filter((d) => !d.isArtifact)
+  let roots = dimgs
+  if (selected.length > 0) {
+    const named = dimgs.filter((d) => d.name !== null).map((d) => d.name as string)
+    if (named.length === 0) {
+      throw new SlipwayError('usage', `the config has one unnamed dimg, so no DIMG argument is accepted (got ${selected.map((s) => `"${s}"`).join(', ')})`, {
+        hint: 'leave out the DIMG arguments',
+      })
+    }
+    const unknown = selected.filter((s) => !named.includes(s))
+    if (unknown.length > 0) {
+      throw new SlipwayError('usage', `unknown dimg ${unknown.map((s) => `"${s}"`).join(', ')}`, {hint: `the config defines: ${named.join(', ')}`})
+    }
+    roots = dimgs.filter((d) => selected.includes(d.name as string))
+  }
+  const byName = new Map(config.dimgs.filter((d) => d.name !== null).map((d) => [d.name as string, d]))
+  const out: DimgConfig[] = []
+  const seen = new Set<DimgConfig>()
+  const visit = (d: DimgConfig): void => {
+    if (seen.has(d)) return
+    seen.add(d)
+    for (const imp of d.imports) visit(byName.get(imp.artifact)!)
+    out.push(d)
+  }
+  roots.forEach(visit)
+  return out
+}
+
+async function dimgFacts(
+  project: Project,
+  dimg: DimgConfig,
+  planned: ReadonlyMap<string, DimgPlan>,
+  filesAt: (ref: string) => Promise<TreeEntry[]>,
+  opts: PlanProjectOptions,
+): Promise<DimgFacts> {
+  const artifactSignatures: Record<string, StageSignature> = {}
+  for (const imp of dimg.imports) artifactSignatures[imp.artifact] = planned.get(imp.artifact)!.lastSignature
+  let revision: GitRevision | undefined
+  let dependencyChecksums: DimgFacts['dependencyChecksums'] = []
+  if (dimg.git.length > 0) {
+    if (project.git === undefined) throw new SlipwayError('config', `${dimgLabel(dimg)} maps git paths but the project has no git commit`)
+    revision = {commit: project.git.headCommit, contentRef: project.git.contentRef}
+    const needsFiles = dimg.git.some((m) => Object.keys(m.stageDependencies).length > 0)
+    const files = needsFiles ? await filesAt(project.git.contentRef) : []
+    dependencyChecksums = dimg.git.map((m) => {
+      const perStage: Partial<Record<DependencyStageName, string>> = {}
+      for (const stage of DEPENDENCY_STAGES) {
+        const checksum = dependencyChecksum(m, stage, files)
+        if (checksum !== undefined) perStage[stage] = checksum
+      }
+      return perStage
+    })
+  }
+  let fromDigest: string | undefined
+  if (dimg.fromLatest) {
+    if (!opts.resolveFromDigest) throw new SlipwayError('internal', `${dimgLabel(dimg)} uses fromLatest but no registry resolver was given to the planner`)
+    fromDigest = await opts.resolveFromDigest(dimg.from)
+  }
+  return {
+    ...(revision ? {revision} : {}),
+    dependencyChecksums,
+    artifactSignatures,
+    ...(fromDigest === undefined ? {} : {fromDigest}),
+  }
+}
+
+async function latestPatch(project: Project, dimg: DimgConfig, base: readonly PlannedStage[], opts: PlanProjectOptions): Promise<LatestPatch | undefined> {
+  if (dimg.git.length === 0 || project.git === undefined) return undefined
+  const git = project.git
+  const previous = base[base.length - 1]
+  const recorded = opts.recordedCommitOf ? await opts.recordedCommitOf(previous.signature) : undefined
+  const fromCommit = recorded ?? git.headCommit
+  if (fromCommit === git.contentRef) return undefined
+  if (recorded !== undefined && recorded !== git.headCommit && !(await treeishExists(git.root, recorded))) {
+    throw new SlipwayError('not-found', `the cached ${previous.name} stage ${previous.signature.slice(0, 12)} of ${dimgLabel(dimg)} was built from commit ${recorded}, which is not in the repository`, {
+      hint: 'run "dimg stages cleanup local --improper-git-commit" (e.g. after a rebase)',
+    })
+  }
+  const changes = await diffTrees(git.root, fromCommit, git.contentRef)
+  const content = patchContent(dimg.git, changes)
+  return content === undefined ? undefined : {fromCommit, content}
+}
+
+/** The name a dimg is listed under: its own, or the project's for the single unnamed dimg. */
+export function listedName(plan: ProjectPlan, dimg: DimgPlan): string {
+  return dimg.name ?? plan.project.name
+}
+
+/** `REPO:dimgstage-<signature>`. */
+export function stageImageName(repo: string, signature: StageSignature): string {
+  return `${repo}:dimgstage-${signature}`
+}
+
+/**
+ * The seeds' dry-run listing of `dimg stages push/pull`: for each dimg (artifacts included, in build
+ * order) its name on a line, then one two-space-indented `REPO:dimgstage-<signature>` per stage, first
+ * stage first. The unnamed dimg is listed under the project's name.
+ */
+export function formatStagesListing(plan: ProjectPlan, repo: string): string {
+  const lines: string[] = []
+  for (const dimg of plan.dimgs) {
+    lines.push(listedName(plan, dimg))
+    for (const stage of dimg.stages) lines.push(`  ${stageImageName(repo, stage.signature)}`)
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`
+}
+
+export interface StagesListingJson {
+  project: string
+  repo: string
+  cacheVersion: string
+  dev: boolean
+  dimgs: {
+    name: string | null
+    listedAs: string
+    isArtifact: boolean
+    stages: {name: string; signature: string; parentSignature: string | null; image: string; gitCommit?: string}[]
+  }[]
+}
+
+/** The same listing as data, for `--json`. */
+export function stagesListingJson(plan: ProjectPlan, repo: string): StagesListingJson {
+  return {
+    project: plan.project.name,
+    repo,
+    cacheVersion: plan.cacheVersion,
+    dev: plan.project.dev,
+    dimgs: plan.dimgs.map((d) => ({
+      name: d.name,
+      listedAs: listedName(plan, d),
+      isArtifact: d.isArtifact,
+      stages: d.stages.map((s) => ({
+        name: s.name,
+        signature: s.signature,
+        parentSignature: s.parentSignature,
+        image: stageImageName(repo, s.signature),
+        ...(s.gitCommit === undefined ? {} : {gitCommit: s.gitCommit}),
+      })),
+    })),
+  }
+}
