@@ -5,7 +5,7 @@ import type {Digest} from '../oci/digest.js'
 import type {Repository} from '../oci/ref.js'
 import {repoScope, type Scope} from './auth/scope.js'
 import {garbageError, isRegistryError} from './errors.js'
-import {drain, header, type HttpResponse} from './http.js'
+import {discard, drain, header, type HttpResponse} from './http.js'
 import {apiPath} from './paths.js'
 import {backoffMs, sleep} from './retry.js'
 import type {Transport} from './transport.js'
@@ -59,7 +59,7 @@ export async function getBlob(t: Transport, repo: Repository, digest: Digest, op
       if (res.status === 200) return {body: res.body, skip: offset}
       const start = /^bytes\s+(\d+)-/.exec(header(res.headers, 'content-range') ?? '')?.[1]
       if (start === undefined || Number(start) !== offset) {
-        res.body.destroy()
+        discard(res.body)
         throw garbageError(res.url.host, what(repo, digest), `asked for bytes from ${offset}, got Content-Range "${header(res.headers, 'content-range') ?? ''}"`)
       }
       return {body: res.body, skip: 0}

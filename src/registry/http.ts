@@ -113,7 +113,7 @@ export async function readCapped(body: Readable, max: number): Promise<Buffer | 
   for await (const chunk of body as AsyncIterable<Buffer>) {
     size += chunk.length
     if (size > max) {
-      body.destroy()
+      discard(body)
       return undefined
     }
     chunks.push(chunk)
@@ -134,8 +134,14 @@ export async function readText(body: Readable, max: number = DEFAULTS.maxErrorBo
   } catch {
     // a broken error body still leaves the status to report
   }
-  body.destroy()
+  discard(body)
   return Buffer.concat(chunks).toString('utf8')
+}
+
+/** Throws a body away without reading it (undici bodies emit 'aborted' errors when destroyed unread). */
+export function discard(body: Readable): void {
+  body.on('error', () => { /* the response is being thrown away */ })
+  body.destroy()
 }
 
 export async function drain(body: Readable): Promise<void> {

@@ -4,7 +4,7 @@ import {MANIFEST_MEDIA_TYPES, MediaType} from '../oci/media-types.js'
 import {formatRef, type Ref, type Repository, withDigest} from '../oci/ref.js'
 import {repoScope} from './auth/scope.js'
 import {garbageError} from './errors.js'
-import {drain, header, readCapped} from './http.js'
+import {discard, drain, header, readCapped} from './http.js'
 import {apiPath} from './paths.js'
 import type {Transport} from './transport.js'
 
@@ -43,7 +43,7 @@ export async function getManifest(t: Transport, ref: Ref): Promise<FetchedManife
   const declared = Number(header(res.headers, 'content-length'))
   const bytes = declared > max ? undefined : await readCapped(res.body, max)
   if (!bytes) {
-    res.body.destroy()
+    discard(res.body)
     throw new SlipwayError('registry', `${subject} on ${res.url.host} is larger than ${max} bytes`, {hint: 'Slipway refuses manifests this large'})
   }
   let digest: Digest

@@ -1,7 +1,7 @@
 import {SlipwayError} from '../errors.js'
 import type {Scope} from './auth/scope.js'
 import {garbageError} from './errors.js'
-import {header, readCapped} from './http.js'
+import {discard, header, readCapped} from './http.js'
 import {DEFAULTS} from './options.js'
 import type {Transport} from './transport.js'
 
@@ -38,7 +38,7 @@ export async function listAllPages(t: Transport, req: ListRequest): Promise<stri
     seen.add(next)
     const res = await t.request({registry: req.registry, method: 'GET', path: next, scopes: req.scopes, ok: [200, ...(req.empty ?? [])], what: req.what})
     if (res.status !== 200) {
-      res.body.destroy()
+      discard(res.body)
       return out
     }
     const bytes = await readCapped(res.body, 64 * 1024 * 1024)

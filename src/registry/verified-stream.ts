@@ -58,12 +58,12 @@ async function* verifiedChunks(first: ResumableBody, opts: VerifyOptions): Async
         if (e instanceof SlipwayError) throw e
         if (resumes >= opts.maxResumes) throw networkError(opts.host, e)
         resumes++
-        current.body.destroy()
+        discardBody(current.body)
         current = await opts.resume(digester.size)
       }
     }
   } finally {
-    current.body.destroy()
+    discardBody(current.body)
   }
   const got = digester.digest()
   if (opts.size !== undefined && digester.size !== opts.size) {
@@ -74,4 +74,10 @@ async function* verifiedChunks(first: ResumableBody, opts: VerifyOptions): Async
       hint: 'the registry or a proxy in between altered the content; retry, and report it if it persists',
     })
   }
+}
+
+function discardBody(body: ResumableBody['body']): void {
+  const emitter = body as unknown as {on?: (event: string, fn: () => void) => void}
+  emitter.on?.('error', () => { /* already failed or no longer wanted */ })
+  body.destroy()
 }
