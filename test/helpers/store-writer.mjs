@@ -68,6 +68,7 @@ if (command === 'write') {
   say(`done ${written.digest}`)
 } else if (command === 'hold-lock') {
   const store = await OciStore.open(root, {lock: {staleMs: Number(args[0])}})
+  setInterval(() => {}, 60_000) // the lock's refresh timer is unref'd: keep the process alive
   await store.updateIndex(async () => {
     say('ready')
     await new Promise(() => {})
