@@ -8,7 +8,10 @@ export type Change =
   | {kind: 'deleted'; path: string} // → `.wh.NAME`
   | {kind: 'opaque'; path: string} // directory removed and created anew → `DIR/.wh..wh..opq` + the dir
 
+/** Directories count as modified only when their own mode or owner changed: a changed child is written
+ *  with its parents anyway, and a file created and removed again is no change at all. */
 function changed(a: FileMeta, b: FileMeta): boolean {
+  if (isDir(a)) return a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid
   return a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid || a.size !== b.size || a.mtimeNs !== b.mtimeNs ||
     a.ctimeNs !== b.ctimeNs || a.ino !== b.ino || a.dev !== b.dev || a.rdev !== b.rdev || a.linkTarget !== b.linkTarget
 }

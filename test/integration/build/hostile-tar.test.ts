@@ -1,7 +1,7 @@
 import {lstat, mkdir, readdir, rm, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
-import {pack, type Headers} from 'tar-stream'
+import {pack, type Header as Headers} from 'tar-stream'
 
 import {SlipwayError} from '../../../src/errors.js'
 import {extractLayer} from '../../../src/build/extract.js'

@@ -1,0 +1,294 @@
+/** Runs a shell stage's commands inside a root filesystem: with bubblewrap in new mount, pid, ipc and uts
+ *  namespaces (and a user namespace when needed), or with plain chroot where namespaces are forbidden.
+ *
+ *  Users: running as host root, root inside is root outside (no user namespace), so files keep their real
+ *  owners. A non-root image `User` is run through a user namespace that maps that one id to itself, so
+ *  files it creates are owned by it on disk; other ids show as `nobody` inside. Running unprivileged, one
+ *  id is mapped (the requested one, to our own uid): every file the stage writes is owned by us on disk and
+ *  `chown` to other ids fails — build as root for images that need several owners. */
+import {spawn} from 'node:child_process'
+import {access, constants as fsConstants, lstat} from 'node:fs/promises'
+import {delimiter, join} from 'node:path'
+
+import {SlipwayError} from '../errors.js'
+import {resolveImageUser} from './image-user.js'
+import {ensureMountPoint, removeMountPoint, type CreatedMountPoint} from './mount-points.js'
+
+export type Isolation = 'namespaces' | 'chroot'
+
+export interface SandboxMount {
+  hostPath: string
+  /** Absolute path inside the root. */
+  path: string
+  readOnly?: boolean
+}
+
+export interface RunStageOptions {
+  root: string
+  commands: string[]
+  /** Image config `Env` (`KEY=value`). */
+  env?: string[]
+  /** Image config `User`. */
+  user?: string
+  /** Image config `WorkingDir`; created (owned by root) when missing. */
+  workingDir?: string
+  mounts?: SandboxMount[]
+  isolation?: Isolation // default 'namespaces'
+  hostname?: string
+  /** Inherit stdin/stdout/stderr (for --introspect-error); no output callback then. */
+  interactive?: boolean
+  onOutput?: (line: string, stream: 'stdout' | 'stderr') => void
+  log?: (msg: string) => void
+  /** How many last output lines a failure keeps; default 50. */
+  tailLines?: number
+}
+
+/** A stage command exited non-zero. `exitCode` (the getter) is Slipway's own exit code for `build`. */
+export class StageCommandError extends SlipwayError {
+  constructor(readonly commandExitCode: number, readonly outputTail: string[]) {
+    super('build', `stage command failed with exit code ${commandExitCode}`, {
+      hint: outputTail.length ? `last output: ${outputTail[outputTail.length - 1]}` : undefined,
+    })
+  }
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+const HOST_FILES = ['etc/resolv.conf', 'etc/hosts']
+const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty']
+
+async function findExecutable(name: string): Promise<string | null> {
+  for (const dir of (process.env.PATH || DEFAULT_PATH).split(delimiter).concat(['/usr/bin', '/usr/sbin', '/bin', '/sbin'])) {
+    const p = join(dir, name)
+    if (await access(p, fsConstants.X_OK).then(() => true, () => false)) return p
+  }
+  return null
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+function isRoot(): boolean {
+  return process.getuid?.() === 0
+}
+
+let namespaceCheck: Promise<string> | undefined
+
+/** Path of a bwrap that can create the namespaces we need here, or an environment error saying what to do. */
+export function checkNamespaceSandbox(): Promise<string> {
+  namespaceCheck ??= (async () => {
+    const bwrap = await findExecutable('bwrap')
+    if (!bwrap) {
+      throw new SlipwayError('environment', 'bubblewrap (bwrap) is not installed; shell stages need it to run in namespaces', {
+        hint: 'install it (apt-get install bubblewrap / dnf install bubblewrap) or use --isolation chroot as root',
+      })
+    }
+    const args = ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', 'true']
+    if (!isRoot()) args.unshift('--unshare-user')
+    const result = await collect(bwrap, args)
+    if (result.code !== 0) {
+      throw new SlipwayError('environment', `cannot create Linux namespaces for shell stages: ${result.stderr.trim().split('\n').pop() ?? 'bwrap failed'}`, {
+        hint: 'allow user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces>0, or run as root) or use --isolation chroot as root',
+      })
+    }
+    return bwrap
+  })()
+  namespaceCheck.catch(() => {
+    namespaceCheck = undefined
+  })
+  return namespaceCheck
+}
+
+function collect(cmd: string, args: string[]): Promise<{code: number; stderr: string}> {
+  return new Promise(resolve => {
+    const child = spawn(cmd, args, {stdio: ['ignore', 'ignore', 'pipe']})
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', e => resolve({code: -1, stderr: e.message}))
+    child.on('close', code => resolve({code: code ?? -1, stderr}))
+  })
+}
+
+function buildEnv(imageEnv: string[] | undefined, home: string, hostname: string): Record<string, string> {
+  const env: Record<string, string> = {PATH: DEFAULT_PATH, HOSTNAME: hostname, HOME: home}
+  for (const kv of imageEnv ?? []) {
+    const i = kv.indexOf('=')
+    if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1)
+  }
+  return env
+}
+
+function stageScript(commands: string[], workingDir: string | undefined): string {
+  const wd = workingDir && workingDir !== '/' ? workingDir : '/'
+  const prelude = wd === '/' ? 'cd /' : `[ -d ${shellQuote(wd)} ] || mkdir -p -- ${shellQuote(wd)}\ncd -- ${shellQuote(wd)}`
+  return `${prelude}\n${commands.join('\n')}\n`
+}
+
+interface Prepared {
+  command: string
+  args: string[]
+  spawnIds?: {uid: number; gid: number}
+  cleanup: () => Promise<void>
+}
+
+async function prepareMountPoints(root: string, mounts: SandboxMount[], log?: (m: string) => void): Promise<{points: CreatedMountPoint[]; hostFiles: string[]}> {
+  const points: CreatedMountPoint[] = []
+  for (const dir of ['proc', 'dev', 'tmp']) {
+    const p = await ensureMountPoint(root, dir, 'dir')
+    if (!p) throw new SlipwayError('build', `/${dir} in the stage's root is not a directory; cannot run the stage there`)
+    points.push(p)
+  }
+  const hostFiles: string[] = []
+  for (const rel of HOST_FILES) {
+    if (!(await lstat(`/${rel}`).catch(() => null))) continue
+    const p = await ensureMountPoint(root, rel, 'file')
+    if (p) {
+      points.push(p)
+      hostFiles.push(rel)
+    } else {
+      log?.(`/${rel} in the stage's root is a symlink or not a file; the host's is not mounted there`)
+    }
+  }
+  for (const m of mounts) {
+    const st = await lstat(m.hostPath).catch(() => null)
+    if (!st) throw new SlipwayError('build', `mount source ${m.hostPath} does not exist`)
+    const p = await ensureMountPoint(root, m.path, st.isDirectory() ? 'dir' : 'file')
+    if (!p) throw new SlipwayError('build', `mount target ${m.path} passes through a symlink or a file in the stage's root`)
+    points.push(p)
+  }
+  return {points, hostFiles}
+}
+
+async function prepareBwrap(o: RunStageOptions, uid: number, gid: number, hostname: string, hostFiles: string[]): Promise<Prepared> {
+  const bwrap = await checkNamespaceSandbox()
+  const args = ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--hostname', hostname, '--bind', o.root, '/',
+    '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp']
+  for (const rel of hostFiles) args.push('--ro-bind', `/${rel}`, `/${rel}`)
+  for (const m of o.mounts ?? []) args.push(m.readOnly ? '--ro-bind' : '--bind', m.hostPath, m.path)
+  let spawnIds: Prepared['spawnIds']
+  if (!isRoot()) {
+    args.push('--unshare-user', '--uid', String(uid), '--gid', String(gid))
+  } else if (uid !== 0 || gid !== 0) {
+    // bwrap runs as the target user and maps it to itself, so its files get their real owner on disk.
+    args.push('--unshare-user', '--uid', String(uid), '--gid', String(gid))
+    spawnIds = {uid, gid}
+  }
+  args.push('--chdir', '/', '--', '/bin/sh', '-ec', stageScript(o.commands, o.workingDir))
+  return {command: bwrap, args, spawnIds, cleanup: async () => {}}
+}
+
+async function mountCmd(args: string[]): Promise<string | null> {
+  const r = await collect('mount', args)
+  return r.code === 0 ? null : r.stderr.trim() || `mount ${args.join(' ')} failed`
+}
+
+async function prepareChroot(o: RunStageOptions, uid: number, gid: number, hostFiles: string[]): Promise<Prepared> {
+  if (!isRoot()) throw new SlipwayError('environment', '--isolation chroot needs root', {hint: 'run as root, or use the default namespace isolation'})
+  const chroot = await findExecutable('chroot')
+  if (!chroot) throw new SlipwayError('environment', 'chroot is not installed', {hint: 'install coreutils'})
+  const mounted: string[] = []
+  const cleanup = async (): Promise<void> => {
+    for (const target of mounted.reverse()) {
+      const r = await collect('umount', ['-l', target])
+      if (r.code !== 0) o.log?.(`umount ${target}: ${r.stderr.trim()}`)
+    }
+  }
+  const optional = async (args: string[], target: string): Promise<void> => {
+    const err = await mountCmd([...args, target])
+    if (err) o.log?.(`chroot isolation: ${target} not mounted (${err})`)
+    else mounted.push(target)
+  }
+  try {
+    await optional(['-t', 'proc', 'proc'], join(o.root, 'proc'))
+    await optional(['-t', 'tmpfs', '-o', 'mode=1777', 'tmpfs'], join(o.root, 'tmp'))
+    await optional(['-t', 'tmpfs', '-o', 'mode=755', 'tmpfs'], join(o.root, 'dev'))
+    if (mounted.includes(join(o.root, 'dev'))) {
+      for (const node of DEV_NODES) {
+        const point = await ensureMountPoint(o.root, `dev/${node}`, 'file')
+        if (point) await optional(['--bind', `/dev/${node}`], join(o.root, 'dev', node))
+      }
+    }
+    for (const rel of hostFiles) await optional(['--bind', '-o', 'ro', `/${rel}`], join(o.root, rel))
+    for (const m of o.mounts ?? []) {
+      const target = join(o.root, m.path)
+      const err = await mountCmd(['--bind', ...(m.readOnly ? ['-o', 'ro'] : []), m.hostPath, target])
+      if (err) throw new SlipwayError('environment', `cannot bind-mount ${m.hostPath} to ${m.path} for chroot isolation: ${err}`)
+      mounted.push(target)
+    }
+  } catch (e) {
+    await cleanup()
+    throw e
+  }
+  return {command: chroot, args: [`--userspec=${uid}:${gid}`, '--', o.root, '/bin/sh', '-ec', stageScript(o.commands, o.workingDir)], cleanup}
+}
+
+function lineSplitter(onLine: (line: string) => void): {push: (d: Buffer) => void; flush: () => void} {
+  let rest = ''
+  return {
+    push(d) {
+      const text = rest + d.toString()
+      const lines = text.split('\n')
+      rest = lines.pop() ?? ''
+      for (const l of lines) onLine(l)
+    },
+    flush() {
+      if (rest) onLine(rest)
+      rest = ''
+    },
+  }
+}
+
+/** Runs `/bin/sh -ec` over the commands in the root. Resolves when they succeed; a non-zero exit rejects
+ *  with StageCommandError (exit code and last output lines). */
+export async function runStage(o: RunStageOptions): Promise<void> {
+  const isolation = o.isolation ?? 'namespaces'
+  const hostname = o.hostname ?? 'slipway-build'
+  const shell = await lstat(join(o.root, 'bin/sh')).catch(() => null)
+  if (!shell) throw new SlipwayError('build', `the stage's root has no /bin/sh; shell stages need a shell in the image`)
+  const user = await resolveImageUser(o.root, o.user)
+  const env = buildEnv(o.env, user.home, hostname)
+  // Like Docker's WORKDIR, a missing working directory is created (as root, kept in the layer).
+  if (o.workingDir && o.workingDir !== '/') await ensureMountPoint(o.root, o.workingDir, 'dir')
+  const {points, hostFiles} = await prepareMountPoints(o.root, o.mounts ?? [], o.log)
+  try {
+    const prepared = isolation === 'chroot'
+      ? await prepareChroot(o, user.uid, user.gid, hostFiles)
+      : await prepareBwrap(o, user.uid, user.gid, hostname, hostFiles)
+    try {
+      await execute(prepared, env, o)
+    } finally {
+      await prepared.cleanup()
+    }
+  } finally {
+    for (const p of points.reverse()) await removeMountPoint(o.root, p)
+  }
+}
+
+function execute(p: Prepared, env: Record<string, string>, o: RunStageOptions): Promise<void> {
+  const tailMax = o.tailLines ?? 50
+  const tail: string[] = []
+  const record = (line: string, stream: 'stdout' | 'stderr'): void => {
+    tail.push(line)
+    if (tail.length > tailMax) tail.shift()
+    o.onOutput?.(line, stream)
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(p.command, p.args, {
+      env,
+      stdio: o.interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+      ...(p.spawnIds ?? {}),
+    })
+    const out = lineSplitter(l => record(l, 'stdout'))
+    const err = lineSplitter(l => record(l, 'stderr'))
+    child.stdout?.on('data', out.push)
+    child.stderr?.on('data', err.push)
+    child.on('error', e => reject(new SlipwayError('environment', `cannot start ${p.command}: ${e.message}`, {cause: e})))
+    child.on('close', (code, signal) => {
+      out.flush()
+      err.flush()
+      if (code === 0) return resolve()
+      const exit = code ?? 128 + (signal ? ({SIGKILL: 9, SIGTERM: 15, SIGINT: 2} as Record<string, number>)[signal] ?? 0 : 0)
+      reject(new StageCommandError(exit, [...tail]))
+    })
+  })
+}
