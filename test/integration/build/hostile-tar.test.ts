@@ -1,13 +1,13 @@
 import {lstat, mkdir, readdir, rm, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
-import {pack, type Header as Headers} from 'tar-stream'
+import {pack} from 'tar-stream'
 
 import {SlipwayError} from '../../../src/errors.js'
 import {extractLayer} from '../../../src/build/extract.js'
 import {tempDir} from './helpers.js'
 
-type Entry = Headers & {body?: string}
+type Entry = Parameters<ReturnType<typeof pack>['entry']>[0] & {body?: string}
 
 async function tarOf(entries: Entry[]): Promise<Buffer> {
   const p = pack()
