@@ -1,5 +1,5 @@
 import {open, readdir, stat} from 'node:fs/promises'
-import {type Readable, Transform, type TransformCallback} from 'node:stream'
+import {pipeline, type Readable, Transform, type TransformCallback} from 'node:stream'
 
 import {SlipwayError} from '../errors.js'
 import {type Digest, Digester, digestAlgorithm} from '../oci/digest.js'
@@ -42,9 +42,8 @@ export async function openBlob(paths: StorePaths, digest: Digest, options: {veri
   }
   const raw = fh.createReadStream({autoClose: true})
   if (options.verify === false) return raw
-  const check = new VerifyingStream(digest)
-  raw.on('error', err => check.destroy(err))
-  return raw.pipe(check)
+  // pipeline: an error on either side, or the consumer destroying the result, closes the file
+  return pipeline(raw, new VerifyingStream(digest), () => {})
 }
 
 class VerifyingStream extends Transform {

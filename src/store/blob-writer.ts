@@ -1,4 +1,4 @@
-import {open, rename, stat, unlink, utimes} from 'node:fs/promises'
+import {mkdir, open, rename, stat, unlink, utimes} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import type {Readable} from 'node:stream'
 
@@ -53,6 +53,7 @@ export async function writeBlob(paths: StorePaths, source: BlobSource | BlobOpen
       throw mismatch(digest, expected.digest, expected)
     }
     const target = paths.blob(digest)
+    await mkdir(dirname(target), {recursive: true}) // blobs/sha512 is made on first use
     await rename(tmp, target)
     await fsyncDir(dirname(target))
     return {digest, size: digester.size, written: true}

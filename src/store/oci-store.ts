@@ -1,14 +1,14 @@
 import {resolve} from 'node:path'
 import type {Readable} from 'node:stream'
 
-import {SlipwayError} from '../errors.js'
+import {isSlipwayError, SlipwayError} from '../errors.js'
 import {type Digest, sha256Digest} from '../oci/digest.js'
 import {isIndexMediaType, isManifestMediaType} from '../oci/media-types.js'
 import type {AnyManifest, Descriptor, ImageConfig, ImageIndex} from '../oci/types.js'
 import {blobStat, openBlob, readBlob, readJsonBlob} from './blob-reader.js'
 import {type BlobOpener, type BlobSource, type ExpectedBlob, writeBlob, type WrittenBlob} from './blob-writer.js'
 import {collectGarbage, type GcOptions, type GcResult} from './gc.js'
-import {ensureLayout, readIndex, refDescriptor, refEntries, type RefEntry, withoutRefs, withRefs, writeIndex} from './layout.js'
+import {ensureLayout, parseIndex, readIndex, refDescriptor, refEntries, type RefEntry, serializeIndex, withoutRefs, withRefs, writeIndex} from './layout.js'
 import {Lease} from './leases.js'
 import {type LockOptions, StoreLock} from './lock.js'
 import {StorePaths} from './paths.js'
@@ -41,7 +41,15 @@ export class OciStore {
   /** Open the layout at `root`, creating it when the directory is missing or empty. */
   static async open(root: string, options: OciStoreOptions = {}): Promise<OciStore> {
     const paths = new StorePaths(resolve(root))
-    await ensureLayout(paths)
+    try {
+      await ensureLayout(paths)
+    } catch (e) {
+      if (isSlipwayError(e)) throw e
+      throw new SlipwayError('environment', `cannot open the local store at ${paths.root}: ${(e as Error).message}`, {
+        hint: 'set SLIPWAY_HOME to a writable directory',
+        cause: e,
+      })
+    }
     return new OciStore(paths, options)
   }
 
@@ -58,7 +66,7 @@ export class OciStore {
   /** The blob's size in bytes; SlipwayError('not-found') when absent. */
   async blobSize(digest: Digest): Promise<number> {
     const st = await blobStat(this.paths, digest)
-    if (!st) throw new SlipwayError('not-found', `blob ${digest} is not in the local store`)
+    if (!st) throw new SlipwayError('not-found', `blob ${digest} is not in the local store`, {hint: 'pull or build the image again'})
     return st.size
   }
 
@@ -76,7 +84,7 @@ export class OciStore {
 
   writeBlobBytes(data: Uint8Array | string, expected?: ExpectedBlob): Promise<WrittenBlob> {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
-    return writeBlob(this.paths, bytes, {digest: sha256Digest(bytes), size: bytes.length, ...expected})
+    return writeBlob(this.paths, bytes, {digest: expected?.digest ?? sha256Digest(bytes), size: expected?.size ?? bytes.length})
   }
 
   /** Serialize `value` as JSON, store it, return its descriptor. */
@@ -122,8 +130,12 @@ export class OciStore {
   async updateIndex(fn: (index: ImageIndex) => ImageIndex | undefined | Promise<ImageIndex | undefined>): Promise<ImageIndex> {
     return this.lock.run(async handle => {
       const current = await readIndex(this.paths)
+      const before = serializeIndex(current)
       const next = await fn(current)
-      if (next === undefined || next === current) return current
+      if (next === undefined) return parseIndex(before, this.paths.indexFile)
+      const text = serializeIndex(next)
+      if (text === before) return next
+      parseIndex(text, 'the updated index') // never write an index other tools cannot read
       handle.assertHeld()
       await writeIndex(this.paths, next)
       return next

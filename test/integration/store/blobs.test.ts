@@ -1,8 +1,9 @@
+import {createHash} from 'node:crypto'
 import {readdir, readFile, writeFile} from 'node:fs/promises'
 import {Readable} from 'node:stream'
 
 import {SlipwayError} from '../../../src/errors.js'
-import {sha256Digest} from '../../../src/oci/digest.js'
+import {parseDigest, sha256Digest} from '../../../src/oci/digest.js'
 import {MediaType} from '../../../src/oci/media-types.js'
 import {OciStore} from '../../../src/store/index.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
@@ -97,6 +98,14 @@ describe('blob writes', () => {
     const w = await store.writeBlob(() => data, {digest, size: data.length})
     expect(w.written).toBe(true)
     expect(await store.readBlob(digest)).toEqual(data)
+  })
+
+  it('stores a sha512 blob when the expected digest is sha512', async () => {
+    const data = Buffer.from('sha512 content')
+    const digest = parseDigest(`sha512:${createHash('sha512').update(data).digest('hex')}`)
+    expect(await store.writeBlob(data, {digest})).toEqual({digest, size: data.length, written: true})
+    expect(await store.readBlob(digest)).toEqual(data)
+    expect((await store.verify()).checked).toBe(1)
   })
 
   it('detects corruption on read', async () => {

@@ -31,12 +31,36 @@ describe('opening a store', () => {
     expect((await first[3].listRefs()).map(e => e.name)).toEqual(['kept'])
   })
 
+  it('says clearly when the store cannot be created', async () => {
+    await writeFile(`${dir}/file`, 'x')
+    const err = await OciStore.open(`${dir}/file/store`).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(SlipwayError)
+    expect((err as SlipwayError).kind).toBe('environment')
+    expect((err as SlipwayError).message).toContain(`${dir}/file/store`)
+  })
+
   it('refuses a directory that holds something else', async () => {
     await mkdir(`${dir}/home`)
     await writeFile(`${dir}/home/notes.txt`, 'mine')
     await expect(OciStore.open(`${dir}/home`)).rejects.toThrow(/is not an OCI image layout/)
     await writeFile(`${dir}/home/oci-layout`, '{"imageLayoutVersion":"9"}')
     await expect(OciStore.open(`${dir}/home`)).rejects.toBeInstanceOf(SlipwayError)
+  })
+})
+
+describe('updateIndex', () => {
+  it('writes an index the callback changed in place, and refuses to write an invalid one', async () => {
+    const store = await OciStore.open(`${dir}/s`)
+    const m = await manifestIn(store, 1)
+    const after = await store.updateIndex(index => {
+      index.manifests.push(m)
+      return index
+    })
+    expect(after.manifests).toEqual([m])
+    expect((await store.readIndex()).manifests).toEqual([m])
+    const broken = {mediaType: 'x', digest: 'sha256:short', size: 1} as unknown as Descriptor
+    await expect(store.updateIndex(index => ({...index, manifests: [broken]}))).rejects.toThrow(/not a valid descriptor/)
+    expect((await store.readIndex()).manifests).toEqual([m])
   })
 })
 
