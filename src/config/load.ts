@@ -186,7 +186,8 @@ function firstProblem(doc: Document, lineCounter: LineCounter, raw: unknown, iss
     if (iss.code === 'invalid_type' && iss.message.startsWith('Invalid input')) {
       return {...pos, where, message: `expected ${EXPECTED_NAMES[iss.expected] ?? iss.expected}, got ${describeValue(value)}`}
     }
-    const got = (iss.code === 'invalid_union' || iss.code === 'invalid_type') && !iss.message.includes(', got ') ? `, got ${describeValue(value)}` : ''
+    const saysExpected = iss.code === 'invalid_union' || iss.code === 'invalid_type' || (iss.code === 'custom' && /^expected (a|an) [\w ]+$/.test(iss.message))
+    const got = saysExpected && !iss.message.includes(', got ') ? `, got ${describeValue(value)}` : ''
     return {...pos, where, message: `${iss.message}${got}`}
   })
   problems.sort((a, b) => a.offset - b.offset)

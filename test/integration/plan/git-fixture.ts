@@ -1,0 +1,57 @@
+import {execFileSync} from 'node:child_process'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+
+/**
+ * A real git repository in a temp directory whose commit ids are the same on every run: fixed author,
+ * committer and dates, no user or system git config.
+ */
+export class GitFixture {
+  readonly dir: string
+  private tick = 0
+
+  constructor(prefix = 'slipway-plan-') {
+    this.dir = mkdtempSync(join(tmpdir(), prefix))
+    this.git('init', '-q', '-b', 'main')
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    const date = `${1700000000 + this.tick * 60} +0000`
+    return {
+      ...process.env,
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_AUTHOR_NAME: 'Slipway Test',
+      GIT_AUTHOR_EMAIL: 'test@slipway.invalid',
+      GIT_COMMITTER_NAME: 'Slipway Test',
+      GIT_COMMITTER_EMAIL: 'test@slipway.invalid',
+      GIT_AUTHOR_DATE: date,
+      GIT_COMMITTER_DATE: date,
+    }
+  }
+
+  git(...args: string[]): string {
+    return execFileSync('git', args, {cwd: this.dir, env: this.env(), encoding: 'utf8'}).trim()
+  }
+
+  write(files: Record<string, string>): void {
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(this.dir, path)), {recursive: true})
+      writeFileSync(join(this.dir, path), content)
+    }
+  }
+
+  /** Writes the files (if any), commits everything and answers the new commit id. */
+  commit(message: string, files: Record<string, string> = {}): string {
+    this.write(files)
+    this.tick++
+    this.git('add', '-A')
+    this.git('commit', '-q', '--allow-empty', '-m', message)
+    return this.git('rev-parse', 'HEAD')
+  }
+
+  remove(): void {
+    rmSync(this.dir, {recursive: true, force: true})
+  }
+}
