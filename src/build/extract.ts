@@ -103,9 +103,11 @@ class LayerExtractor {
         const joined = posix.normalize(posix.join(...real, target))
         if (joined === '..' || joined.startsWith('../')) throw this.escape(raw, `passes through symlink /${[...real, part].join('/')} -> ${target}, which points outside the root`)
         const resolved = await this.resolveDir(joined.split('/').filter(p => p !== '' && p !== '.'), raw, false, hops + 1)
+        if (resolved === null && !create) return null
         if (resolved === null) throw this.escape(raw, `passes through dangling symlink /${[...real, part].join('/')} -> ${target}`)
         real.splice(0, real.length, ...resolved)
       } else {
+        if (!create) return null
         throw new SlipwayError('integrity', `layer ${this.label} entry "${raw}": /${[...real, part].join('/')} is not a directory`)
       }
     }
