@@ -15,12 +15,16 @@ export interface HelperCredential {
 export function runCredentialHelper(helper: string, serverUrl: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<HelperCredential | undefined> {
   const program = `docker-credential-${helper}`
   return new Promise((resolve, reject) => {
-    const child = spawn(program, ['get'], {env, stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs})
+    const child = spawn(program, ['get'], {env, stdio: ['pipe', 'pipe', 'pipe']})
+    // Our own timer: spawn's `timeout` option leaks its timer when the program does not exist.
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    timer.unref()
     let out = ''
     let err = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
     child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
     child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
       reject(e.code === 'ENOENT'
         ? new SlipwayError('auth', `docker credential helper ${program} (named in docker config.json) is not installed`, {
           hint: `install ${program} or remove "${helper}" from credHelpers/credsStore in config.json`,
@@ -28,6 +32,7 @@ export function runCredentialHelper(helper: string, serverUrl: string, env: Node
         : new SlipwayError('auth', `cannot run ${program}: ${e.message}`))
     })
     child.on('close', (code, signal) => {
+      clearTimeout(timer)
       if (code !== 0) {
         if (/credentials not found/i.test(out + err)) return resolve(undefined)
         const why = redactSecrets((err || out).trim().split('\n')[0] ?? '')
