@@ -1,0 +1,30 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {contextFromFlags} from '../../cli/context.js'
+import {jsonFlag, registryFlags} from '../../cli/flags.js'
+import {parseImageRef} from '../../oci/ref.js'
+import {pushStoredImage} from '../../workflows/store-images.js'
+
+export default class ImagePush extends BaseCommand {
+  static summary = 'Copy an image from the local store to a registry.'
+  static examples = ['<%= config.bin %> image push dimgstage-myapp:3f2a… localhost:5000/myapp:debug']
+  static args = {
+    name: Args.string({description: 'Name of the image in the local store (see `image list`).', required: true}),
+    ref: Args.string({description: 'Target reference, e.g. localhost:5000/app:1.0', required: true}),
+  }
+  static flags = {...registryFlags, ...jsonFlag}
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(ImagePush)
+    const ref = parseImageRef(args.ref)
+    const ctx = contextFromFlags(flags)
+    try {
+      const result = await pushStoredImage(ctx, args.name, ref)
+      if (flags.json) this.printJson(result)
+      else for (const img of result.images) this.log(`${img.ref} ${img.digest}`)
+    } finally {
+      await ctx.close()
+    }
+  }
+}

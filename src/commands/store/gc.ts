@@ -1,0 +1,25 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {dryRunFlag, jsonFlag} from '../../cli/flags.js'
+import {formatBytes} from '../../cli/progress.js'
+import {WorkflowContext} from '../../workflows/context.js'
+import {collectStoreGarbage} from '../../workflows/store-images.js'
+
+export default class StoreGc extends BaseCommand {
+  static summary = 'Remove blobs of the local store that no image references.'
+  static description = 'Blobs and temporary files younger than --min-age are kept, so that a slipway process writing at the same time is never disturbed.'
+  static flags = {
+    'min-age': Flags.integer({description: 'Keep unreferenced blobs younger than this many minutes.', default: 60, min: 0}),
+    ...dryRunFlag,
+    ...jsonFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(StoreGc)
+    const result = await collectStoreGarbage(new WorkflowContext(), {dryRun: flags['dry-run'], minAgeMinutes: flags['min-age']})
+    if (flags.json) return this.printJson(result)
+    const verb = flags['dry-run'] ? 'would remove' : 'removed'
+    this.log(`${verb} ${result.removedBlobs.length} blobs (${formatBytes(result.freedBytes)}) and ${result.removedTemp.length} temporary files`)
+  }
+}

@@ -1,0 +1,54 @@
+import {registerSecret} from '../redact.js'
+import {RegistryClient, type RegistryClientOptions} from '../registry/index.js'
+import {OciStore, slipwayHome, storeRoot} from '../store/index.js'
+import {quietReporter, type Reporter} from './reporter.js'
+
+export interface ContextOptions {
+  env?: NodeJS.ProcessEnv
+  reporter?: Reporter
+  /** Parallel transfers (blobs, manifests). */
+  jobs?: number
+  credentials?: {username?: string; password?: string}
+}
+
+/**
+ * What a workflow works with: the local store, the registry client and the reporter. The store and the
+ * client are opened on first use, so a command that needs neither pays for neither.
+ */
+export class WorkflowContext {
+  readonly env: NodeJS.ProcessEnv
+  readonly reporter: Reporter
+  readonly jobs: number
+  readonly home: string
+  private storePromise?: Promise<OciStore>
+  private client?: RegistryClient
+  private readonly clientOptions: RegistryClientOptions
+
+  constructor(opts: ContextOptions = {}) {
+    this.env = opts.env ?? process.env
+    this.reporter = opts.reporter ?? quietReporter
+    this.jobs = opts.jobs ?? 8
+    this.home = slipwayHome(this.env)
+    const {username, password} = opts.credentials ?? {}
+    registerSecret(password)
+    this.clientOptions = {
+      env: this.env,
+      jobs: this.jobs,
+      ...(username && password ? {credentials: {username, password}} : {}),
+    }
+  }
+
+  store(): Promise<OciStore> {
+    this.storePromise ??= OciStore.open(storeRoot(this.env))
+    return this.storePromise
+  }
+
+  registry(): RegistryClient {
+    this.client ??= new RegistryClient(this.clientOptions)
+    return this.client
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close()
+  }
+}

@@ -1,0 +1,241 @@
+import pLimit from 'p-limit'
+
+import {SlipwayError} from '../errors.js'
+import type {Digest} from '../oci/digest.js'
+import {isIndexMediaType, MediaType} from '../oci/media-types.js'
+import {formatRef, type Ref, type Repository, repositoryName} from '../oci/ref.js'
+import type {AnyManifest, Descriptor, ImageIndex, ImageManifest} from '../oci/types.js'
+import {isImageIndex} from '../oci/types.js'
+import type {RegistryClient} from '../registry/index.js'
+import type {OciStore} from '../store/index.js'
+import type {WorkflowContext} from './context.js'
+
+/** Index-entry annotation naming the registry repository an image was pulled from (for cross-repo mounts). */
+export const SOURCE_ANNOTATION = 'dev.slipway.source'
+
+export type BlobOutcome = 'uploaded' | 'exists' | 'mounted' | 'pulled' | 'present'
+
+export interface TransferredBlob {
+  digest: Digest
+  size: number
+  outcome: BlobOutcome
+}
+
+export interface PushItem {
+  /** The manifest in the local store. */
+  manifest: Descriptor
+  ref: Ref
+  /** First writer wins: leave a tag that already exists as the registry has it. */
+  ifAbsent?: boolean
+}
+
+export interface PushedImage {
+  ref: string
+  digest: Digest
+  /** `pushed`, or `exists` when the tag was already there and ifAbsent kept it. */
+  status: 'pushed' | 'exists'
+}
+
+export interface PushResult {
+  images: PushedImage[]
+  blobs: TransferredBlob[]
+}
+
+export interface PullItem {
+  ref: Ref
+  /** The name in the local store. */
+  name: string
+  annotations?: Record<string, string>
+}
+
+export interface PulledImage {
+  ref: string
+  name: string
+  digest: Digest
+}
+
+export interface PullResult {
+  images: PulledImage[]
+  blobs: TransferredBlob[]
+}
+
+function parseManifest(bytes: Buffer, what: string): AnyManifest {
+  try {
+    const m = JSON.parse(bytes.toString('utf8')) as AnyManifest
+    if (m && typeof m === 'object' && (isImageIndex(m) || (m as ImageManifest).config)) return m
+  } catch {
+    // reported below
+  }
+  throw new SlipwayError('registry', `${what} is not a valid image manifest`, {hint: 'the image is corrupt or not a container image'})
+}
+
+function imageBlobs(m: ImageManifest): Descriptor[] {
+  return [m.config, ...m.layers]
+}
+
+/** The `linux/<arch>` platform of this machine, in OCI terms. */
+export function hostPlatform(): {os: string; architecture: string} {
+  const arch: Record<string, string> = {x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x'}
+  return {os: 'linux', architecture: arch[process.arch] ?? process.arch}
+}
+
+function pickPlatform(index: ImageIndex, ref: Ref): Descriptor {
+  const want = hostPlatform()
+  const match = index.manifests.find(d => d.platform?.os === want.os && d.platform?.architecture === want.architecture)
+  if (!match) {
+    const have = index.manifests.map(d => (d.platform ? `${d.platform.os}/${d.platform.architecture}` : 'unknown')).join(', ')
+    throw new SlipwayError('not-found', `${formatRef(ref)} has no image for ${want.os}/${want.architecture} (it has: ${have || 'none'})`)
+  }
+  return match
+}
+
+/** Runs `fn` over distinct digests with bounded parallelism. */
+async function forEachBlob<T>(blobs: Descriptor[], jobs: number, fn: (d: Descriptor) => Promise<T>): Promise<T[]> {
+  const limit = pLimit(jobs)
+  const seen = new Map<string, Descriptor>()
+  for (const b of blobs) if (!seen.has(b.digest)) seen.set(b.digest, b)
+  return Promise.all([...seen.values()].map(d => limit(() => fn(d))))
+}
+
+/** Repositories of the same registry that images in the store came from: candidates for a blob mount. */
+async function mountCandidates(store: OciStore, target: Repository): Promise<string[]> {
+  const out = new Set<string>()
+  for (const entry of await store.listRefs()) {
+    const src = entry.descriptor.annotations?.[SOURCE_ANNOTATION]
+    if (!src) continue
+    const slash = src.indexOf('/')
+    if (src.slice(0, slash) === target.registry && src.slice(slash + 1) !== target.path) out.add(src.slice(slash + 1))
+  }
+  return [...out]
+}
+
+async function pushBlobs(ctx: WorkflowContext, client: RegistryClient, store: OciStore, repo: Repository, blobs: Descriptor[]): Promise<TransferredBlob[]> {
+  const mountFrom = await mountCandidates(store, repo)
+  return forEachBlob(blobs, ctx.jobs, async d => {
+    const id = `push ${d.digest}`
+    ctx.reporter.begin(id, `${repo.path}@${d.digest.slice(7, 19)}`, d.size)
+    const outcome = await client.pushBlob(repo, {digest: d.digest, size: d.size, mediaType: d.mediaType}, () => store.openBlob(d.digest), {
+      mountFrom,
+      onProgress: bytes => ctx.reporter.progress(id, bytes),
+    })
+    ctx.reporter.end(id, outcome)
+    return {digest: d.digest, size: d.size, outcome}
+  })
+}
+
+/**
+ * Pushes images from the local store. Tags that must be written once (stage tags) are checked first and
+ * left alone when present; every distinct blob is checked once and sent only when missing.
+ */
+export async function pushImages(ctx: WorkflowContext, items: PushItem[]): Promise<PushResult> {
+  const store = await ctx.store()
+  const client = ctx.registry()
+  const limit = pLimit(ctx.jobs)
+  const existing = await Promise.all(items.map(item => limit(async () => (item.ifAbsent ? client.headManifest(item.ref) : undefined))))
+  const images: PushedImage[] = []
+  const todo: Array<{item: PushItem; bytes: Buffer; manifest: AnyManifest}> = []
+  for (const [i, item] of items.entries()) {
+    const found = existing[i]
+    if (found) {
+      images.push({ref: formatRef(item.ref), digest: found.digest, status: 'exists'})
+      ctx.reporter.info(`${formatRef(item.ref)}: already in the registry, kept as it is`)
+      continue
+    }
+    const bytes = await store.readBlob(item.manifest.digest)
+    todo.push({item, bytes, manifest: parseManifest(bytes, `local image ${item.manifest.digest}`)})
+  }
+  // blobs grouped by target repository, each distinct blob once
+  const byRepo = new Map<string, {repo: Repository; blobs: Descriptor[]}>()
+  for (const {item, manifest} of todo) {
+    if (isImageIndex(manifest)) throw new SlipwayError('usage', `${formatRef(item.ref)}: pushing image indexes is not supported`)
+    const key = repositoryName(item.ref)
+    const group = byRepo.get(key) ?? {repo: {registry: item.ref.registry, path: item.ref.path}, blobs: []}
+    group.blobs.push(...imageBlobs(manifest))
+    byRepo.set(key, group)
+  }
+  const blobs: TransferredBlob[] = []
+  for (const {repo, blobs: wanted} of byRepo.values()) blobs.push(...(await pushBlobs(ctx, client, store, repo, wanted)))
+  await Promise.all(
+    todo.map(({item, bytes}) =>
+      limit(async () => {
+        const mediaType = item.manifest.mediaType ?? MediaType.OciManifest
+        const digest = await client.putManifest(item.ref, bytes, mediaType)
+        images.push({ref: formatRef(item.ref), digest, status: 'pushed'})
+        ctx.reporter.info(`pushed ${formatRef(item.ref)}`)
+      }),
+    ),
+  )
+  return {images, blobs}
+}
+
+/**
+ * Pulls images into the local store: manifests verified by digest, blobs streamed through the store's
+ * verifying writer, names set only once every blob is in place.
+ */
+export async function pullImages(ctx: WorkflowContext, items: PullItem[]): Promise<PullResult> {
+  const store = await ctx.store()
+  const client = ctx.registry()
+  const lease = await store.lease()
+  try {
+    const limit = pLimit(ctx.jobs)
+    const fetched = await Promise.all(
+      items.map(item =>
+        limit(async () => {
+          let got = await client.getManifest(item.ref)
+          let manifest = parseManifest(got.bytes, formatRef(item.ref))
+          if (isImageIndex(manifest) || isIndexMediaType(got.mediaType)) {
+            const child = pickPlatform(manifest as ImageIndex, item.ref)
+            got = await client.getManifest({registry: item.ref.registry, path: item.ref.path, digest: child.digest})
+            manifest = parseManifest(got.bytes, formatRef(item.ref))
+            if (isImageIndex(manifest)) throw new SlipwayError('registry', `${formatRef(item.ref)}: nested image indexes are not supported`)
+          }
+          return {item, got, manifest: manifest as ImageManifest}
+        }),
+      ),
+    )
+    const blobs: TransferredBlob[] = []
+    const byRepo = new Map<string, {repo: Repository; blobs: Descriptor[]}>()
+    for (const {item, manifest} of fetched) {
+      const key = repositoryName(item.ref)
+      const group = byRepo.get(key) ?? {repo: {registry: item.ref.registry, path: item.ref.path}, blobs: []}
+      group.blobs.push(...imageBlobs(manifest))
+      byRepo.set(key, group)
+    }
+    const seen = new Set<string>()
+    for (const {repo, blobs: wanted} of byRepo.values()) {
+      const fresh = wanted.filter(d => !seen.has(d.digest))
+      for (const d of fresh) seen.add(d.digest)
+      blobs.push(
+        ...(await forEachBlob(fresh, ctx.jobs, async d => {
+          await lease.add(d.digest)
+          if (await store.hasBlob(d.digest)) return {digest: d.digest, size: d.size, outcome: 'present' as const}
+          const id = `pull ${d.digest}`
+          ctx.reporter.begin(id, `${repo.path}@${d.digest.slice(7, 19)}`, d.size)
+          await store.writeBlob(() => client.getBlob(repo, d.digest, {size: d.size, onProgress: bytes => ctx.reporter.progress(id, bytes)}), {
+            digest: d.digest,
+            size: d.size,
+          })
+          ctx.reporter.end(id, 'pulled')
+          return {digest: d.digest, size: d.size, outcome: 'pulled' as const}
+        })),
+      )
+    }
+    const updates = []
+    for (const {item, got} of fetched) {
+      await lease.add(got.digest)
+      await store.writeBlobBytes(got.bytes, {digest: got.digest, size: got.bytes.length})
+      updates.push({
+        name: item.name,
+        descriptor: {mediaType: got.mediaType, digest: got.digest, size: got.bytes.length},
+        annotations: {[SOURCE_ANNOTATION]: repositoryName(item.ref), ...item.annotations},
+      })
+    }
+    await store.setRefs(updates)
+    return {
+      images: fetched.map(({item, got}) => ({ref: formatRef(item.ref), name: item.name, digest: got.digest})),
+      blobs,
+    }
+  } finally {
+    await lease.release()
+  }
+}

@@ -1,0 +1,46 @@
+import {SlipwayError} from '../errors.js'
+import type {Ref} from '../oci/ref.js'
+import type {GcResult, VerifyReport} from '../store/index.js'
+import type {WorkflowContext} from './context.js'
+import {pushImages, type PushResult} from './image-transfer.js'
+
+export interface StoredImage {
+  name: string
+  digest: string
+  mediaType: string
+  size: number
+  annotations: Record<string, string>
+}
+
+export async function listStoredImages(ctx: WorkflowContext): Promise<StoredImage[]> {
+  const store = await ctx.store()
+  const refs = await store.listRefs()
+  return refs
+    .map(r => ({
+      name: r.name,
+      digest: r.descriptor.digest,
+      mediaType: r.descriptor.mediaType,
+      size: r.descriptor.size,
+      annotations: r.descriptor.annotations ?? {},
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name))
+}
+
+export async function pushStoredImage(ctx: WorkflowContext, name: string, ref: Ref): Promise<PushResult> {
+  const store = await ctx.store()
+  const manifest = await store.resolveRef(name)
+  if (!manifest) {
+    throw new SlipwayError('not-found', `no image named "${name}" in the local store`, {hint: 'see `slipway image list`'})
+  }
+  return pushImages(ctx, [{manifest, ref}])
+}
+
+export async function verifyStore(ctx: WorkflowContext): Promise<VerifyReport> {
+  return (await ctx.store()).verify()
+}
+
+export async function collectStoreGarbage(ctx: WorkflowContext, opts: {dryRun?: boolean; minAgeMinutes?: number}): Promise<GcResult> {
+  const store = await ctx.store()
+  const ageMs = (opts.minAgeMinutes ?? 60) * 60_000
+  return store.gc({dryRun: opts.dryRun, blobMinAgeMs: ageMs, tempMaxAgeMs: ageMs})
+}

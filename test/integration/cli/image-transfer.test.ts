@@ -1,0 +1,134 @@
+import {execFile} from 'node:child_process'
+import {readFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+
+import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
+import {freshHome, runSlipway} from '../../helpers/cli.js'
+import {type RegistryVariant, startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+
+const exec = promisify(execFile)
+
+function envFor(reg: TestRegistry, home: string): Record<string, string> {
+  return {
+    SLIPWAY_HOME: home,
+    ...reg.env(),
+    ...(reg.username ? {SLIPWAY_REGISTRY_USERNAME: reg.username, SLIPWAY_REGISTRY_PASSWORD: reg.password!} : {}),
+  }
+}
+
+async function blobFile(home: string, digest: string): Promise<Buffer> {
+  return readFile(join(home, 'store', 'blobs', 'sha256', digest.slice(7)))
+}
+
+describe.each<RegistryVariant>(['plain', 'tls-basic', 'token'])('image pull/push against a %s registry', variant => {
+  let reg: TestRegistry
+  let baseRef: string
+  const homes: string[] = []
+
+  beforeAll(async () => {
+    reg = await startRegistry(variant)
+    baseRef = await pushBaseImage(reg)
+  })
+  afterAll(async () => {
+    await reg.stop()
+    for (const h of homes) await removeTempDir(h)
+  })
+
+  it('round-trips an image byte for byte, and skopeo and umoci read what slipway wrote', async () => {
+    const hostA = freshHome()
+    const hostB = freshHome()
+    homes.push(hostA, hostB)
+    const pulled = await runSlipway(['image', 'pull', baseRef, '--name', 'base', '--json'], {env: envFor(reg, hostA)})
+    expect(pulled.stderr).toBe('')
+    expect(pulled.code).toBe(0)
+    const pullResult = JSON.parse(pulled.stdout)
+    expect(pullResult.images[0].name).toBe('base')
+
+    const target = `${reg.host}/copy/busybox:v1`
+    const pushed = await runSlipway(['image', 'push', 'base', target, '--json'], {env: envFor(reg, hostA)})
+    expect(pushed.code).toBe(0)
+    const pushResult = JSON.parse(pushed.stdout)
+    expect(pushResult.images[0].digest).toBe(pullResult.images[0].digest)
+    // a cross-repository mount: the blobs came from base/busybox on the same registry
+    expect(pushResult.blobs.map((b: {outcome: string}) => b.outcome).sort()).toEqual(['mounted', 'mounted'])
+
+    const again = await runSlipway(['image', 'pull', target, '--name', 'copy', '--json'], {env: envFor(reg, hostB)})
+    expect(again.code).toBe(0)
+    const digest = JSON.parse(again.stdout).images[0].digest
+    expect(digest).toBe(pullResult.images[0].digest)
+    const manifest = JSON.parse((await blobFile(hostB, digest)).toString())
+    for (const d of [digest, manifest.config.digest, ...manifest.layers.map((l: {digest: string}) => l.digest)]) {
+      expect((await blobFile(hostB, d)).equals(await blobFile(hostA, d))).toBe(true)
+    }
+
+    // independent peers read the registry copy and the store
+    const inspect = await runSkopeo(['inspect', ...reg.skopeoFlags('src').map(f => f.replace('--src-', '--')), `docker://${target}`])
+    expect(JSON.parse(inspect.stdout).Digest).toBe(digest)
+    const bundle = await makeTempDir('bundle')
+    try {
+      await exec('umoci', ['unpack', '--rootless', '--image', `${join(hostB, 'store')}:copy`, join(bundle, 'b')])
+      expect((await readFile(join(bundle, 'b', 'rootfs', 'etc', 'passwd'), 'utf8'))).toContain('root:')
+    } finally {
+      await removeTempDir(bundle)
+    }
+    const verify = await runSlipway(['store', 'verify'], {env: {SLIPWAY_HOME: hostB}})
+    expect(verify.code).toBe(0)
+  })
+
+  it('pulls what skopeo pushed into a store skopeo reads back', async () => {
+    const home = freshHome()
+    homes.push(home)
+    const r = await runSlipway(['image', 'pull', baseRef, '--name', 'from-skopeo'], {env: envFor(reg, home)})
+    expect(r.code).toBe(0)
+    const local = await runSkopeo(['inspect', `oci:${join(home, 'store')}:from-skopeo`])
+    const remote = await runSkopeo(['inspect', ...reg.skopeoFlags('src').map(f => f.replace('--src-', '--')), `docker://${baseRef}`])
+    expect(JSON.parse(local.stdout).Layers).toEqual(JSON.parse(remote.stdout).Layers)
+  })
+})
+
+describe('image commands: bad input', () => {
+  let reg: TestRegistry
+  beforeAll(async () => {
+    reg = await startRegistry('tls-basic')
+  })
+  afterAll(async () => reg.stop())
+
+  it('a wrong password: one line, exit 4, no secret', async () => {
+    const home = freshHome()
+    const secret = 'wrong-password-do-not-print'
+    const r = await runSlipway(['image', 'pull', `${reg.host}/x/y:1`, '--debug'], {
+      env: {SLIPWAY_HOME: home, ...reg.env(), SLIPWAY_REGISTRY_USERNAME: reg.username!, SLIPWAY_REGISTRY_PASSWORD: secret},
+    })
+    expect(r.code).toBe(4)
+    expect(r.stderr).toMatch(/^slipway: authentication to 127\.0\.0\.1:\d+ failed/m)
+    expect(r.stdout + r.stderr).not.toContain(secret)
+    expect(r.stdout + r.stderr).not.toContain(Buffer.from(`${reg.username}:${secret}`).toString('base64'))
+    await removeTempDir(home)
+  })
+
+  it('an untrusted TLS certificate: one line, exit 6', async () => {
+    const home = freshHome()
+    const r = await runSlipway(['image', 'pull', `${reg.host}/x/y:1`], {env: {SLIPWAY_HOME: home}})
+    expect(r.code).toBe(6)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toContain('SLIPWAY_CA_FILE')
+    await removeTempDir(home)
+  })
+
+  it('a bad reference or a missing image: one line, no stack trace', async () => {
+    const home = freshHome()
+    const bad = await runSlipway(['image', 'pull', 'UPPER/Case:x'], {env: {SLIPWAY_HOME: home}})
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/^slipway: invalid image reference "UPPER\/Case:x"/)
+    expect(bad.stderr).not.toMatch(/\bat .*\.js:\d+/)
+    const missing = await runSlipway(['image', 'push', 'nothing-here', `${reg.host}/x:1`], {env: {SLIPWAY_HOME: home}})
+    expect(missing.code).toBe(5)
+    expect(missing.stderr.trim()).toBe('slipway: no image named "nothing-here" in the local store: see `slipway image list`')
+    const flag = await runSlipway(['image', 'pull'], {env: {SLIPWAY_HOME: home}})
+    expect(flag.code).toBe(2)
+    expect(flag.stderr.trim().split('\n')).toHaveLength(1)
+    await removeTempDir(home)
+  })
+})
