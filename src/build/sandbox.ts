@@ -72,11 +72,15 @@ function isRoot(): boolean {
   return process.getuid?.() === 0
 }
 
-let namespaceCheck: Promise<string> | undefined
+const namespaceChecks = new Map<boolean, Promise<string>>()
 
-/** Path of a bwrap that can create the namespaces we need here, or an environment error saying what to do. */
-export function checkNamespaceSandbox(): Promise<string> {
-  namespaceCheck ??= (async () => {
+/** Path of a bwrap that can create the namespaces we need here (a user namespace too when `userNamespace`
+ *  or when not root), or an environment error saying what to do. */
+export function checkNamespaceSandbox(userNamespace = false): Promise<string> {
+  const withUser = userNamespace || !isRoot()
+  const cached = namespaceChecks.get(withUser)
+  if (cached) return cached
+  const check = (async () => {
     const bwrap = await findExecutable('bwrap')
     if (!bwrap) {
       throw new SlipwayError('environment', 'bubblewrap (bwrap) is not installed; shell stages need it to run in namespaces', {
@@ -84,7 +88,7 @@ export function checkNamespaceSandbox(): Promise<string> {
       })
     }
     const args = ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', 'true']
-    if (!isRoot()) args.unshift('--unshare-user')
+    if (withUser) args.unshift('--unshare-user')
     const result = await collect(bwrap, args)
     if (result.code !== 0) {
       throw new SlipwayError('environment', `cannot create Linux namespaces for shell stages: ${result.stderr.trim().split('\n').pop() ?? 'bwrap failed'}`, {
@@ -93,10 +97,9 @@ export function checkNamespaceSandbox(): Promise<string> {
     }
     return bwrap
   })()
-  namespaceCheck.catch(() => {
-    namespaceCheck = undefined
-  })
-  return namespaceCheck
+  namespaceChecks.set(withUser, check)
+  check.catch(() => namespaceChecks.delete(withUser))
+  return check
 }
 
 function collect(cmd: string, args: string[]): Promise<{code: number; stderr: string}> {
@@ -160,7 +163,7 @@ async function prepareMountPoints(root: string, mounts: SandboxMount[], log?: (m
 }
 
 async function prepareBwrap(o: RunStageOptions, uid: number, gid: number, hostname: string, hostFiles: string[]): Promise<Prepared> {
-  const bwrap = await checkNamespaceSandbox()
+  const bwrap = await checkNamespaceSandbox(uid !== 0 || gid !== 0)
   const args = ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--hostname', hostname, '--bind', o.root, '/',
     '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp']
   for (const rel of hostFiles) args.push('--ro-bind', `/${rel}`, `/${rel}`)
