@@ -1,6 +1,12 @@
 /** Unpacks one layer (gzip or plain tar) onto a root filesystem, applying OCI whiteouts. Never writes
  *  outside the root: absolute names, `..` components, and paths or hard links that pass through a symlink
- *  leading outside the root are refused with an integrity error. */
+ *  leading outside the root are refused with an integrity error.
+ *
+ *  Symlink entries themselves are created with any target (`/etc/localtime -> /usr/share/zoneinfo/UTC` is
+ *  normal); they are only dangerous when followed, and parent components are followed only when the link is
+ *  relative and stays inside the root. `security.capability` is restored with setfattr when present;
+ *  tar-stream decodes PAX values as UTF-8, so a capability whose bytes are not valid UTF-8 is skipped with a
+ *  log note. Memory: one set of the paths this layer wrote (for opaque markers) and its directory list. */
 import {createWriteStream} from 'node:fs'
 import {chmod, lchown, link, lstat, lutimes, mkdir, readdir, readlink, realpath, rm, symlink, utimes} from 'node:fs/promises'
 import {execFile} from 'node:child_process'
@@ -117,7 +123,7 @@ class LayerExtractor {
   async apply(header: Headers, entry: Readable): Promise<void> {
     const raw = header.name
     const parts = this.parts(raw, raw)
-    if (parts.length === 0) return entry.resume() && undefined // the root itself
+    if (parts.length === 0) return void entry.resume() // the root itself
     const name = parts[parts.length - 1]!
     const parentParts = await this.resolveDir(parts.slice(0, -1), raw, !name.startsWith(WHITEOUT_PREFIX))
 
