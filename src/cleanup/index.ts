@@ -1,0 +1,7 @@
+export {cleanupPlan, DEFAULT_KEEP_YOUNGER_THAN_MS, type CleanupInput} from './cleanup-plan.js'
+export {commitsToCheck} from './commits.js'
+export {planToJson, type DeletionPlan, type DeletionPlanJson, type DeletionReason, type KeepReason, type KeptStage, type PlannedDeletion} from './deletion-plan.js'
+export {flushPlan, type FlushOptions} from './flush-plan.js'
+export {CLEANUP_POLICIES, type CleanupPolicy, type CommitExistence} from './policies.js'
+export type {FinalImageRecord, StageInput, StageRecord} from './records.js'
+export {usageIndex} from './usage.js'
