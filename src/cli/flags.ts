@@ -29,3 +29,14 @@ export const tagFlags = {
   'tag-build-id': Flags.boolean({description: 'Tag with the CI build id (CI_PIPELINE_ID, GITHUB_RUN_ID, CI_BUILD_ID).', helpGroup: 'TAGS'}),
   'tag-ci': Flags.boolean({description: 'Tag from the CI environment (git tag or branch; GitLab CI first, then GitHub Actions).', helpGroup: 'TAGS'}),
 }
+
+export const buildFlags = {
+  isolation: Flags.string({
+    description: 'How shell stages are isolated: Linux namespaces (bubblewrap), or chroot only for containers that forbid namespaces.',
+    options: ['namespaces', 'chroot'],
+    default: 'namespaces',
+    helpGroup: 'BUILD',
+  }),
+  compression: Flags.string({description: 'Layer compression.', options: ['gzip', 'none'], default: 'gzip', helpGroup: 'BUILD'}),
+  'introspect-error': Flags.boolean({description: 'On a failed stage, open a shell in its root (on a terminal).', helpGroup: 'BUILD'}),
+}

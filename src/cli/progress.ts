@@ -27,6 +27,10 @@ export class LineReporter implements Reporter {
 
   constructor(private readonly out: NodeJS.WritableStream = process.stderr, private readonly verbose = true) {}
 
+  get showsOutput(): boolean {
+    return this.verbose
+  }
+
   info(line: string): void {
     if (this.verbose) this.out.write(`${line}\n`)
   }
@@ -67,6 +71,8 @@ export class TtyReporter implements Reporter {
   private readonly items = new Map<string, Item>()
   private drawn = 0
   private timer?: NodeJS.Timeout
+
+  readonly showsOutput = true
 
   constructor(private readonly out: NodeJS.WriteStream = process.stderr) {}
 

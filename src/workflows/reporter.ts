@@ -3,6 +3,8 @@
  * otherwise; tests and --json runs use a quiet reporter. Workflows never print directly.
  */
 export interface Reporter {
+  /** Whether `output` lines reach the user (false for quiet and --json runs). */
+  readonly showsOutput: boolean
   /** A line of plain information ("pushed localhost:5000/app:latest"). */
   info(line: string): void
   /** Something the user should know that does not stop the work. */
@@ -18,6 +20,7 @@ export interface Reporter {
 }
 
 export const quietReporter: Reporter = {
+  showsOutput: false,
   info() {},
   warn() {},
   begin() {},

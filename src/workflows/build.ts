@@ -1,0 +1,453 @@
+import {randomBytes} from 'node:crypto'
+import {mkdir, mkdtemp, rm} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import pLimit from 'p-limit'
+
+import {
+  commitTime,
+  diffLayer,
+  extractLayer,
+  gitArchiveLayer,
+  gitPatchChanges,
+  gitPatchLayer,
+  importLayer,
+  type Isolation,
+  type LayerBlob,
+  type LayerCompression,
+  type PathMapping,
+  resolveImageUser,
+  runStage,
+  type SandboxMount,
+  snapshot,
+  StageCommandError,
+  writeLayer,
+} from '../build/index.js'
+import {applyDockerInstructions} from '../build/docker-instructions.js'
+import type {GitMapping, ImportSpec, MountSpec} from '../config/types.js'
+import {SlipwayError} from '../errors.js'
+import {formatRef, parseImageRef} from '../oci/ref.js'
+import type {Descriptor} from '../oci/types.js'
+import {LABEL, localStageName, stageLabels, withoutSlipwayLabels} from '../naming/index.js'
+import type {PlannedStage, StageInputs} from '../stage/plan.js'
+import type {Lease, OciStore, RefUpdate} from '../store/index.js'
+import type {WorkflowContext} from './context.js'
+import {pullImages} from './image-transfer.js'
+import {type DimgPlan, listedName, loadProject, planProject, type Project, type ProjectPlan} from './plan.js'
+import {appendLayer, extractImage, type ImageState, loadImage, normalizeImage, saveImage, storeLayer, withContainerConfig} from './stage-image.js'
+
+export interface BuildOptions {
+  dir: string
+  dimgs?: string[]
+  dev?: boolean
+  isolation?: Isolation
+  compression?: LayerCompression
+  /** On a failed stage, open an interactive shell in its root (needs a TTY). */
+  introspectError?: boolean
+  /** Dimgs built at the same time. */
+  parallel?: number
+}
+
+export interface StageReport {
+  name: string
+  signature: string
+  status: 'built' | 'cached'
+  /** Bytes of the layer the stage added (0 for config-only stages); undefined for cached stages. */
+  size?: number
+  seconds: number
+}
+
+export interface DimgReport {
+  name: string | null
+  listedAs: string
+  isArtifact: boolean
+  /** The image the dimg is: its last stage. */
+  signature: string
+  stages: StageReport[]
+}
+
+export interface BuildReport {
+  project: string
+  dev: boolean
+  built: number
+  cached: number
+  seconds: number
+  dimgs: DimgReport[]
+}
+
+/** Where temporary root filesystems of builds live; `dimg cleanup` removes those of dead processes. */
+export function buildTempDir(home: string): string {
+  return join(home, 'tmp')
+}
+
+export const BUILD_ROOT_PREFIX = 'build-'
+
+/** Loads the project and plans it against the local stages cache (recorded commits for the latest patch). */
+export async function planForBuild(ctx: WorkflowContext, opts: {dir: string; dimgs?: string[]; dev?: boolean}): Promise<{project: Project; plan: ProjectPlan}> {
+  const project = await loadProject(opts.dir, {dev: opts.dev})
+  const store = await ctx.store()
+  const plan = await planProject(project, {
+    dimgs: opts.dimgs,
+    resolveFromDigest: async reference => {
+      const ref = parseImageRef(reference)
+      const head = await ctx.registry().headManifest(ref)
+      if (!head) throw new SlipwayError('not-found', `base image ${formatRef(ref)} is not in its registry`, {hint: 'check the `from` reference'})
+      return head.digest
+    },
+    recordedCommitOf: async signature => {
+      const desc = await store.resolveRef(localStageName(project.name, signature, project.dev))
+      return desc?.annotations?.[LABEL.gitContentRef]
+    },
+  })
+  return {project, plan}
+}
+
+/** Builds every stage of the plan that the local stages cache does not have. */
+export async function buildProject(ctx: WorkflowContext, opts: BuildOptions): Promise<{plan: ProjectPlan; report: BuildReport}> {
+  const started = Date.now()
+  const {project, plan} = await planForBuild(ctx, opts)
+  const run = await BuildRun.start(ctx, project, plan, opts)
+  try {
+    const limit = pLimit(Math.max(1, opts.parallel ?? 2))
+    const finished = new Map<string, Promise<DimgReport>>()
+    for (const dimg of plan.dimgs) {
+      const deps = dimg.imports.map(name => finished.get(name)!)
+      const task = Promise.all(deps).then(() => limit(() => run.buildDimg(dimg)))
+      // a failed dependency fails its importers without building them
+      task.catch(() => {})
+      if (dimg.name !== null) finished.set(dimg.name, task)
+      else finished.set('', task)
+    }
+    const reports = await settleInOrder([...finished.values()])
+    const stages = reports.flatMap(r => r.stages)
+    return {
+      plan,
+      report: {
+        project: project.name,
+        dev: project.dev,
+        built: stages.filter(s => s.status === 'built').length,
+        cached: stages.filter(s => s.status === 'cached').length,
+        seconds: (Date.now() - started) / 1000,
+        dimgs: reports,
+      },
+    }
+  } finally {
+    await run.finish()
+  }
+}
+
+/** Waits for all tasks; rethrows the first failure (in plan order) after every task has settled. */
+async function settleInOrder<T>(tasks: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(tasks)
+  const failed = results.find(r => r.status === 'rejected')
+  if (failed) throw (failed as PromiseRejectedResult).reason
+  return results.map(r => (r as PromiseFulfilledResult<T>).value)
+}
+
+function dimgLabel(plan: ProjectPlan, dimg: DimgPlan): string {
+  return listedName(plan, dimg)
+}
+
+function toPathMapping(m: GitMapping | ImportSpec, ids: {uid?: number; gid?: number}): PathMapping {
+  return {
+    add: m.add,
+    to: m.to,
+    includePaths: m.includePaths,
+    excludePaths: m.excludePaths,
+    ...(ids.uid === undefined ? {} : {owner: ids.uid}),
+    ...(ids.gid === undefined ? {} : {group: ids.gid}),
+  }
+}
+
+/** owner/group names resolved against the image being built, as `chown` in the image would. */
+async function ownerIds(root: string, owner?: string, group?: string): Promise<{uid?: number; gid?: number}> {
+  if (owner === undefined && group === undefined) return {}
+  const user = await resolveImageUser(root, `${owner ?? '0'}${group === undefined ? '' : `:${group}`}`)
+  return {...(owner === undefined ? {} : {uid: user.uid}), gid: user.gid}
+}
+
+/** One `dimg build` run: shared temp space, lease, artifact roots. */
+class BuildRun {
+  private readonly artifactRoots = new Map<string, Promise<string>>()
+  private readonly basePulls = new Map<string, Promise<Descriptor['digest']>>()
+  private readonly store: OciStore
+  private readonly lease: Lease
+  private readonly mtimeClamp: number
+  private readonly compression: LayerCompression
+
+  private constructor(
+    private readonly ctx: WorkflowContext,
+    private readonly project: Project,
+    private readonly plan: ProjectPlan,
+    private readonly opts: BuildOptions,
+    private readonly tempDir: string,
+    store: OciStore,
+    lease: Lease,
+    mtimeClamp: number,
+  ) {
+    this.store = store
+    this.lease = lease
+    this.mtimeClamp = mtimeClamp
+    this.compression = opts.compression ?? 'gzip'
+  }
+
+  static async start(ctx: WorkflowContext, project: Project, plan: ProjectPlan, opts: BuildOptions): Promise<BuildRun> {
+    const store = await ctx.store()
+    const base = buildTempDir(ctx.home)
+    await mkdir(base, {recursive: true})
+    const tempDir = await mkdtemp(join(base, `${BUILD_ROOT_PREFIX}${process.pid}-`))
+    const lease = await store.lease()
+    return new BuildRun(ctx, project, plan, opts, tempDir, store, lease, await layerClamp(project, ctx.env))
+  }
+
+  async finish(): Promise<void> {
+    await this.lease.release()
+    await rm(this.tempDir, {recursive: true, force: true, maxRetries: 3})
+  }
+
+  private stageName(signature: string): string {
+    return localStageName(this.project.name, signature, this.project.dev)
+  }
+
+  private async newDir(kind: string): Promise<string> {
+    const dir = join(this.tempDir, `${kind}-${randomBytes(4).toString('hex')}`)
+    await mkdir(dir, {recursive: true})
+    return dir
+  }
+
+  async buildDimg(dimg: DimgPlan): Promise<DimgReport> {
+    const label = dimgLabel(this.plan, dimg)
+    const cached = await Promise.all(dimg.stages.map(s => this.store.resolveRef(this.stageName(s.signature))))
+    let latest = cached.length - 1
+    while (latest >= 0 && !cached[latest]) latest--
+    const reports: StageReport[] = dimg.stages.slice(0, latest + 1).map(s => ({name: s.name, signature: s.signature, status: 'cached', seconds: 0}))
+    for (const s of dimg.stages.slice(0, latest + 1)) this.ctx.reporter.info(`${label}: ${s.name} ${s.signature.slice(0, 12)} cached`)
+    const result: DimgReport = {name: dimg.name, listedAs: label, isArtifact: dimg.isArtifact, signature: dimg.lastSignature, stages: reports}
+    if (latest === dimg.stages.length - 1) {
+      return result
+    }
+
+    const root = await this.newDir('root')
+    let image: ImageState | undefined = latest >= 0 ? await loadImage(this.store, cached[latest]!.digest) : undefined
+    let extracted = false
+    const ensureRoot = async (): Promise<void> => {
+      if (extracted || !image) return
+      await extractImage(this.store, image, root)
+      extracted = true
+    }
+    const newRefs: RefUpdate[] = []
+    for (const stage of dimg.stages.slice(latest + 1)) {
+      const id = `${label}/${stage.name}`
+      const t0 = Date.now()
+      this.ctx.reporter.begin(id, `${label}: ${stage.name} ${stage.signature.slice(0, 12)}`)
+      let layer: LayerBlob | undefined
+      try {
+        if (stage.inputs.kind === 'from') {
+          image = await this.baseImage(stage.inputs)
+        } else {
+          if (!image) throw new SlipwayError('internal', `stage ${stage.name} has no parent image`)
+          await ensureRoot()
+          extracted = true
+          ;({image, layer} = await this.buildStage(dimg, stage, image, root, id))
+        }
+      } catch (e) {
+        this.ctx.reporter.end(id, 'failed')
+        throw await this.stageFailure(e, label, stage, root)
+      }
+      const created = new Date().toISOString()
+      const labels = stageLabels({
+        signature: stage.signature,
+        stage: stage.name,
+        parent: stage.parentSignature,
+        dimg: dimg.name,
+        isArtifact: dimg.isArtifact,
+        project: this.project.name,
+        cacheVersion: this.plan.cacheVersion,
+        gitCommit: stage.gitCommit,
+        gitContentRef: stage.gitContentRef,
+        imports: stage.inputs.kind === 'imports' ? stage.inputs.imports.map(i => i.artifactSignature) : undefined,
+        dev: this.project.dev,
+      })
+      image = withContainerConfig(image, c => ({...c, Labels: {...withoutSlipwayLabels(c.Labels), ...labels}}))
+      const annotations = {...labels, 'org.opencontainers.image.created': created}
+      const descriptor: Descriptor = await saveImage(this.store, this.lease, image, annotations, created)
+      const update = {name: this.stageName(stage.signature), descriptor, annotations}
+      if (this.project.dev) await this.store.setRef(update.name, update.descriptor, update.annotations)
+      else newRefs.push(update)
+      const seconds = (Date.now() - t0) / 1000
+      reports.push({name: stage.name, signature: stage.signature, status: 'built', size: layer?.size ?? 0, seconds})
+      this.ctx.reporter.end(id, `built in ${seconds.toFixed(1)}s`)
+    }
+    // the stages enter the cache together, only once all of them succeeded
+    if (newRefs.length > 0) await this.store.setRefs(newRefs)
+    if (dimg.isArtifact && dimg.name !== null) this.artifactRoots.set(dimg.lastSignature, Promise.resolve(root))
+    return result
+  }
+
+  private async stageFailure(e: unknown, label: string, stage: PlannedStage, root: string): Promise<unknown> {
+    if (!(e instanceof StageCommandError)) return e
+    if (!this.ctx.reporter.showsOutput) for (const line of e.outputTail) process.stderr.write(`[${label}: ${stage.name}] ${line}\n`)
+    if (this.opts.introspectError) {
+      if (process.stdin.isTTY && process.stdout.isTTY) {
+        this.ctx.reporter.info(`${label}: ${stage.name} failed; opening a shell in its root (exit to continue)`)
+        await runStage({root, commands: ['exec /bin/sh'], interactive: true, isolation: this.opts.isolation}).catch(() => {})
+      } else {
+        this.ctx.reporter.warn('--introspect-error needs a terminal; skipped')
+      }
+    }
+    return new SlipwayError('build', `${label}: stage ${stage.name} failed: a command exited with code ${e.commandExitCode}`, {
+      hint: 'see its output above; nothing was added to the stages cache',
+      cause: e,
+    })
+  }
+
+  /** The `from` stage: the base image, pulled when the store does not have it (always with fromLatest). */
+  private async baseImage(inputs: Extract<StageInputs, {kind: 'from'}>): Promise<ImageState> {
+    const ref = parseImageRef(inputs.image)
+    const name = formatRef(ref)
+    const key = `${name}@${inputs.digest ?? ''}`
+    let digest = this.basePulls.get(key)
+    if (!digest) {
+      // one pull per base image per run, however many dimgs start from it
+      digest = (async () => {
+        const desc = inputs.fromLatest ? undefined : await this.store.resolveRef(name)
+        if (desc && (!inputs.digest || desc.digest === inputs.digest)) return desc.digest
+        const pullRef = inputs.digest ? {registry: ref.registry, path: ref.path, digest: inputs.digest as Descriptor['digest']} : ref
+        return (await pullImages(this.ctx, [{ref: pullRef, name}])).images[0].digest
+      })()
+      this.basePulls.set(key, digest)
+    }
+    await this.lease.add(await digest)
+    return normalizeImage(await loadImage(this.store, await digest))
+  }
+
+  private async buildStage(dimg: DimgPlan, stage: PlannedStage, image: ImageState, root: string, id: string): Promise<{image: ImageState; layer?: LayerBlob}> {
+    const inputs = stage.inputs
+    const history = {created: new Date().toISOString(), created_by: `slipway ${stage.name}`}
+    switch (inputs.kind) {
+      case 'docker': {
+        return {image: appendLayer(withContainerConfig(image, c => applyDockerInstructions(c, inputs.instructions)), undefined, history)}
+      }
+      case 'gitArchive': {
+        const mappings = await this.gitMappings(root, inputs.mappings)
+        const layer = await storeLayer(
+          this.store,
+          this.lease,
+          await gitArchiveLayer({repoDir: this.gitRoot(), commit: inputs.revision.contentRef, mappings, mtime: this.mtimeClamp, compression: this.compression}),
+        )
+        await extractLayer(await this.store.openBlob(layer.digest), root, {label: layer.digest})
+        return {image: appendLayer(image, layer, history), layer}
+      }
+      case 'gitLatestPatch': {
+        const mappings = await this.gitMappings(root, inputs.mappings)
+        const patch = await gitPatchChanges({repoDir: this.gitRoot(), fromCommit: inputs.fromCommit, toCommit: inputs.revision.contentRef, mappings})
+        const layer = await storeLayer(
+          this.store,
+          this.lease,
+          await gitPatchLayer(patch, {repoDir: this.gitRoot(), mappings, mtime: this.mtimeClamp, compression: this.compression}),
+        )
+        await extractLayer(await this.store.openBlob(layer.digest), root, {label: layer.digest})
+        return {image: appendLayer(image, layer, history), layer}
+      }
+      case 'imports': {
+        const before = await snapshot(root)
+        for (const imp of inputs.imports) {
+          const srcRoot = await this.artifactRoot(imp.artifactSignature)
+          const mapping = toPathMapping(imp, await ownerIds(root, imp.owner, imp.group))
+          const files = await importLayer({srcRoot, mappings: [mapping], mtimeClamp: this.mtimeClamp, compression: 'none'})
+          await Promise.all([extractLayer(files.stream, root, {label: `import from ${imp.artifact}`}), files.done])
+        }
+        return this.layerFromChanges(image, root, before, {...history, created_by: `slipway ${stage.name}: ${inputs.imports.map(i => `${i.artifact}:${i.add} → ${i.to}`).join(', ')}`})
+      }
+      case 'shell': {
+        const before = await snapshot(root)
+        if (inputs.git) await this.bringGitFilesUpToDate(image, root, inputs.git.mappings, inputs.git.revision.contentRef)
+        const config = image.config.config ?? {}
+        const mounts = await this.mounts(dimg, inputs.mounts)
+        await runStage({
+          root,
+          commands: inputs.commands,
+          env: config.Env,
+          user: config.User,
+          workingDir: config.WorkingDir,
+          mounts,
+          isolation: this.opts.isolation,
+          onOutput: line => this.ctx.reporter.output(id, line),
+        })
+        return this.layerFromChanges(image, root, before, {...history, created_by: `/bin/sh -ec ${JSON.stringify(inputs.commands.join('\n'))}`})
+      }
+      default:
+        throw new SlipwayError('internal', `unexpected stage kind ${(inputs as {kind: string}).kind}`)
+    }
+  }
+
+  private async layerFromChanges(image: ImageState, root: string, before: Awaited<ReturnType<typeof snapshot>>, history: {created: string; created_by: string}): Promise<{image: ImageState; layer?: LayerBlob}> {
+    const changes = await diffLayer(before, root)
+    if (changes.length === 0) return {image: appendLayer(image, undefined, history)}
+    const layer = await storeLayer(this.store, this.lease, writeLayer(root, changes, {mtimeClamp: this.mtimeClamp, compression: this.compression}))
+    return {image: appendLayer(image, layer, history), layer}
+  }
+
+  /** Before a rebuilt user stage: the mapped files brought from the commit the parent recorded to the current one. */
+  private async bringGitFilesUpToDate(image: ImageState, root: string, gitMappings: GitMapping[], target: string): Promise<void> {
+    const recorded = image.config.config?.Labels?.[LABEL.gitContentRef]
+    if (!recorded || recorded === target) return
+    const mappings = await this.gitMappings(root, gitMappings)
+    const patch = await gitPatchChanges({repoDir: this.gitRoot(), fromCommit: recorded, toCommit: target, mappings})
+    if (patch.empty) return
+    const layer = await gitPatchLayer(patch, {repoDir: this.gitRoot(), mappings, mtime: this.mtimeClamp, compression: 'none'})
+    await Promise.all([extractLayer(layer.stream, root, {label: 'git patch'}), layer.done])
+  }
+
+  private gitRoot(): string {
+    if (!this.project.git) throw new SlipwayError('internal', 'git stage without a git repository')
+    return this.project.git.root
+  }
+
+  private async gitMappings(root: string, mappings: GitMapping[]): Promise<PathMapping[]> {
+    return Promise.all(mappings.map(async m => toPathMapping(m, await ownerIds(root, m.owner, m.group))))
+  }
+
+  private async mounts(dimg: DimgPlan, specs: MountSpec[]): Promise<SandboxMount[]> {
+    return Promise.all(
+      specs.map(async m => {
+        const hostPath =
+          m.from === 'tmp_dir' ? await this.newDir('mount') : join(buildDirFor(this.ctx.home, this.project.name, dimg.name), m.to.replace(/^\/+/, '').replace(/\//g, '__'))
+        await mkdir(hostPath, {recursive: true})
+        return {hostPath, path: m.to}
+      }),
+    )
+  }
+
+  /** The root filesystem of an artifact's last stage: from this run when it was built here, else unpacked. */
+  private artifactRoot(signature: string): Promise<string> {
+    let root = this.artifactRoots.get(signature)
+    if (!root) {
+      root = (async () => {
+        const desc = await this.store.resolveRef(this.stageName(signature))
+        if (!desc) throw new SlipwayError('internal', `artifact stage ${signature} is not in the stages cache`)
+        const dir = await this.newDir('artifact')
+        await extractImage(this.store, await loadImage(this.store, desc.digest), dir)
+        return dir
+      })()
+      this.artifactRoots.set(signature, root)
+    }
+    return root
+  }
+}
+
+/** `$SLIPWAY_HOME/build/<project>/<dimg>`: the persistent `build_dir` mounts of a dimg. */
+export function buildDirFor(home: string, project: string, dimg: string | null): string {
+  return join(home, 'build', project, dimg ?? '_')
+}
+
+/** Layer timestamps are clamped to SOURCE_DATE_EPOCH, else the commit time, else the epoch. */
+async function layerClamp(project: Project, env: NodeJS.ProcessEnv): Promise<number> {
+  const sde = env.SOURCE_DATE_EPOCH
+  if (sde !== undefined && sde !== '') {
+    if (!/^\d+$/.test(sde)) throw new SlipwayError('usage', `SOURCE_DATE_EPOCH="${sde}" is not a number of seconds`)
+    return Number(sde)
+  }
+  if (project.git) return commitTime(project.git.root, project.git.headCommit)
+  return 0
+}
