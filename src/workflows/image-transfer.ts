@@ -46,6 +46,8 @@ export interface PullItem {
   /** The name in the local store. */
   name: string
   annotations?: Record<string, string>
+  /** Copy the manifest's own annotations onto the index entry (stage labels, so listings read no manifest). */
+  keepManifestAnnotations?: boolean
 }
 
 export interface PulledImage {
@@ -109,8 +111,8 @@ async function mountCandidates(store: OciStore, target: Repository): Promise<str
   return [...out]
 }
 
-async function pushBlobs(ctx: WorkflowContext, client: RegistryClient, store: OciStore, repo: Repository, blobs: Descriptor[]): Promise<TransferredBlob[]> {
-  const mountFrom = await mountCandidates(store, repo)
+async function pushBlobs(ctx: WorkflowContext, client: RegistryClient, store: OciStore, repo: Repository, blobs: Descriptor[], alsoFrom: string[]): Promise<TransferredBlob[]> {
+  const mountFrom = [...new Set([...alsoFrom, ...(await mountCandidates(store, repo))])]
   return forEachBlob(blobs, ctx.jobs, async d => {
     const id = `push ${d.digest}`
     ctx.reporter.begin(id, `${repo.path}@${d.digest.slice(7, 19)}`, d.size)
@@ -154,7 +156,13 @@ export async function pushImages(ctx: WorkflowContext, items: PushItem[]): Promi
     byRepo.set(key, group)
   }
   const blobs: TransferredBlob[] = []
-  for (const {repo, blobs: wanted} of byRepo.values()) blobs.push(...(await pushBlobs(ctx, client, store, repo, wanted)))
+  // repositories are filled one after the other, so later ones can mount what earlier ones received
+  const filled: Repository[] = []
+  for (const {repo, blobs: wanted} of byRepo.values()) {
+    const sameRegistry = filled.filter(r => r.registry === repo.registry).map(r => r.path)
+    blobs.push(...(await pushBlobs(ctx, client, store, repo, wanted, sameRegistry)))
+    filled.push(repo)
+  }
   await Promise.all(
     todo.map(({item, bytes}) =>
       limit(async () => {
@@ -221,13 +229,17 @@ export async function pullImages(ctx: WorkflowContext, items: PullItem[]): Promi
       )
     }
     const updates = []
-    for (const {item, got} of fetched) {
+    for (const {item, got, manifest} of fetched) {
       await lease.add(got.digest)
       await store.writeBlobBytes(got.bytes, {digest: got.digest, size: got.bytes.length})
       updates.push({
         name: item.name,
         descriptor: {mediaType: got.mediaType, digest: got.digest, size: got.bytes.length},
-        annotations: {[SOURCE_ANNOTATION]: repositoryName(item.ref), ...item.annotations},
+        annotations: {
+          ...(item.keepManifestAnnotations ? manifest.annotations : {}),
+          [SOURCE_ANNOTATION]: repositoryName(item.ref),
+          ...item.annotations,
+        },
       })
     }
     await store.setRefs(updates)

@@ -1,0 +1,42 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {dimgsAndRepo} from '../../cli/args.js'
+import {contextFromFlags} from '../../cli/context.js'
+import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
+import {jsonFlag, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
+import {syncSummary} from '../../cli/sync-output.js'
+import {planWithCaches} from '../../workflows/project-plan.js'
+import {pushFinalImages} from '../../workflows/registry-sync.js'
+
+export default class DimgPush extends BaseCommand {
+  static summary = 'Push final images: REPO/DIMG:TAG for named dimgs, REPO:TAG for the unnamed one.'
+  static description = 'Artifacts are never pushed as final images. With no tag option the tag is `latest`. --with-stages pushes the stages cache to REPO too.'
+  static usage = 'dimg push [DIMG ...] REPO'
+  static examples = [
+    '<%= config.bin %> dimg push localhost:5000/myproject --tag-commit',
+    '<%= config.bin %> dimg push backend localhost:5000/myproject --tag v1.2 --with-stages',
+  ]
+  static strict = false
+  static flags = {
+    ...projectFlags,
+    ...tagFlags,
+    'with-stages': Flags.boolean({description: 'Push the stages cache to REPO as well.'}),
+    ...registryFlags,
+    ...jsonFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags, argv} = await this.parse(DimgPush)
+    const {dimgs, repo} = dimgsAndRepo(argv as string[], 'dimg push')
+    const ctx = contextFromFlags(flags)
+    try {
+      const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev})
+      const result = await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags), withStages: flags['with-stages']})
+      if (flags.json) return this.printJson(result)
+      for (const line of syncSummary(result)) this.log(line)
+    } finally {
+      await ctx.close()
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import {BaseCommand} from '../../cli/base-command.js'
+import {dimgsAndRepo} from '../../cli/args.js'
+import {contextFromFlags} from '../../cli/context.js'
+import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
+import {jsonFlag, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
+import {syncSummary} from '../../cli/sync-output.js'
+import {SlipwayError} from '../../errors.js'
+import {planWithCaches} from '../../workflows/project-plan.js'
+import {pushFinalImages} from '../../workflows/registry-sync.js'
+
+export default class DimgSpush extends BaseCommand {
+  static summary = 'Push one dimg to REPO used as is (REPO:TAG, no dimg name added).'
+  static usage = 'dimg spush [DIMG] REPO'
+  static examples = ['<%= config.bin %> dimg spush backend registry.example/team/backend --tag-ci']
+  static strict = false
+  static flags = {...projectFlags, ...tagFlags, ...registryFlags, ...jsonFlag}
+
+  async run(): Promise<void> {
+    const {flags, argv} = await this.parse(DimgSpush)
+    const {dimgs, repo} = dimgsAndRepo(argv as string[], 'dimg spush')
+    if (dimgs.length > 1) throw new SlipwayError('usage', `dimg spush takes at most one DIMG, got ${dimgs.length}`, {hint: 'usage: slipway dimg spush [DIMG] REPO'})
+    const ctx = contextFromFlags(flags)
+    try {
+      const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev})
+      const result = await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags), asIs: true})
+      if (flags.json) return this.printJson(result)
+      for (const line of syncSummary(result)) this.log(line)
+    } finally {
+      await ctx.close()
+    }
+  }
+}

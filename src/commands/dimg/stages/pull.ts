@@ -1,0 +1,50 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../../cli/base-command.js'
+import {dimgsAndRepo} from '../../../cli/args.js'
+import {contextFromFlags} from '../../../cli/context.js'
+import {dryRunFlag, jsonFlag, projectFlags, registryFlags} from '../../../cli/flags.js'
+import {syncSummary} from '../../../cli/sync-output.js'
+import {formatStagesListing, type ProjectPlan, stagesListingJson} from '../../../workflows/plan.js'
+import {planWithCaches} from '../../../workflows/project-plan.js'
+import {pullStages} from '../../../workflows/registry-sync.js'
+
+/** Without --all, stages are looked for from the last one back: list them in that order. */
+function lookupOrder(plan: ProjectPlan, all: boolean): ProjectPlan {
+  return all ? plan : {...plan, dimgs: plan.dimgs.map(d => ({...d, stages: [...d.stages].reverse()}))}
+}
+
+export default class StagesPull extends BaseCommand {
+  static summary = 'Import the stages cache the current project state needs from REPO.'
+  static description = `Without --all, for each dimg (and each artifact it imports) only the latest planned stage that REPO has is pulled: stages are looked for from the last one back, and the search stops at the first one found locally or in REPO. With --all, every planned stage REPO has is pulled.
+--dry-run lists the images that would be looked for, in the order they would be looked for.`
+  static usage = 'dimg stages pull [DIMG ...] REPO'
+  static examples = ['<%= config.bin %> dimg stages pull localhost:5000/myproject', '<%= config.bin %> dimg stages pull localhost:5000/myproject --all --dry-run']
+  static strict = false
+  static flags = {
+    ...projectFlags,
+    all: Flags.boolean({description: 'Pull every planned stage REPO has, not only the latest of each dimg.'}),
+    ...registryFlags,
+    ...dryRunFlag,
+    ...jsonFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags, argv} = await this.parse(StagesPull)
+    const {dimgs, repoText, repo} = dimgsAndRepo(argv as string[], 'dimg stages pull')
+    const ctx = contextFromFlags(flags)
+    try {
+      const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev, repo})
+      if (flags['dry-run']) {
+        const listed = lookupOrder(plan, flags.all)
+        if (flags.json) return this.printJson(stagesListingJson(listed, repoText))
+        return void process.stdout.write(formatStagesListing(listed, repoText))
+      }
+      const result = await pullStages(ctx, plan, repo, {all: flags.all})
+      if (flags.json) return this.printJson(result)
+      for (const line of syncSummary(result)) this.log(line)
+    } finally {
+      await ctx.close()
+    }
+  }
+}

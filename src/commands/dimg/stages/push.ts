@@ -1,0 +1,35 @@
+import {BaseCommand} from '../../../cli/base-command.js'
+import {dimgsAndRepo} from '../../../cli/args.js'
+import {contextFromFlags} from '../../../cli/context.js'
+import {dryRunFlag, jsonFlag, projectFlags, registryFlags} from '../../../cli/flags.js'
+import {syncSummary} from '../../../cli/sync-output.js'
+import {formatStagesListing, stagesListingJson} from '../../../workflows/plan.js'
+import {planWithCaches} from '../../../workflows/project-plan.js'
+import {pushStages} from '../../../workflows/registry-sync.js'
+
+export default class StagesPush extends BaseCommand {
+  static summary = 'Push the stages cache to REPO as REPO:dimgstage-<signature>.'
+  static description = 'A stage tag is written once: a tag that is already in REPO is kept as it is (first writer wins). Blobs REPO has are not sent again.'
+  static usage = 'dimg stages push [DIMG ...] REPO'
+  static examples = ['<%= config.bin %> dimg stages push localhost:5000/myproject', '<%= config.bin %> dimg stages push backend localhost:5000/myproject --dry-run']
+  static strict = false
+  static flags = {...projectFlags, ...registryFlags, ...dryRunFlag, ...jsonFlag}
+
+  async run(): Promise<void> {
+    const {flags, argv} = await this.parse(StagesPush)
+    const {dimgs, repoText, repo} = dimgsAndRepo(argv as string[], 'dimg stages push')
+    const ctx = contextFromFlags(flags)
+    try {
+      const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev})
+      if (flags['dry-run']) {
+        if (flags.json) return this.printJson(stagesListingJson(plan, repoText))
+        return void process.stdout.write(formatStagesListing(plan, repoText))
+      }
+      const result = await pushStages(ctx, plan, repo)
+      if (flags.json) return this.printJson(result)
+      for (const line of syncSummary(result)) this.log(line)
+    } finally {
+      await ctx.close()
+    }
+  }
+}
