@@ -1,0 +1,113 @@
+import {execFile} from 'node:child_process'
+import {chmod, cp, mkdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
+import {promisify} from 'node:util'
+
+import {REPO_ROOT} from './cli.js'
+import {makeTempDir} from './tmp.js'
+
+const run = promisify(execFile)
+
+export const EXAMPLE_DIR = join(REPO_ROOT, 'fixtures', 'example')
+/** The registry host the example and inline dappfiles are written against; rewritten to the test registry. */
+export const PLACEHOLDER_REGISTRY = 'localhost:5000'
+/** Commits get fixed dates: the first one this, each next one a minute later. */
+const FIRST_COMMIT_EPOCH = 1_700_000_000
+
+export type ProjectFile = string | {content: string; mode: number}
+/** Files to write (content or content + mode) or, for `null`, to delete; paths relative to the project. */
+export type ProjectChanges = Record<string, ProjectFile | null>
+
+export interface MakeProjectOptions {
+  /** 'HOST:PORT' of the test registry: every `localhost:5000` in the dappfile and files becomes this. */
+  registryHost: string
+  /** Start from a copy of fixtures/example. */
+  fromExample?: boolean
+  /** dappfile.yaml content (replaces the example's when both are given). */
+  dappfile?: string
+  files?: Record<string, ProjectFile>
+  /** The directory's (= the project's) name; default a random temp name `slipway-project-XXXX`. */
+  name?: string
+}
+
+export interface TestProject {
+  /** The project directory: a git work tree with everything committed. */
+  dir: string
+  /** The project's name as slipway derives it (the directory's name). */
+  name: string
+  /** Writes/deletes the files, rewrites the registry host, and commits everything; returns the new HEAD. */
+  commit(message: string, changes?: ProjectChanges): Promise<string>
+  /** Writes/deletes files in the work tree without committing (for --dev). */
+  write(changes: ProjectChanges): Promise<void>
+  /** Deletes a path and commits the deletion. */
+  rm(path: string, message?: string): Promise<string>
+  head(): Promise<string>
+  git(args: string[]): Promise<string>
+}
+
+/**
+ * A project in a temp dir: fixtures/example or an inline dappfile plus files, with the registry host
+ * rewritten, in a fresh git repository whose commits have fixed authors and dates (so commit ids and
+ * layer timestamps are the same on every run).
+ */
+export async function makeProject(opts: MakeProjectOptions): Promise<TestProject> {
+  const parent = await makeTempDir('project')
+  const name = opts.name ?? 'app'
+  const dir = join(parent, name)
+  await mkdir(dir)
+  if (opts.fromExample) await cp(EXAMPLE_DIR, dir, {recursive: true})
+  let commits = 0
+  const git = async (args: string[]): Promise<string> => {
+    const date = `@${FIRST_COMMIT_EPOCH + commits * 60} +0000`
+    const env = {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'Slipway Test',
+      GIT_AUTHOR_EMAIL: 'test@slipway.invalid',
+      GIT_COMMITTER_NAME: 'Slipway Test',
+      GIT_COMMITTER_EMAIL: 'test@slipway.invalid',
+      GIT_AUTHOR_DATE: date,
+      GIT_COMMITTER_DATE: date,
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+    }
+    const {stdout} = await run('git', ['-c', 'init.defaultBranch=main', '-c', 'commit.gpgsign=false', ...args], {cwd: dir, env})
+    return stdout.trim()
+  }
+  const rewrite = (text: string): string => text.split(PLACEHOLDER_REGISTRY).join(opts.registryHost)
+  const write = async (changes: ProjectChanges): Promise<void> => {
+    for (const [path, file] of Object.entries(changes)) {
+      const target = join(dir, path)
+      if (file === null) {
+        await rm(target, {recursive: true, force: true})
+        continue
+      }
+      await mkdir(dirname(target), {recursive: true})
+      const content = typeof file === 'string' ? file : file.content
+      await writeFile(target, rewrite(content))
+      await chmod(target, typeof file === 'string' ? 0o644 : file.mode)
+    }
+  }
+  const commit = async (message: string, changes: ProjectChanges = {}): Promise<string> => {
+    await write(changes)
+    await git(['add', '-A'])
+    await git(['commit', '-q', '--allow-empty', '-m', message])
+    commits++
+    return git(['rev-parse', 'HEAD'])
+  }
+
+  if (opts.dappfile !== undefined) await writeFile(join(dir, 'dappfile.yaml'), opts.dappfile)
+  const dappfile = join(dir, 'dappfile.yaml')
+  await writeFile(dappfile, rewrite(await readFile(dappfile, 'utf8')))
+  await write(opts.files ?? {})
+  await git(['init', '-q'])
+  await commit('initial')
+  return {
+    dir,
+    name,
+    commit,
+    write,
+    rm: (path, message = `remove ${path}`) => commit(message, {[path]: null}),
+    head: () => git(['rev-parse', 'HEAD']),
+    git,
+  }
+}
