@@ -17,7 +17,8 @@ export interface StageTransfer {
   stage: string
   signature: string
   image: string
-  status: 'pushed' | 'exists' | 'pulled' | 'present' | 'absent'
+  /** `skipped`: an intermediate stage this host does not have (it pulled only later ones); nothing to push. */
+  status: 'pushed' | 'exists' | 'pulled' | 'present' | 'absent' | 'skipped'
 }
 
 export interface FinalImageTransfer {
@@ -62,19 +63,26 @@ async function requireBuilt(ctx: WorkflowContext, plan: ProjectPlan, dimg: DimgP
   return desc
 }
 
-/** Push items for every stage of the plan's dimgs (each signature once), written only where absent. */
+/**
+ * Push items for every stage of the plan's dimgs (each signature once), written only where absent. Each
+ * dimg's last stage must be in the local cache; earlier stages a host never had (it pulled only the latest)
+ * are skipped.
+ */
 async function stagePushItems(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository): Promise<{items: PushItem[]; rows: StageTransfer[]}> {
   const seen = new Set<string>()
   const items: PushItem[] = []
   const rows: StageTransfer[] = []
   for (const dimg of plan.dimgs) {
+    await requireBuilt(ctx, plan, dimg, dimg.lastSignature)
     for (const stage of dimg.stages) {
       if (seen.has(stage.signature)) continue
       seen.add(stage.signature)
-      const manifest = await requireBuilt(ctx, plan, dimg, stage.signature)
       const ref = stageRef(repo, stage.signature)
-      items.push({manifest, ref, ifAbsent: true})
-      rows.push({dimg: listedName(plan, dimg), stage: stage.name, signature: stage.signature, image: formatRef(ref), status: 'pushed'})
+      const row: StageTransfer = {dimg: listedName(plan, dimg), stage: stage.name, signature: stage.signature, image: formatRef(ref), status: 'pushed'}
+      rows.push(row)
+      const manifest = await localStage(ctx, plan.project, stage.signature)
+      if (manifest) items.push({manifest, ref, ifAbsent: true})
+      else row.status = 'skipped'
     }
   }
   return {items, rows}

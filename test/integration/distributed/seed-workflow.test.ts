@@ -1,0 +1,185 @@
+import {spawn} from 'node:child_process'
+import {join} from 'node:path'
+
+import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
+import {freshHome, runSlipway, SLIPWAY_BIN} from '../../helpers/cli.js'
+import {makeProject, type TestProject} from '../../helpers/project.js'
+import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {runImage} from '../../helpers/run-image.js'
+import {removeTempDir} from '../../helpers/tmp.js'
+
+/**
+ * Seed 001's distributed workflow on several "hosts" (separate SLIPWAY_HOMEs) sharing one real registry:
+ * stages pull → build → push --with-stages, with first-writer-wins stage tags.
+ */
+describe('the distributed stages cache (seed 001)', () => {
+  let reg: TestRegistry
+  let project: TestProject
+  let repo: string
+  const homes: string[] = []
+
+  const host = (): string => {
+    const h = freshHome()
+    homes.push(h)
+    return h
+  }
+  /** Runs slipway on a host; dimg commands get `--dir` (the example project unless the args name one). */
+  const slipway = (home: string, args: string[], env: Record<string, string> = {}) =>
+    runSlipway(args[0] === 'dimg' && !args.includes('--dir') ? [...args, '--dir', project.dir] : args, {env: {SLIPWAY_HOME: home, ...env}})
+  const json = async (home: string, args: string[], env: Record<string, string> = {}) => {
+    const r = await slipway(home, [...args, '--json'], env)
+    if (r.code !== 0) throw new Error(`slipway ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+    return JSON.parse(r.stdout)
+  }
+  const tagsOf = async (repository: string): Promise<string[]> => {
+    const r = await runSkopeo(['list-tags', '--tls-verify=false', `docker://${repository}`])
+    return (JSON.parse(r.stdout) as {Tags: string[]}).Tags.sort()
+  }
+
+  beforeAll(async () => {
+    reg = await startRegistry('plain')
+    await pushBaseImage(reg)
+    project = await makeProject({registryHost: reg.host, fromExample: true, name: 'example'})
+    repo = `${reg.host}/example`
+  })
+  afterAll(async () => {
+    await reg.stop()
+    for (const h of homes) await removeTempDir(h)
+  })
+
+  it('dry runs list the planned stage images in the seeds format', async () => {
+    const home = host()
+    const push = await slipway(home, ['dimg', 'stages', 'push', repo, '--dry-run'])
+    expect(push.code).toBe(0)
+    const lines = push.stdout.trimEnd().split('\n')
+    expect(lines.filter(l => !l.startsWith('  '))).toEqual(['assets', 'web', 'worker'])
+    for (const l of lines.filter(l => l.startsWith('  '))) expect(l).toMatch(new RegExp(`^  ${reg.host}/example:dimgstage-[a-f0-9]{64}$`))
+    // every planned stage of web: from, beforeInstall, gitArchive, install, importsAfterInstall, setup, docker
+    const web = lines.slice(lines.indexOf('web') + 1, lines.indexOf('worker'))
+    expect(web).toHaveLength(7)
+    const pullAll = await slipway(home, ['dimg', 'stages', 'pull', repo, '--all', '--dry-run'])
+    expect(pullAll.stdout).toBe(push.stdout)
+    const pullLatest = await slipway(home, ['dimg', 'stages', 'pull', repo, '--dry-run'])
+    expect(pullLatest.stdout.split('\n').slice(lines.indexOf('web'), lines.indexOf('worker'))).toEqual(['web', ...web.reverse()])
+    const asJson = JSON.parse((await slipway(home, ['dimg', 'stages', 'push', 'worker', repo, '--dry-run', '--json'])).stdout)
+    expect(asJson.dimgs.map((d: {name: string}) => d.name)).toEqual(['worker'])
+    expect(asJson.dimgs[0].stages.map((s: {name: string}) => s.name)).toEqual(['from', 'gitArchive', 'setup', 'docker'])
+  })
+
+  it('host A builds and pushes; host B pulls the cache and builds nothing; the final images run', async () => {
+    const a = host()
+    const bp = await json(a, ['dimg', 'bp', repo, '--with-stages'])
+    expect(bp.build.built).toBeGreaterThan(10)
+    expect(bp.push.images.map((i: {image: string}) => i.image).sort()).toEqual([`${repo}/web:latest`, `${repo}/worker:latest`])
+    expect(bp.push.stages.every((s: {status: string}) => s.status === 'pushed')).toBe(true)
+    const stageTags = (await tagsOf(repo)).filter(t => t.startsWith('dimgstage-'))
+    expect(stageTags).toHaveLength(bp.push.stages.length)
+    // artifacts are never pushed as final images
+    await expect(tagsOf(`${repo}/assets`)).rejects.toThrow()
+
+    const b = host()
+    const pulled = await json(b, ['dimg', 'stages', 'pull', repo])
+    // only the latest stage of each dimg and artifact
+    expect(pulled.stages.filter((s: {status: string}) => s.status === 'pulled').map((s: {dimg: string; stage: string}) => `${s.dimg}/${s.stage}`).sort()).toEqual([
+      'assets/install',
+      'web/docker',
+      'worker/docker',
+    ])
+    const build = await json(b, ['dimg', 'build'])
+    expect(build.built).toBe(0)
+
+    // a second push from B finds everything there: no stage rewritten, no blob sent
+    const again = await json(b, ['dimg', 'push', repo, '--with-stages'])
+    // B has the latest stage of each dimg; the intermediate ones it never pulled are skipped
+    expect(again.stages.filter((s: {status: string}) => s.status === 'exists')).toHaveLength(3)
+    expect(again.stages.filter((s: {status: string}) => s.status !== 'exists').every((s: {status: string}) => s.status === 'skipped')).toBe(true)
+    expect(again.blobs.uploaded).toBe(0)
+
+    const c = host()
+    await json(c, ['image', 'pull', `${repo}/worker:latest`, '--name', 'worker'])
+    expect(await runImage(join(c, 'store'), 'worker')).toMatch(/^worker example: 1 files in \/app, running as root/)
+    const inspect = JSON.parse((await runSkopeo(['inspect', '--tls-verify=false', `docker://${repo}/web:latest`])).stdout)
+    expect(inspect.Labels['dev.slipway.final.dimg']).toBe('web')
+    expect(inspect.Labels['dev.slipway.final.stage-signature']).toBe(bp.build.dimgs.find((d: {name: string}) => d.name === 'web').signature)
+  })
+
+  it('a stage tag is written once: the first writer wins', async () => {
+    const home = host()
+    const plan = JSON.parse((await slipway(home, ['dimg', 'stages', 'push', 'worker', repo, '--dry-run', '--json'])).stdout)
+    const last = plan.dimgs[0].stages.at(-1).signature as string
+    // somebody else's image sits at the worker's last stage tag already
+    const other = `${reg.host}/other/thing:x`
+    await pushBaseImage(reg, 'other/thing', 'x')
+    const tag = `${repo}:dimgstage-${last}`
+    await runSkopeo(['copy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${other}`, `docker://${tag}`])
+    const before = JSON.parse((await runSkopeo(['inspect', '--tls-verify=false', `docker://${tag}`])).stdout).Digest
+    await json(home, ['dimg', 'build', 'worker'])
+    const pushed = await slipway(home, ['dimg', 'stages', 'push', 'worker', repo])
+    expect(pushed.code).toBe(0)
+    expect(pushed.stderr).toContain(`${tag}: already in the registry, kept as it is`)
+    expect(JSON.parse((await runSkopeo(['inspect', '--tls-verify=false', `docker://${tag}`])).stdout).Digest).toBe(before)
+  })
+
+  it('two hosts pushing the same commit at once end with one consistent cache and running images', async () => {
+    const proj = await makeProject({registryHost: reg.host, fromExample: true, name: 'race'})
+    const raceRepo = `${reg.host}/race`
+    const [x, y] = [host(), host()]
+    const results = await Promise.all(
+      [x, y].map(h => runSlipway(['dimg', 'bp', raceRepo, '--with-stages', '--json', '--dir', proj.dir], {env: {SLIPWAY_HOME: h}})),
+    )
+    for (const r of results) expect(r.code).toBe(0)
+    const tags = (await tagsOf(raceRepo)).filter(t => t.startsWith('dimgstage-'))
+    expect(tags.length).toBe(JSON.parse(results[0].stdout).push.stages.length)
+    // every stage tag's manifest and blobs can be fetched whole
+    for (const t of tags) await runSkopeo(['copy', '--src-tls-verify=false', `docker://${raceRepo}:${t}`, `oci:${join(x, 'check')}:${t.slice(10, 22)}`])
+    const z = host()
+    await json(z, ['image', 'pull', `${raceRepo}/worker:latest`, '--name', 'w'])
+    expect(await runImage(join(z, 'store'), 'w')).toContain('worker example')
+    const fresh = host()
+    await json(fresh, ['dimg', 'stages', 'pull', raceRepo, '--dir', proj.dir])
+    expect((await json(fresh, ['dimg', 'build', '--dir', proj.dir])).built).toBe(0)
+  })
+
+  it('a killed push, run again, finishes the job', async () => {
+    const proj = await makeProject({registryHost: reg.host, fromExample: true, name: 'killed'})
+    const killedRepo = `${reg.host}/killed`
+    const home = host()
+    expect((await runSlipway(['dimg', 'build', '--dir', proj.dir], {env: {SLIPWAY_HOME: home}})).code).toBe(0)
+    const child = spawn(process.execPath, [SLIPWAY_BIN, 'dimg', 'push', killedRepo, '--with-stages', '--dir', proj.dir], {
+      env: {...process.env, SLIPWAY_HOME: home},
+      stdio: 'ignore',
+    })
+    await new Promise(r => setTimeout(r, 450))
+    child.kill('SIGKILL')
+    await new Promise(r => child.on('close', r))
+    const rerun = await runSlipway(['dimg', 'push', killedRepo, '--with-stages', '--json', '--dir', proj.dir], {env: {SLIPWAY_HOME: home}})
+    expect(rerun.code).toBe(0)
+    const result = JSON.parse(rerun.stdout)
+    for (const s of result.stages) await runSkopeo(['inspect', '--tls-verify=false', `docker://${s.image}`])
+    const fresh = host()
+    await json(fresh, ['dimg', 'stages', 'pull', killedRepo, '--dir', proj.dir])
+    expect((await json(fresh, ['dimg', 'build', '--dir', proj.dir])).built).toBe(0)
+  })
+
+  it('tag options name the final images; bad ones get one clear line', async () => {
+    const home = host()
+    const ci = {GITLAB_CI: 'true', CI_COMMIT_REF_NAME: 'feature/Login', CI_PIPELINE_ID: '4242'}
+    const pushed = await json(home, ['dimg', 'bp', 'worker', repo, '--tag-ci', '--tag-build-id', '--tag-plain', 'v1.0', '--tag-commit'], ci)
+    const head = await project.head()
+    expect(pushed.push.images.map((i: {image: string}) => i.image.slice(repo.length + 1)).sort()).toEqual(
+      [`worker:${head}`, 'worker:4242', 'worker:feature-login-' + /feature-login-([0-9a-f]+)/.exec(JSON.stringify(pushed))![1], 'worker:v1.0'].sort(),
+    )
+    expect(await tagsOf(`${repo}/worker`)).toEqual(expect.arrayContaining(['4242', 'v1.0', head]))
+    const bad = await slipway(home, ['dimg', 'push', repo, '--tag-plain', 'no/slash'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr.trim()).toBe('slipway: --tag-plain "no/slash" is not a valid docker tag: use letters, digits, _ . - (at most 128, not starting with . or -), or --tag to slug it')
+    const notCi = await slipway(home, ['dimg', 'push', repo, '--tag-ci'], {GITLAB_CI: '', CI_COMMIT_REF_NAME: '', GITHUB_ACTIONS: '', GITHUB_REF_NAME: ''})
+    expect(notCi.code).toBe(2)
+    expect(notCi.stderr).toContain('--tag-ci: not running in a known CI system')
+    const spush = await json(home, ['dimg', 'spush', 'worker', `${reg.host}/plain-worker`, '--tag', 'Release 1'])
+    expect(spush.images[0].image).toMatch(new RegExp(`^${reg.host}/plain-worker:release-1-[0-9a-f]+$`))
+    const twoDimgs = await slipway(home, ['dimg', 'spush', `${reg.host}/x`])
+    expect(twoDimgs.code).toBe(2)
+    expect(twoDimgs.stderr).toContain('spush pushes exactly one dimg')
+  })
+})
