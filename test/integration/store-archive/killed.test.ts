@@ -1,0 +1,78 @@
+import {randomBytes} from 'node:crypto'
+import {readdir, stat} from 'node:fs/promises'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {MediaType} from '../../../src/oci/media-types.js'
+import type {Descriptor} from '../../../src/oci/types.js'
+import {exportArchive, importArchive, OciStore} from '../../../src/store/index.js'
+import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {startChild} from './child.js'
+import {blobFiles, indexText, makeImages, NAME_A, NAME_B, NAME_C} from './fixtures.js'
+
+let dir: string
+beforeEach(async () => {
+  dir = await makeTempDir('store-archive-killed')
+})
+afterEach(() => removeTempDir(dir))
+
+const BIG = 'dimgstage-proj:big'
+
+/** The fixture images plus one with four 2 MiB layers, so a slow import has a while to be killed in. */
+async function sourceStore(): Promise<OciStore> {
+  const store = await OciStore.open(`${dir}/source`)
+  await makeImages(store)
+  const layers: Descriptor[] = []
+  for (let i = 0; i < 4; i++) {
+    const {digest, size} = await store.writeBlobBytes(randomBytes(2 * 1024 * 1024))
+    layers.push({mediaType: MediaType.OciLayerGzip, digest, size})
+  }
+  const config = await store.writeJson({architecture: 'amd64', os: 'linux', rootfs: {type: 'layers', diff_ids: layers.map(l => l.digest)}}, MediaType.OciConfig)
+  await store.setRef(BIG, await store.writeJson({schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers}, MediaType.OciManifest))
+  return store
+}
+
+describe('an import killed midway', () => {
+  it('changes no name; run again, it skips what was stored and completes, and verify is clean', async () => {
+    const source = await sourceStore()
+    const names = [NAME_A, BIG, NAME_B, NAME_C]
+    await exportArchive(source, names, `${dir}/images.tar`)
+    const target = await OciStore.open(`${dir}/target`)
+    const indexBefore = await indexText(target)
+
+    const child = startChild([], ['import', target.root, `${dir}/images.tar`, '10'])
+    await child.waitFor('ready')
+    const deadline = Date.now() + 20_000
+    // kill once some blobs are in place and a big one is half written
+    const midBlob = async (): Promise<boolean> => {
+      for (const name of await readdir(target.paths.tmpDir)) {
+        if (((await stat(`${target.paths.tmpDir}/${name}`).catch(() => undefined))?.size ?? 0) >= 256 * 1024) return true
+      }
+      return false
+    }
+    while ((await readdir(target.paths.algorithmDir('sha256'))).length < 2 || !(await midBlob())) {
+      if (Date.now() > deadline) throw new Error('the child made no progress')
+      await sleep(5)
+    }
+    child.process.kill('SIGKILL')
+    expect(await child.exited).toBe('SIGKILL')
+
+    const stored = (await readdir(target.paths.algorithmDir('sha256'))).length
+    const expected = (await blobFiles(source)).size - 3 // `other` (manifest, config, layer) is not in the archive
+    expect(stored).toBeLessThan(expected)
+    expect(await indexText(target)).toBe(indexBefore)
+    const afterKill = await target.verify()
+    expect(afterKill.ok).toBe(true)
+    expect(afterKill.orphanTemp.length).toBe(1) // the blob it was writing when killed
+
+    const result = await importArchive(target, `${dir}/images.tar`)
+    expect(result.images).toEqual(names)
+    expect(result.blobsSkipped).toBe(stored)
+    expect(result.blobsWritten).toBe(expected - stored)
+    expect(await target.listRefs()).toEqual((await source.listRefs()).filter(r => r.name !== 'other').sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name)))
+
+    const gc = await target.gc({tempMaxAgeMs: 0})
+    expect(gc.removedBlobs).toEqual([])
+    expect(await target.verify()).toEqual({ok: true, checked: expected, corrupt: [], missing: [], orphanTemp: []})
+    expect(await readdir(target.paths.leasesDir)).toEqual([]) // the dead child's lease went with gc
+  }, 60_000)
+})
