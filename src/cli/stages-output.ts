@@ -1,0 +1,28 @@
+import {type CleanupResult, type StageRow} from '../workflows/stages-cache.js'
+import {planToJson} from '../cleanup/index.js'
+import {formatBytes} from './progress.js'
+import {renderTable} from './table.js'
+
+export function stagesTable(rows: StageRow[]): string {
+  if (rows.length === 0) return 'no stages'
+  return renderTable(
+    ['SIGNATURE', 'DIMG', 'STAGE', 'SIZE', 'CREATED', 'USED BY'],
+    rows.map(r => [r.signature.slice(0, 12), r.dimg ?? '-', r.stage ?? '?', formatBytes(r.size), r.created?.replace(/\.\d+Z$/, 'Z') ?? '-', r.usedBy.join(', ') || '-']),
+  )
+}
+
+/** The --json form of a cleanup or flush: the plan (what goes, what stays and why) and what was deleted. */
+export function cleanupJson(result: CleanupResult): unknown {
+  return {dryRun: result.dryRun, ...planToJson(result.plan), deleted: result.deleted}
+}
+
+export function cleanupLines(result: CleanupResult): string[] {
+  const lines: string[] = []
+  const verb = result.dryRun ? 'would delete' : 'deleted'
+  for (const d of result.plan.delete) lines.push(`${verb} ${d.signature.slice(0, 12)} ${d.dimg ?? '-'}/${d.stage ?? '?'}: ${d.details.join('; ')}`)
+  for (const k of result.plan.keep.filter(k => k.selectedBy.length > 0)) lines.push(`kept ${k.signature.slice(0, 12)}: ${k.detail}`)
+  const n = result.plan.delete.length
+  const k = result.plan.keep.length
+  lines.push(result.dryRun ? `would delete ${n} stages and keep ${k}` : `deleted ${n} stages, kept ${k}`)
+  return lines
+}

@@ -1,0 +1,36 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../../../cli/base-command.js'
+import {cleanupFlags, keepYoungerThanMs, policiesFromFlags} from '../../../../cli/cleanup-flags.js'
+import {contextFromFlags} from '../../../../cli/context.js'
+import {dryRunFlag, jsonFlag, projectFlags, registryFlags} from '../../../../cli/flags.js'
+import {cleanupJson, cleanupLines} from '../../../../cli/stages-output.js'
+import {parseRepository} from '../../../../oci/ref.js'
+import {cleanupStages} from '../../../../workflows/stages-cache.js'
+
+export default class StagesCleanupRepo extends BaseCommand {
+  static summary = 'Delete stages in REPO by policy.'
+  static description = `The registry's final images are the source of truth: --improper-repo-cache deletes the REPO:dimgstage-* tags no final image in REPO uses. A tag is deleted without touching any other tag; the registry's own garbage collection (for distribution: registry garbage-collect) reclaims the blobs afterwards.`
+  static examples = ['<%= config.bin %> dimg stages cleanup repo localhost:5000/myproject --improper-repo-cache --dry-run --json']
+  static args = {repo: Args.string({description: 'Registry repository, e.g. localhost:5000/myproject', required: true})}
+  static flags = {...projectFlags, ...cleanupFlags, ...registryFlags, ...dryRunFlag, ...jsonFlag}
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(StagesCleanupRepo)
+    const ctx = contextFromFlags(flags)
+    try {
+      const result = await cleanupStages(ctx, 'repo', {
+        dir: flags.dir,
+        policies: policiesFromFlags(flags),
+        repo: parseRepository(args.repo),
+        keepYoungerThanMs: keepYoungerThanMs(flags),
+        force: flags.force,
+        dryRun: flags['dry-run'],
+      })
+      if (flags.json) return this.printJson(cleanupJson(result))
+      for (const line of cleanupLines(result)) this.log(line)
+    } finally {
+      await ctx.close()
+    }
+  }
+}

@@ -1,0 +1,27 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../../../cli/base-command.js'
+import {contextFromFlags} from '../../../../cli/context.js'
+import {dryRunFlag, jsonFlag, projectFlags, registryFlags} from '../../../../cli/flags.js'
+import {cleanupJson, cleanupLines} from '../../../../cli/stages-output.js'
+import {parseRepository} from '../../../../oci/ref.js'
+import {flushStages} from '../../../../workflows/stages-cache.js'
+
+export default class StagesFlushRepo extends BaseCommand {
+  static summary = "Delete the project's whole stages cache in REPO; final images stay."
+  static examples = ['<%= config.bin %> dimg stages flush repo localhost:5000/myproject && <%= config.bin %> dimg push --with-stages localhost:5000/myproject']
+  static args = {repo: Args.string({description: 'Registry repository, e.g. localhost:5000/myproject', required: true})}
+  static flags = {dir: projectFlags.dir, ...registryFlags, ...dryRunFlag, ...jsonFlag}
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(StagesFlushRepo)
+    const ctx = contextFromFlags(flags)
+    try {
+      const result = await flushStages(ctx, 'repo', {dir: flags.dir, repo: parseRepository(args.repo), dryRun: flags['dry-run']})
+      if (flags.json) return this.printJson(cleanupJson(result))
+      for (const line of cleanupLines(result)) this.log(line)
+    } finally {
+      await ctx.close()
+    }
+  }
+}

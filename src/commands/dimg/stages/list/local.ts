@@ -1,0 +1,32 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../../../cli/base-command.js'
+import {contextFromFlags} from '../../../../cli/context.js'
+import {jsonFlag, projectFlags, registryFlags} from '../../../../cli/flags.js'
+import {stagesTable} from '../../../../cli/stages-output.js'
+import {parseRepository} from '../../../../oci/ref.js'
+import {listStages} from '../../../../workflows/stages-cache.js'
+
+export default class StagesListLocal extends BaseCommand {
+  static summary = "List the project's stages in the local stages cache."
+  static description = 'With --repo, the USED BY column names the final images in that repository that use each stage.'
+  static examples = ['<%= config.bin %> dimg stages list local', '<%= config.bin %> dimg stages list local --repo localhost:5000/myproject --json']
+  static flags = {
+    ...projectFlags,
+    repo: Flags.string({description: 'Registry repository whose final images fill the USED BY column.'}),
+    ...registryFlags,
+    ...jsonFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(StagesListLocal)
+    const ctx = contextFromFlags(flags)
+    try {
+      const rows = await listStages(ctx, 'local', {dir: flags.dir, dev: flags.dev, repo: flags.repo ? parseRepository(flags.repo) : undefined})
+      if (flags.json) return this.printJson(rows)
+      this.log(stagesTable(rows))
+    } finally {
+      await ctx.close()
+    }
+  }
+}

@@ -1,0 +1,27 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../../../cli/base-command.js'
+import {contextFromFlags} from '../../../../cli/context.js'
+import {jsonFlag, projectFlags, registryFlags} from '../../../../cli/flags.js'
+import {stagesTable} from '../../../../cli/stages-output.js'
+import {parseRepository} from '../../../../oci/ref.js'
+import {listStages} from '../../../../workflows/stages-cache.js'
+
+export default class StagesListRepo extends BaseCommand {
+  static summary = "List the project's stages in REPO (REPO:dimgstage-* tags) and the final images that use them."
+  static examples = ['<%= config.bin %> dimg stages list repo localhost:5000/myproject --json']
+  static args = {repo: Args.string({description: 'Registry repository, e.g. localhost:5000/myproject', required: true})}
+  static flags = {...projectFlags, ...registryFlags, ...jsonFlag}
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(StagesListRepo)
+    const ctx = contextFromFlags(flags)
+    try {
+      const rows = await listStages(ctx, 'repo', {dir: flags.dir, repo: parseRepository(args.repo)})
+      if (flags.json) return this.printJson(rows)
+      this.log(stagesTable(rows))
+    } finally {
+      await ctx.close()
+    }
+  }
+}

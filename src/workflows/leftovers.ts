@@ -1,0 +1,45 @@
+import {readdir, rm} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import type {GcResult} from '../store/index.js'
+import {BUILD_ROOT_PREFIX, buildTempDir} from './build.js'
+import type {WorkflowContext} from './context.js'
+
+export interface LeftoversResult {
+  /** Temporary build directories of processes that are gone. */
+  buildDirs: string[]
+  gc: GcResult
+  dryRun: boolean
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Unreferenced blobs younger than this stay: a build or pull may be about to reference them. */
+const BLOB_GRACE_MS = 60_000
+
+/**
+ * `dimg cleanup`: what killed builds left behind — their temporary root filesystems, half-written blobs
+ * and blobs nothing references. Directories of live processes, leased blobs and very young blobs are left
+ * alone, so builds running at the same time are not disturbed.
+ */
+export async function cleanupLeftovers(ctx: WorkflowContext, opts: {dryRun?: boolean} = {}): Promise<LeftoversResult> {
+  const base = buildTempDir(ctx.home)
+  const names = await readdir(base).catch(() => [] as string[])
+  const buildDirs: string[] = []
+  for (const name of names) {
+    const m = new RegExp(`^${BUILD_ROOT_PREFIX}(\\d+)-`).exec(name)
+    if (!m || processAlive(Number(m[1]))) continue
+    buildDirs.push(join(base, name))
+    if (!opts.dryRun) await rm(join(base, name), {recursive: true, force: true, maxRetries: 3})
+  }
+  const store = await ctx.store()
+  const gc = await store.gc({dryRun: opts.dryRun, blobMinAgeMs: BLOB_GRACE_MS, tempMaxAgeMs: 0})
+  return {buildDirs, gc, dryRun: opts.dryRun ?? false}
+}
