@@ -96,7 +96,10 @@ export async function planForBuild(ctx: WorkflowContext, opts: {dir: string; dim
     },
     recordedCommitOf: async signature => {
       const desc = await store.resolveRef(localStageName(project.name, signature, project.dev))
-      return desc?.annotations?.[LABEL.gitContentRef]
+      // A stage the cache lacks is built by this run from the current content, so that is what it will
+      // record (the planner's HEAD default would, with --dev, add a latest patch the next build drops).
+      if (!desc) return project.git?.contentRef
+      return desc.annotations?.[LABEL.gitContentRef]
     },
   })
   return {project, plan}
