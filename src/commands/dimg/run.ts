@@ -1,0 +1,29 @@
+import {BaseCommand} from '../../cli/base-command.js'
+import {contextFromFlags} from '../../cli/context.js'
+import {buildFlags, projectFlags} from '../../cli/flags.js'
+import {runDimg} from '../../workflows/run.js'
+
+export default class DimgRun extends BaseCommand {
+  static summary = "Run a dimg's image from the local stages cache in the sandbox."
+  static description = 'The image is unpacked into a throwaway root; arguments after -- replace its CMD. Exits with the command\'s exit code.'
+  static usage = 'dimg run [DIMG] [-- COMMAND ...]'
+  static examples = ['<%= config.bin %> dimg run worker', '<%= config.bin %> dimg run web -- cat /var/www/index.html']
+  static strict = false
+  static flags = {...projectFlags, isolation: buildFlags.isolation}
+
+  async run(): Promise<void> {
+    const {flags, argv} = await this.parse(DimgRun)
+    const rawArgs = this.argv
+    const dash = rawArgs.indexOf('--')
+    const command = dash === -1 ? [] : rawArgs.slice(dash + 1)
+    const positional = (argv as string[]).slice(0, (argv as string[]).length - command.length)
+    const code = await runDimg(contextFromFlags({}), {
+      dir: flags.dir,
+      dev: flags.dev,
+      dimg: positional[0],
+      args: command,
+      isolation: flags.isolation as 'namespaces' | 'chroot',
+    })
+    process.exitCode = code
+  }
+}

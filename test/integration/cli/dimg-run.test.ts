@@ -1,0 +1,45 @@
+import {pushBaseImage} from '../../helpers/base-image.js'
+import {freshHome, runSlipway} from '../../helpers/cli.js'
+import {makeProject, type TestProject} from '../../helpers/project.js'
+import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {removeTempDir} from '../../helpers/tmp.js'
+
+describe('dimg run', () => {
+  let reg: TestRegistry
+  let project: TestProject
+  let home: string
+
+  beforeAll(async () => {
+    reg = await startRegistry('plain')
+    await pushBaseImage(reg)
+    project = await makeProject({registryHost: reg.host, fromExample: true, name: 'runner'})
+    // a private home (mkdtemp makes it 0700): a non-root USER must still reach its root
+    home = freshHome()
+    const built = await runSlipway(['dimg', 'build', '--dir', project.dir], {env: {SLIPWAY_HOME: home}})
+    expect(built.code).toBe(0)
+  })
+  afterAll(async () => {
+    await reg.stop()
+    await removeTempDir(home)
+  })
+
+  const run = (args: string[]) => runSlipway(['dimg', 'run', ...args.slice(0, 1), '--dir', project.dir, ...args.slice(1)], {env: {SLIPWAY_HOME: home}})
+
+  it('runs the entrypoint with the image env', async () => {
+    const r = await run(['worker'])
+    expect(r.stdout).toBe('worker example: 1 files in /app, running as root\n')
+    expect(r.code).toBe(0)
+  })
+
+  it('replaces CMD after --, runs as the image USER in its WORKDIR, and exits with the command exit code', async () => {
+    const r = await run(['web', '--', 'sh', '-c', 'id -un; pwd; cat index.html | grep -o "Slipway 1.0.0"; echo "$GREETING"; exit 3'])
+    expect(r.stdout).toBe('www\n/var/www\nSlipway 1.0.0\nhello from slipway\n')
+    expect(r.code).toBe(3)
+  })
+
+  it('asks which dimg when the project has several', async () => {
+    const r = await run([])
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim()).toBe('slipway: the project has 2 dimgs (web, worker): name the one to run: slipway dimg run DIMG [-- COMMAND ...]')
+  })
+})
