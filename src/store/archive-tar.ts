@@ -9,7 +9,7 @@ import {pipeline} from 'node:stream/promises'
 
 import {extract as tarExtract, type Header, pack as tarPack, type Pack} from 'tar-stream'
 
-import {SlipwayError} from '../errors.js'
+import {isSlipwayError, SlipwayError} from '../errors.js'
 import {fsyncDir, isErrno} from './fs-atomic.js'
 
 /** Where an archive is written: a file path (complete or absent, never half-written) or a stream. */
@@ -255,4 +255,23 @@ export function describeTarError(e: Error): string {
   if (/Invalid tar header/i.test(m)) return 'a tar header is damaged (or the file is not a tar archive)'
   if (/Header exceeds max size|Invalid header/i.test(m)) return 'a tar header is damaged'
   return m
+}
+
+/**
+ * A failure while reading an archive as one user-facing line: anything the archive's content caused becomes
+ * SlipwayError('integrity', '<label> is truncated or corrupt: …'); a file system error becomes 'environment';
+ * other SlipwayErrors pass through. An entry cut off by a parser failure only says it was destroyed, so the
+ * reader's own failure, when there is one, is the cause reported.
+ */
+export function archiveError(e: unknown, label: string, reader: TarReader | undefined, options: {hint: string; doing: string}): unknown {
+  const cause = isSlipwayError(e) ? e : reader?.failure() ?? e
+  if (isSlipwayError(cause)) {
+    if (cause.kind !== 'integrity') return cause
+    return new SlipwayError('integrity', `${label} is truncated or corrupt: ${cause.message}`, {hint: options.hint, cause})
+  }
+  const err = cause as NodeJS.ErrnoException
+  if (typeof err?.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
+    return new SlipwayError('environment', `cannot ${options.doing} ${label}: ${err.message}`, {hint: 'check free space and permissions', cause})
+  }
+  return new SlipwayError('integrity', `${label} is truncated or corrupt: ${describeTarError(err)}`, {hint: options.hint, cause})
 }

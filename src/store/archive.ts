@@ -14,7 +14,7 @@ import {type Digest, Digester, digestAlgorithm, isDigest} from '../oci/digest.js
 import {isIndexMediaType, isManifestMediaType, MediaType} from '../oci/media-types.js'
 import type {Descriptor, ImageIndex} from '../oci/types.js'
 import {
-  archivePath, type ArchiveOptions, type ArchiveSource, type ArchiveTarget, describeTarError, drainEntry, openTar,
+  archiveError, archivePath, type ArchiveOptions, type ArchiveSource, type ArchiveTarget, describeTarError, drainEntry, openTar,
   readSmallEntry, type TarEntry, type TarReader, TarWriter,
 } from './archive-tar.js'
 import {blobStat, DEFAULT_MAX_READ_BYTES} from './blob-reader.js'
@@ -161,8 +161,7 @@ export async function importArchive(store: OciStore, source: ArchiveSource, opti
     return {images: names, blobsWritten: found.written, blobsSkipped: found.skipped, bytes}
   } catch (e) {
     reader?.close()
-    // an entry cut off by a parser failure only says it was destroyed; the parser knows why
-    throw archiveError(isSlipwayError(e) ? e : reader?.failure() ?? e, label)
+    throw archiveError(e, label, reader, {hint: ARCHIVE_HINT, doing: 'import'})
   } finally {
     await lease.release()
   }
@@ -281,17 +280,4 @@ async function checkComplete(store: OciStore, index: ImageIndex): Promise<string
 
 function nameOf(d: Descriptor): string {
   return d.annotations![REF_NAME_ANNOTATION]!
-}
-
-/** Every failure caused by the archive's content becomes one integrity line naming the archive. */
-function archiveError(e: unknown, label: string): unknown {
-  if (isSlipwayError(e)) {
-    if (e.kind !== 'integrity') return e
-    return new SlipwayError('integrity', `${label} is truncated or corrupt: ${e.message}`, {hint: ARCHIVE_HINT, cause: e})
-  }
-  const err = e as NodeJS.ErrnoException
-  if (typeof err?.code === 'string' && err.code.startsWith('E')) {
-    return new SlipwayError('environment', `cannot import ${label}: ${err.message}`, {hint: 'check free space and permissions of the local store', cause: e})
-  }
-  return new SlipwayError('integrity', `${label} is truncated or corrupt: ${describeTarError(err)}`, {hint: ARCHIVE_HINT, cause: e})
 }

@@ -1,0 +1,137 @@
+import {chmod, link, lstat, mkdir, readFile, readdir, readlink, symlink, utimes, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import * as tar from 'tar-stream'
+
+import {exportDirectory, importDirectory} from '../../../src/build/dir-archive.js'
+import {SlipwayError} from '../../../src/errors.js'
+import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {listTar, run} from './fixtures.js'
+
+let dir: string
+beforeEach(async () => {
+  dir = await makeTempDir('dir-archive')
+})
+afterEach(() => removeTempDir(dir))
+
+const T = new Date('2021-06-01T12:00:00Z')
+
+/** A build_dir-like tree: nested dirs, an executable, a private file, a relative symlink, a hard link, an empty dir. */
+async function makeTree(root: string): Promise<void> {
+  await mkdir(join(root, 'cache/npm/_cacache'), {recursive: true})
+  await mkdir(join(root, 'empty'), {recursive: true})
+  await writeFile(join(root, 'cache/npm/_cacache/index'), 'x'.repeat(70_000))
+  await writeFile(join(root, 'cache/run.sh'), '#!/bin/sh\necho hi\n')
+  await chmod(join(root, 'cache/run.sh'), 0o755)
+  await writeFile(join(root, 'secret'), 'token')
+  await chmod(join(root, 'secret'), 0o600)
+  await symlink('npm/_cacache/index', join(root, 'cache/latest'))
+  await link(join(root, 'cache/run.sh'), join(root, 'cache/run-again.sh'))
+  for (const p of ['cache/npm/_cacache/index', 'cache/run.sh', 'secret', 'cache/npm/_cacache', 'cache/npm', 'cache', 'empty']) await utimes(join(root, p), T, T)
+}
+
+/** Path → [kind, mode, mtime seconds, content] or [symlink, target] for every entry under root. */
+async function describeTree(root: string, rel = ''): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {}
+  for (const name of (await readdir(join(root, rel))).sort()) {
+    const p = rel ? `${rel}/${name}` : name
+    const st = await lstat(join(root, p))
+    if (st.isSymbolicLink()) {
+      out[p] = ['symlink', await readlink(join(root, p))]
+    } else if (st.isDirectory()) {
+      out[p] = ['dir', st.mode & 0o7777, Math.floor(st.mtimeMs / 1000)]
+      Object.assign(out, await describeTree(root, p))
+    } else {
+      out[p] = ['file', st.mode & 0o7777, Math.floor(st.mtimeMs / 1000), await readFile(join(root, p), 'utf8')]
+    }
+  }
+  return out
+}
+
+async function tarOfEntries(entries: {header: Partial<tar.Header> & {name: string}; content?: string}[]): Promise<Buffer> {
+  const pack = tar.pack()
+  for (const e of entries) pack.entry(e.header, e.content ?? '')
+  pack.finalize()
+  const chunks: Buffer[] = []
+  for await (const c of pack) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
+}
+
+describe('exportDirectory / importDirectory', () => {
+  it('round-trips a tree with modes, mtimes and links, deterministically', async () => {
+    await makeTree(`${dir}/build`)
+    const result = await exportDirectory(`${dir}/build`, `${dir}/build.tar`)
+    const data = await readFile(`${dir}/build.tar`)
+    expect(result).toEqual({entries: 9, bytes: data.length})
+    const entries = await listTar(data)
+    expect(entries.map(e => e.name)).toEqual(['cache', 'cache/latest', 'cache/npm', 'cache/npm/_cacache', 'cache/npm/_cacache/index', 'cache/run-again.sh', 'cache/run.sh', 'empty', 'secret'])
+    expect(entries.every(e => e.uid === 0 && e.gid === 0)).toBe(true)
+    await exportDirectory(`${dir}/build`, `${dir}/again.tar`)
+    expect((await readFile(`${dir}/again.tar`)).equals(data)).toBe(true)
+    const {stdout} = await run('tar', ['-tvf', `${dir}/build.tar`])
+    expect(stdout).toContain('cache/latest -> npm/_cacache/index')
+
+    const imported = await importDirectory(`${dir}/build.tar`, `${dir}/elsewhere/build`)
+    expect(imported).toEqual({entries: 9, bytes: data.length})
+    const want = await describeTree(`${dir}/build`)
+    expect(await describeTree(`${dir}/elsewhere/build`)).toEqual(want)
+    expect(want['cache/run.sh']).toEqual(['file', 0o755, T.getTime() / 1000, '#!/bin/sh\necho hi\n'])
+    expect(want.secret![1]).toBe(0o600)
+    expect(await readdir(`${dir}/elsewhere`)).toEqual(['build'])
+  })
+
+  it('replaces an existing directory, and loads what GNU tar made', async () => {
+    await makeTree(`${dir}/build`)
+    await mkdir(`${dir}/target/stale`, {recursive: true})
+    await writeFile(`${dir}/target/stale/file`, 'old')
+    await run('tar', ['-C', `${dir}/build`, '-cf', `${dir}/gnu.tar`, '.'])
+    await importDirectory(`${dir}/gnu.tar`, `${dir}/target`)
+    expect(await describeTree(`${dir}/target`)).toEqual(await describeTree(`${dir}/build`))
+    expect((await readdir(dir)).sort()).toEqual(['build', 'gnu.tar', 'target'])
+  })
+
+  it('refuses a truncated archive and leaves the old directory as it was', async () => {
+    await makeTree(`${dir}/build`)
+    await exportDirectory(`${dir}/build`, `${dir}/build.tar`)
+    const data = await readFile(`${dir}/build.tar`)
+    await mkdir(`${dir}/target`)
+    await writeFile(`${dir}/target/keep`, 'mine')
+    const big = (await listTar(data)).find(e => e.name === 'cache/npm/_cacache/index')!
+    for (const at of [big.offset + 1000, big.offset - 100, 700]) {
+      await writeFile(`${dir}/cut.tar`, data.subarray(0, at))
+      const err = await importDirectory(`${dir}/cut.tar`, `${dir}/target`).catch(e => e)
+      expect(err).toBeInstanceOf(SlipwayError)
+      expect(err.kind).toBe('integrity')
+      expect(err.message).toMatch(/^cut\.tar is truncated or corrupt: /)
+      expect(await describeTree(`${dir}/target`)).toEqual({keep: ['file', 0o644, expect.any(Number), 'mine']})
+      expect((await readdir(dir)).sort()).toEqual(['build', 'build.tar', 'cut.tar', 'target'])
+    }
+  })
+
+  it.each([
+    ['a ".." name', [{header: {name: 'a/../../x'}, content: 'x'}], 'climbs out'],
+    ['an absolute name', [{header: {name: '/tmp/x'}, content: 'x'}], 'absolute path'],
+    ['a symlink to an absolute path', [{header: {name: 'l', type: 'symlink' as const, linkname: '/etc'}}], 'points outside'],
+    ['a symlink that climbs out', [{header: {name: 'a/l', type: 'symlink' as const, linkname: '../../x'}}], 'points outside'],
+    ['a write through a symlink', [{header: {name: 'l', type: 'symlink' as const, linkname: '.'}}, {header: {name: 'l/x'}, content: 'x'}], 'through the symlink'],
+    ['a hard link to outside', [{header: {name: 'h', type: 'link' as const, linkname: '../../etc/passwd'}}], 'climbs out'],
+    ['a device', [{header: {name: 'null', type: 'character-device' as const, devmajor: 1, devminor: 3}}], 'is a character-device'],
+  ])('refuses %s and leaves the directory as it was', async (_what, entries, message) => {
+    await mkdir(`${dir}/target`)
+    await writeFile(`${dir}/target/keep`, 'mine')
+    await writeFile(`${dir}/evil.tar`, await tarOfEntries(entries))
+    const err = await importDirectory(`${dir}/evil.tar`, `${dir}/target`).catch(e => e)
+    expect(err).toBeInstanceOf(SlipwayError)
+    expect(err.kind).toBe('integrity')
+    expect(err.message).toContain(message)
+    expect(await readdir(`${dir}/target`)).toEqual(['keep'])
+    expect((await readdir(dir)).sort()).toEqual(['evil.tar', 'target'])
+  })
+
+  it('says when there is no directory to export', async () => {
+    const err = await exportDirectory(`${dir}/nothing`, `${dir}/build.tar`).catch(e => e)
+    expect(err).toBeInstanceOf(SlipwayError)
+    expect(err.kind).toBe('not-found')
+    expect(await readdir(dir)).toEqual([])
+  })
+})
