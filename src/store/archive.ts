@@ -194,9 +194,9 @@ async function readArchive(store: OciStore, reader: TarReader, lease: Lease, lab
     } else {
       const digest = blobDigest(path)
       if (!digest) throw unexpectedEntry(name)
+      await lease.add(digest) // before it lands: a gc running meanwhile keeps it, however old it is
       if (await storeBlob(store, entry, digest)) written++
       else skipped++
-      await lease.add(digest)
     }
   }
   if (!layoutSeen) throw new SlipwayError('integrity', 'it has no oci-layout entry (not an OCI image layout, or cut short)')

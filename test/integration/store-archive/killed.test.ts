@@ -76,3 +76,32 @@ describe('an import killed midway', () => {
     expect(await readdir(target.paths.leasesDir)).toEqual([]) // the dead child's lease went with gc
   }, 60_000)
 })
+
+describe('a gc during an import', () => {
+  it('keeps every blob the import stored, however old, and the import completes', async () => {
+    const source = await sourceStore()
+    const names = [NAME_A, BIG, NAME_B, NAME_C]
+    await exportArchive(source, names, `${dir}/images.tar`)
+    const target = await OciStore.open(`${dir}/target`)
+
+    const child = startChild([], ['import', target.root, `${dir}/images.tar`, '20'])
+    await child.waitFor('ready')
+    let running = true
+    const finished = child.waitFor('done ').finally(() => {
+      running = false
+    })
+    let removed = 0
+    let runs = 0
+    while (running) {
+      removed += (await target.gc({blobMinAgeMs: 300})).removedBlobs.length
+      runs++
+      await sleep(50)
+    }
+    const result = JSON.parse((await finished).slice('done '.length)) as {images: string[]}
+    expect(await child.exited).toBe(0)
+    expect(runs).toBeGreaterThan(10)
+    expect(removed).toBe(0)
+    expect(result.images).toEqual(names)
+    expect((await target.verify()).ok).toBe(true)
+  }, 60_000)
+})
