@@ -8,7 +8,7 @@ import {makeProject, type TestProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {runImage, unpackImage} from '../../helpers/run-image.js'
 import {removeTempDir} from '../../helpers/tmp.js'
-import {build, buildEnv, builtStages, type BuildReport, dimgReport, finalStageName, manifestOf, storeDir, storeRefs} from './support.js'
+import {build, buildEnv, builtStages, type BuildReport, dimgReport, finalStageName, layerEntries, manifestOf, storeDir, storeRefs} from './support.js'
 
 const WORKER_LINE = 'worker example: 1 files in /app, running as root\n'
 
@@ -58,6 +58,12 @@ describe('dimg build: the example project', () => {
     } finally {
       await web.remove()
     }
+    // setup's `chown -R www:www /app` is in its layer as owner ids (umoci --rootless drops them on disk)
+    const manifest = await manifestOf(home, finalStageName(first, 'web'))
+    const setup = manifest.layers[5]
+    const owned = (await layerEntries(home, setup.digest, setup.mediaType)).filter(e => e.name.startsWith('app/'))
+    expect(owned.map(e => e.name).sort()).toEqual(['app/', 'app/httpd.conf'])
+    for (const e of owned) expect([e.uid, e.gid]).toEqual([1000, 1000])
   })
 
   it('gives identical layer digests when built in a fresh SLIPWAY_HOME', async () => {
