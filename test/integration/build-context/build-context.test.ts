@@ -77,10 +77,14 @@ describe('dimg build-context export/import', () => {
     expect(truncated.stderr).toContain('images.tar is truncated or corrupt')
     const emptyIndex = await indexOf(hostC)
     expect(JSON.parse(emptyIndex).manifests).toEqual([])
-    // tampered: one byte of the biggest blob flipped
+    // tampered: one byte in the middle of the base layer flipped
     const bytes = await readFile(join(exportDir, 'images.tar'))
-    const at = bytes.indexOf(Buffer.from([0x1f, 0x8b, 0x08]), 4096) + 200
-    bytes[at] ^= 0xff
+    const index = JSON.parse(await indexOf(hostA)) as {manifests: {digest: string}[]}
+    const manifest = JSON.parse(await readFile(join(hostA, 'store', 'blobs', 'sha256', index.manifests[0].digest.slice(7)), 'utf8'))
+    const layer = await readFile(join(hostA, 'store', 'blobs', 'sha256', manifest.layers[0].digest.slice(7)))
+    const at = bytes.indexOf(layer.subarray(0, 64))
+    expect(at).toBeGreaterThan(0)
+    bytes[at + Math.floor(layer.length / 2)] ^= 0xff
     await writeFile(join(bad, 'images.tar'), bytes)
     const tampered = await slipway(hostC, ['dimg', 'build-context', 'import', '--build-context-directory', bad])
     expect(tampered.code).toBe(8)
