@@ -132,13 +132,31 @@ async function repoStages(ctx: WorkflowContext, repo: Repository, tags: RepoTag[
 
 /** Final images of the project's dimgs in REPO: REPO/DIMG:* for named dimgs, REPO:* (not dimgstage-*) for the unnamed one. */
 async function finalImages(ctx: WorkflowContext, project: Project, repo: Repository, repoTagList?: RepoTag[]): Promise<FinalImageRecord[]> {
-  const out: FinalImageRecord[] = []
-  for (const dimg of project.config.dimgs.filter(d => !d.isArtifact)) {
-    const target = finalImageRepository(repo, dimg.name)
-    const tags = dimg.name === null && repoTagList ? repoTagList.filter(t => !signatureOfStageTag(t.tag)) : await repoTags(ctx, target, t => !signatureOfStageTag(t))
-    for (const t of tags) {
-      out.push({ref: formatRef(withTag(target, t.tag)), stageSignature: t.manifest.annotations?.[LABEL.finalStage] ?? null})
-    }
+  const perDimg = await Promise.all(
+    project.config.dimgs
+      .filter(d => !d.isArtifact)
+      .map(async dimg => {
+        const target = finalImageRepository(repo, dimg.name)
+        const tags = dimg.name === null && repoTagList ? repoTagList.filter(t => !signatureOfStageTag(t.tag)) : await repoTags(ctx, target, t => !signatureOfStageTag(t))
+        return tags.map(t => ({ref: formatRef(withTag(target, t.tag)), stageSignature: t.manifest.annotations?.[LABEL.finalStage] ?? null}))
+      }),
+  )
+  return perDimg.flat()
+}
+
+/**
+ * REPO's final images, for judging local stages: each one as it is (naming its last stage) plus one record
+ * per stage its chain in REPO reaches. A local cache often lacks stages in between (a host that pulled only
+ * the latest stage, or built the last stages differently), so walking the local graph alone from a final
+ * image's last stage would miss stages the image does use; REPO's stage labels give the whole chain.
+ */
+async function finalImagesThroughRepo(ctx: WorkflowContext, project: Project, repo: Repository): Promise<FinalImageRecord[]> {
+  const tags = await repoTags(ctx, repo)
+  const finals = await finalImages(ctx, project, repo, tags)
+  const stages = (await repoStages(ctx, repo, tags)).filter(s => s.input.project === undefined || s.input.project === project.name)
+  const out = [...finals]
+  for (const [signature, refs] of usageIndex(stages.map(s => s.input), finals)) {
+    for (const ref of refs) out.push({ref, stageSignature: signature})
   }
   return out
 }
@@ -157,7 +175,7 @@ export async function listStages(ctx: WorkflowContext, where: 'local' | 'repo', 
   let finals: FinalImageRecord[] = []
   if (where === 'local') {
     stages = await localStages(ctx, project.name, req.dev ?? false)
-    if (req.repo) finals = await finalImages(ctx, project, req.repo)
+    if (req.repo) finals = await finalImagesThroughRepo(ctx, project, req.repo)
   } else {
     const tags = await repoTags(ctx, req.repo!)
     // REPO may hold other projects' stages: list this project's, and strays whose labels do not parse
@@ -215,7 +233,11 @@ export async function cleanupStages(ctx: WorkflowContext, where: 'local' | 'repo
     tags = await repoTags(ctx, req.repo!)
     stages = await repoStages(ctx, req.repo!, tags)
   }
-  const finals = req.policies.includes('improper-repo-cache') ? await finalImages(ctx, project, req.repo!, where === 'repo' ? tags : undefined) : []
+  // REPO's final images also protect the stages they use from the other policies (unless --force)
+  let finals: FinalImageRecord[] = []
+  if (req.repo) {
+    finals = where === 'repo' ? await finalImages(ctx, project, req.repo!, tags) : await finalImagesThroughRepo(ctx, project, req.repo!)
+  }
   const plan = cleanupPlan({
     stages: stages.map(s => s.input),
     finalImages: finals,
