@@ -169,9 +169,16 @@ async function ownerIds(root: string, owner?: string, group?: string): Promise<{
   return {...(owner === undefined ? {} : {uid: user.uid}), gid: user.gid}
 }
 
+interface BuiltStage {
+  image: ImageState
+  update: RefUpdate
+}
+
 /** One `dimg build` run: shared temp space, lease, artifact roots. */
 class BuildRun {
   private readonly artifactRoots = new Map<string, Promise<string>>()
+  /** Stages this run builds, by signature, for other dimgs that share them; undefined when it failed. */
+  private readonly stagesThisRun = new Map<string, Promise<BuiltStage | undefined>>()
   private readonly basePulls = new Map<string, Promise<Descriptor['digest']>>()
   private readonly store: OciStore
   private readonly lease: Lease
@@ -230,7 +237,7 @@ class BuildRun {
       return result
     }
 
-    const root = await this.newDir('root')
+    let root = await this.newDir('root')
     let image: ImageState | undefined = latest >= 0 ? await loadImage(this.store, cached[latest]!.digest) : undefined
     let extracted = false
     const ensureRoot = async (): Promise<void> => {
@@ -241,6 +248,23 @@ class BuildRun {
     const newRefs: RefUpdate[] = []
     for (const stage of dimg.stages.slice(latest + 1)) {
       const id = `${label}/${stage.name}`
+      const pending = this.stagesThisRun.get(stage.signature)
+      const sameStage = pending ? await pending : undefined
+      if (sameStage) {
+        // another dimg of this run built it (dimgs sharing their first stages): reuse it, as from the cache
+        image = sameStage.image
+        if (!this.project.dev) newRefs.push(sameStage.update)
+        if (extracted) {
+          await rm(root, {recursive: true, force: true})
+          root = await this.newDir('root')
+          extracted = false
+        }
+        reports.push({name: stage.name, signature: stage.signature, status: 'cached', seconds: 0})
+        this.ctx.reporter.info(`${label}: ${stage.name} ${stage.signature.slice(0, 12)} cached`)
+        continue
+      }
+      let settle: (built: BuiltStage | undefined) => void = () => {}
+      this.stagesThisRun.set(stage.signature, new Promise(resolve => (settle = resolve)))
       const t0 = Date.now()
       this.ctx.reporter.begin(id, `${label}: ${stage.name} ${stage.signature.slice(0, 12)}`)
       let layer: LayerBlob | undefined
@@ -254,6 +278,9 @@ class BuildRun {
           ;({image, layer} = await this.buildStage(dimg, stage, image, root, id))
         }
       } catch (e) {
+        // a dimg waiting for this stage builds it itself
+        this.stagesThisRun.delete(stage.signature)
+        settle(undefined)
         this.ctx.reporter.end(id, 'failed')
         throw await this.stageFailure(e, label, stage, root)
       }
@@ -273,10 +300,18 @@ class BuildRun {
       })
       image = withContainerConfig(image, c => ({...c, Labels: {...withoutSlipwayLabels(c.Labels), ...labels}}))
       const annotations = {...labels, 'org.opencontainers.image.created': created}
-      const descriptor: Descriptor = await saveImage(this.store, this.lease, image, annotations, created)
-      const update = {name: this.stageName(stage.signature), descriptor, annotations}
-      if (this.project.dev) await this.store.setRef(update.name, update.descriptor, update.annotations)
-      else newRefs.push(update)
+      let update: RefUpdate
+      try {
+        const descriptor: Descriptor = await saveImage(this.store, this.lease, image, annotations, created)
+        update = {name: this.stageName(stage.signature), descriptor, annotations}
+        if (this.project.dev) await this.store.setRef(update.name, update.descriptor, update.annotations)
+      } catch (e) {
+        this.stagesThisRun.delete(stage.signature)
+        settle(undefined)
+        throw e
+      }
+      if (!this.project.dev) newRefs.push(update)
+      settle({image, update})
       const seconds = (Date.now() - t0) / 1000
       reports.push({name: stage.name, signature: stage.signature, status: 'built', size: layer?.size ?? 0, seconds})
       this.ctx.reporter.end(id, `built in ${seconds.toFixed(1)}s`)
