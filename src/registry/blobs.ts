@@ -45,7 +45,14 @@ export async function headBlob(t: Transport, repo: Repository, digest: Digest): 
  * The blob's content, checked against its digest (and size when given) while it streams; a dropped
  * connection resumes with a Range request.
  */
-export async function getBlob(t: Transport, repo: Repository, digest: Digest, opts: {size?: number; onProgress?: (bytes: number) => void} = {}): Promise<Readable> {
+export interface GetBlobOptions {
+  size?: number
+  onProgress?: (bytes: number) => void
+  /** false when the consumer checks the digest itself (see VerifyOptions.checkDigest). Default true. */
+  checkDigest?: boolean
+}
+
+export async function getBlob(t: Transport, repo: Repository, digest: Digest, opts: GetBlobOptions = {}): Promise<Readable> {
   const base = {registry: repo.registry, method: 'GET', path: apiPath.blob(repo, digest), scopes: [repoScope(repo.path, 'pull')], what: what(repo, digest)}
   const first = await t.request({...base, ok: [200]})
   return verifiedBlobStream({body: first.body, skip: 0}, {
@@ -54,6 +61,7 @@ export async function getBlob(t: Transport, repo: Repository, digest: Digest, op
     host: first.url.host,
     maxResumes: t.opts.retries,
     ...(opts.onProgress ? {onProgress: opts.onProgress} : {}),
+    ...(opts.checkDigest === false ? {checkDigest: false} : {}),
     resume: async (offset) => {
       const res = await t.request({...base, headers: {range: `bytes=${offset}-`}, ok: [200, 206]})
       if (res.status === 200) return {body: res.body, skip: offset}

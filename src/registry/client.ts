@@ -3,7 +3,7 @@ import type {Readable} from 'node:stream'
 import type {Digest} from '../oci/digest.js'
 import type {Ref, Repository} from '../oci/ref.js'
 import {drain} from './http.js'
-import {type BlobInfo, type BlobSource, getBlob, headBlob, pushBlob, type PushBlobOptions, type PushBlobResult} from './blobs.js'
+import {type BlobInfo, type BlobSource, getBlob, type GetBlobOptions, headBlob, pushBlob, type PushBlobOptions, type PushBlobResult} from './blobs.js'
 import {deleteManifest, type FetchedManifest, getManifest, headManifest, type ManifestHead, putManifest} from './manifests.js'
 import {type RegistryClientOptions, resolveOptions, type ResolvedOptions} from './options.js'
 import {catalog, deleteTag, type DeleteTagResult, listTags} from './tags.js'
@@ -41,8 +41,11 @@ export class RegistryClient {
     return headBlob(this.transport, repo, digest)
   }
 
-  /** The blob's bytes; the stream fails with SlipwayError('integrity') if they do not match `digest` (and `size`). */
-  getBlob(repo: Repository, digest: Digest, opts: {size?: number; onProgress?: (bytes: number) => void} = {}): Promise<Readable> {
+  /**
+   * The blob's bytes; the stream fails with SlipwayError('integrity') if they do not match `digest` (and
+   * `size`). With `checkDigest: false` only the size is enforced: for consumers that hash the bytes anyway.
+   */
+  getBlob(repo: Repository, digest: Digest, opts: GetBlobOptions = {}): Promise<Readable> {
     return getBlob(this.transport, repo, digest, opts)
   }
 

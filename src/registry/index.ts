@@ -1,6 +1,6 @@
 export {RegistryClient, type PingResult} from './client.js'
 export {type RegistryClientOptions, type RegistryCredentials, DEFAULTS as REGISTRY_DEFAULTS} from './options.js'
 export {RegistryError, isRegistryError} from './errors.js'
-export type {BlobInfo, BlobSource, PushBlobOptions, PushBlobResult} from './blobs.js'
+export type {BlobInfo, BlobSource, GetBlobOptions, PushBlobOptions, PushBlobResult} from './blobs.js'
 export type {FetchedManifest, ManifestHead} from './manifests.js'
 export type {DeleteTagResult} from './tags.js'

@@ -29,7 +29,11 @@ export interface RegistryClientOptions {
   env?: NodeJS.ProcessEnv
   /** Timeout waiting for response headers and between body chunks, in ms. Default 60 000. */
   timeoutMs?: number
-  /** Blobs smaller than this are uploaded with one PUT, larger ones in PATCH chunks. Default 8 MiB. */
+  /**
+   * Blobs smaller than this are uploaded with one streamed PUT, larger ones in PATCH chunks of `chunkSize`
+   * (each chunk is held in memory). Default: no limit — every blob goes as one streamed request, the way
+   * docker and skopeo send them; set it only for a registry behind a proxy that limits request bodies.
+   */
   monolithicUploadMax?: number
   /** Size of one PATCH chunk (raised to the registry's OCI-Chunk-Min-Length). Default 8 MiB. */
   chunkSize?: number
@@ -68,7 +72,7 @@ export const DEFAULTS = {
   retryBaseMs: 250,
   userAgent: 'slipway/0.1',
   timeoutMs: 60_000,
-  monolithicUploadMax: 8 * 1024 * 1024,
+  monolithicUploadMax: Number.POSITIVE_INFINITY,
   chunkSize: 8 * 1024 * 1024,
   maxManifestBytes: 4 * 1024 * 1024,
   maxListEntries: 1_000_000,

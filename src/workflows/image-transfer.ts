@@ -135,7 +135,7 @@ export async function pushImages(ctx: WorkflowContext, items: PushItem[]): Promi
   const limit = pLimit(ctx.jobs)
   const existing = await Promise.all(items.map(item => limit(async () => (item.ifAbsent ? client.headManifest(item.ref) : undefined))))
   const images: PushedImage[] = []
-  const todo: Array<{item: PushItem; bytes: Buffer; manifest: AnyManifest}> = []
+  const wanted: PushItem[] = []
   for (const [i, item] of items.entries()) {
     const found = existing[i]
     if (found) {
@@ -143,9 +143,16 @@ export async function pushImages(ctx: WorkflowContext, items: PushItem[]): Promi
       ctx.reporter.info(`${formatRef(item.ref)}: already in the registry, kept as it is`)
       continue
     }
-    const bytes = await store.readBlob(item.manifest.digest)
-    todo.push({item, bytes, manifest: parseManifest(bytes, `local image ${item.manifest.digest}`)})
+    wanted.push(item)
   }
+  const todo = await Promise.all(
+    wanted.map(item =>
+      limit(async () => {
+        const bytes = await store.readBlob(item.manifest.digest)
+        return {item, bytes, manifest: parseManifest(bytes, `local image ${item.manifest.digest}`)}
+      }),
+    ),
+  )
   // blobs grouped by target repository, each distinct blob once
   const byRepo = new Map<string, {repo: Repository; blobs: Descriptor[]}>()
   for (const {item, manifest} of todo) {
@@ -209,17 +216,21 @@ export async function pullImages(ctx: WorkflowContext, items: PullItem[]): Promi
       group.blobs.push(...imageBlobs(manifest))
       byRepo.set(key, group)
     }
+    // one lease update for everything this pull references (each update rewrites and syncs the lease file)
+    const referenced = new Set([...fetched.map(f => f.got.digest), ...[...byRepo.values()].flatMap(g => g.blobs.map(d => d.digest))])
+    if (referenced.size > 0) await lease.add(...referenced)
     const seen = new Set<string>()
     for (const {repo, blobs: wanted} of byRepo.values()) {
       const fresh = wanted.filter(d => !seen.has(d.digest))
       for (const d of fresh) seen.add(d.digest)
       blobs.push(
         ...(await forEachBlob(fresh, ctx.jobs, async d => {
-          await lease.add(d.digest)
           if (await store.hasBlob(d.digest)) return {digest: d.digest, size: d.size, outcome: 'present' as const}
           const id = `pull ${d.digest}`
           ctx.reporter.begin(id, `${repo.path}@${d.digest.slice(7, 19)}`, d.size)
-          await store.writeBlob(() => client.getBlob(repo, d.digest, {size: d.size, onProgress: bytes => ctx.reporter.progress(id, bytes)}), {
+          // the store's writer hashes what it writes and keeps nothing that does not match: no second hash here
+          const open = () => client.getBlob(repo, d.digest, {size: d.size, checkDigest: false, onProgress: bytes => ctx.reporter.progress(id, bytes)})
+          await store.writeBlob(open, {
             digest: d.digest,
             size: d.size,
           })
@@ -228,20 +239,22 @@ export async function pullImages(ctx: WorkflowContext, items: PullItem[]): Promi
         })),
       )
     }
-    const updates = []
-    for (const {item, got, manifest} of fetched) {
-      await lease.add(got.digest)
-      await store.writeBlobBytes(got.bytes, {digest: got.digest, size: got.bytes.length})
-      updates.push({
-        name: item.name,
-        descriptor: {mediaType: got.mediaType, digest: got.digest, size: got.bytes.length},
-        annotations: {
-          ...(item.keepManifestAnnotations ? manifest.annotations : {}),
-          [SOURCE_ANNOTATION]: repositoryName(item.ref),
-          ...item.annotations,
-        },
-      })
-    }
+    const updates = await Promise.all(
+      fetched.map(({item, got, manifest}) =>
+        limit(async () => {
+          await store.writeBlobBytes(got.bytes, {digest: got.digest, size: got.bytes.length})
+          return {
+            name: item.name,
+            descriptor: {mediaType: got.mediaType, digest: got.digest, size: got.bytes.length},
+            annotations: {
+              ...(item.keepManifestAnnotations ? manifest.annotations : {}),
+              [SOURCE_ANNOTATION]: repositoryName(item.ref),
+              ...item.annotations,
+            },
+          }
+        }),
+      ),
+    )
     await store.setRefs(updates)
     return {
       images: fetched.map(({item, got}) => ({ref: formatRef(item.ref), name: item.name, digest: got.digest})),

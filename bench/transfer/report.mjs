@@ -1,0 +1,71 @@
+// Summarises bench/transfer.sh measurements: per-case medians, slipway/skopeo ratios against the issue-6
+// targets, slipway's peak RSS and its flatness as layers grow.
+//   node report.mjs RESULTS_TSV
+// Each line of RESULTS_TSV: round case tool seconds rss_kb requests heads   (rss_kb "-" when not measured)
+import {readFileSync} from 'node:fs'
+
+const file = process.argv[2]
+const rows = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map(line => {
+  const [round, kase, tool, seconds, rss, requests, heads] = line.split('\t')
+  return {round: Number(round), kase, tool, seconds: Number(seconds), rssKb: rss === '-' ? undefined : Number(rss), requests: Number(requests), heads: Number(heads)}
+})
+
+const median = xs => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+const mb = kb => kb / 1024
+
+const CASES = [
+  {kase: 'push-big', label: 'push 4 x 40 MiB chain', target: 0.7},
+  {kase: 'pull-big', label: 'pull 4 x 40 MiB chain', target: 0.7},
+  {kase: 'push-small', label: 'push 50 x 1 MiB chain', target: 0.7},
+  {kase: 'pull-small', label: 'pull 50 x 1 MiB chain', target: 0.7},
+  {kase: 'repush-small', label: 'repeated push, all present', target: 0.5},
+]
+const RSS_LIMIT_MB = 150
+
+let failed = 0
+const pad = (s, n) => String(s).padEnd(n)
+const lpad = (s, n) => String(s).padStart(n)
+const rounds = new Set(rows.map(r => r.round)).size
+console.log(`\nbench/transfer.sh — ${rounds} round(s), medians (seconds); requests = registry requests of one run (HEAD among them)\n`)
+console.log(`${pad('case', 28)}${lpad('slipway', 9)}${lpad('skopeo', 9)}${lpad('ratio', 8)}${lpad('target', 8)}  ${pad('', 5)}${lpad('slipway req (HEAD)', 20)}${lpad('skopeo req (HEAD)', 19)}`)
+for (const c of CASES) {
+  const of = tool => rows.filter(r => r.kase === c.kase && r.tool === tool)
+  const s = of('slipway')
+  const k = of('skopeo')
+  if (s.length === 0 || k.length === 0) continue
+  const ms = median(s.map(r => r.seconds))
+  const mk = median(k.map(r => r.seconds))
+  const ratio = ms / mk
+  const ok = ratio <= c.target
+  if (!ok) failed++
+  const req = xs => `${median(xs.map(r => r.requests))} (${median(xs.map(r => r.heads))})`
+  console.log(`${pad(c.label, 28)}${lpad(ms.toFixed(2), 9)}${lpad(mk.toFixed(2), 9)}${lpad(ratio.toFixed(2), 8)}${lpad(`<= ${c.target}`, 8)}  ${pad(ok ? 'ok' : 'MISS', 5)}${lpad(req(s), 20)}${lpad(req(k), 19)}`)
+}
+
+const slipwayRss = rows.filter(r => r.tool === 'slipway' && r.rssKb !== undefined)
+const peak = Math.max(...slipwayRss.map(r => r.rssKb))
+const peakOk = mb(peak) < RSS_LIMIT_MB
+if (!peakOk) failed++
+console.log(`\nslipway peak RSS over all runs: ${mb(peak).toFixed(1)} MB (target < ${RSS_LIMIT_MB} MB)  ${peakOk ? 'ok' : 'MISS'}`)
+for (const c of CASES) {
+  const xs = slipwayRss.filter(r => r.kase === c.kase).map(r => r.rssKb)
+  if (xs.length) console.log(`  ${pad(c.label, 28)} peak RSS median ${mb(median(xs)).toFixed(1)} MB, max ${mb(Math.max(...xs)).toFixed(1)} MB`)
+}
+const rssOf = kase => median(slipwayRss.filter(r => r.kase === kase).map(r => r.rssKb))
+const big = rssOf('push-big')
+const small = rssOf('push-small')
+// flat: 40 MiB layers may not cost more than a few MB over 1 MiB layers (a buffered layer would add >= 40 MB)
+const flatOk = mb(big - small) < 20
+if (!flatOk) failed++
+console.log(`memory as layers grow (push): 4 x 40 MiB ${mb(big).toFixed(1)} MB vs 50 x 1 MiB ${mb(small).toFixed(1)} MB (difference must stay < 20 MB)  ${flatOk ? 'ok' : 'MISS'}`)
+const pbig = rssOf('pull-big')
+const psmall = rssOf('pull-small')
+const pflatOk = mb(pbig - psmall) < 20
+if (!pflatOk) failed++
+console.log(`memory as layers grow (pull): 4 x 40 MiB ${mb(pbig).toFixed(1)} MB vs 50 x 1 MiB ${mb(psmall).toFixed(1)} MB (difference must stay < 20 MB)  ${pflatOk ? 'ok' : 'MISS'}`)
+console.log(failed ? `\n${failed} target(s) missed` : '\nall targets met')
+process.exitCode = failed ? 1 : 0
