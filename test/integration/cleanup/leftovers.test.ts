@@ -1,0 +1,83 @@
+import {spawn} from 'node:child_process'
+import {join} from 'node:path'
+
+import {pushBaseImage} from '../../helpers/base-image.js'
+import {runSlipway, SLIPWAY_BIN} from '../../helpers/cli.js'
+import {makeProject} from '../../helpers/project.js'
+import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {entriesOf, Hosts} from './cleanup-kit.js'
+
+const slowDappfile = (seconds: number, marker: string): string => `from: localhost:5000/base/busybox:latest
+shell:
+  install: ["sleep ${seconds}", "echo ${marker} > /marker", "head -c 300000 /dev/urandom > /noise"]
+`
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(r => setTimeout(r, 100))
+  }
+}
+
+/** `dimg cleanup` after a build killed while a slow stage ran, with another build running at the same time. */
+describe('dimg cleanup', () => {
+  let reg: TestRegistry
+  const hosts = new Hosts(() => '')
+
+  beforeAll(async () => {
+    reg = await startRegistry('plain')
+    await pushBaseImage(reg)
+  })
+  afterAll(async () => {
+    await reg?.stop()
+    await hosts.removeAll()
+  })
+
+  it('removes what a killed build left; a build running concurrently still succeeds; the store verifies', async () => {
+    const home = hosts.make()
+    const tmp = join(home, 'tmp')
+    const killed = await makeProject({registryHost: reg.host, dappfile: slowDappfile(5, 'killed'), name: 'killed'})
+    const survivor = await makeProject({registryHost: reg.host, dappfile: slowDappfile(4, 'survivor'), name: 'survivor'})
+    const env = {...process.env, SLIPWAY_HOME: home}
+
+    const victim = spawn(process.execPath, [SLIPWAY_BIN, 'dimg', 'build', '--dir', killed.dir], {env, stdio: 'ignore'})
+    const victimDir = `build-${victim.pid}-`
+    await waitFor('the killed build to start its stage', async () => (await entriesOf(tmp)).some(n => n.startsWith(victimDir)))
+    await new Promise(r => setTimeout(r, 1500)) // in the middle of `sleep 5`
+    victim.kill('SIGKILL')
+    await new Promise(r => victim.once('close', r))
+    expect((await entriesOf(tmp)).filter(n => n.startsWith(victimDir))).toHaveLength(1)
+
+    // a build that runs while `dimg cleanup` does
+    const concurrent = runSlipway(['dimg', 'build', '--dir', survivor.dir, '--json'], {env: {SLIPWAY_HOME: home}})
+    await waitFor('the concurrent build to start', async () => (await entriesOf(tmp)).some(n => n.startsWith('build-') && !n.startsWith(victimDir)))
+    await new Promise(r => setTimeout(r, 1000))
+
+    const dry = await hosts.json(home, ['dimg', 'cleanup', '--dry-run'])
+    expect(dry.buildDirs.map((d: string) => d.slice(tmp.length + 1))).toEqual([expect.stringMatching(new RegExp(`^${victimDir}`))])
+    expect((await entriesOf(tmp)).filter(n => n.startsWith(victimDir))).toHaveLength(1)
+
+    const cleaned = await hosts.json(home, ['dimg', 'cleanup'])
+    expect(cleaned.buildDirs).toEqual(dry.buildDirs)
+    const left = await entriesOf(tmp)
+    expect(left.filter(n => n.startsWith(victimDir))).toEqual([])
+    // the running build's directory is still there
+    expect(left.filter(n => n.startsWith('build-'))).toHaveLength(1)
+
+    const build = await concurrent
+    expect(build.code).toBe(0)
+    expect(JSON.parse(build.stdout).built).toBeGreaterThan(0)
+    const verify = await hosts.json(home, ['store', 'verify'])
+    expect(verify.ok).toBe(true)
+    expect(verify.missing).toEqual([])
+    expect(verify.corrupt).toEqual([])
+    expect((await entriesOf(tmp)).filter(n => n.startsWith('build-'))).toEqual([])
+
+    // the killed project builds from scratch afterwards (nothing half-done was cached)
+    const rerun = await runSlipway(['dimg', 'build', '--dir', killed.dir, '--json'], {env: {SLIPWAY_HOME: home}})
+    expect(rerun.code).toBe(0)
+    expect(JSON.parse(rerun.stdout).built).toBeGreaterThan(0)
+    expect((await hosts.run(home, ['dimg', 'cleanup'])).stdout).toMatch(/^removed 0 build directories/)
+  }, 60_000)
+})
