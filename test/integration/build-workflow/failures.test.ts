@@ -9,6 +9,8 @@ import {join} from 'node:path'
 
 import tar from 'tar-stream'
 
+type EntryHeader = Partial<tar.Header> & {name: string}
+
 import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
 import {freshHome, runSlipway} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
@@ -81,7 +83,7 @@ describe('dimg build: a failing stage command', () => {
 })
 
 /** Hostile entries, one image each: every one must be refused without writing outside the root. */
-type Hostile = {name: string; entries: (outside: string) => {header: tar.Headers; content?: string}[]; sentinel: (outside: string) => string}
+type Hostile = {name: string; entries: (outside: string) => {header: EntryHeader; content?: string}[]; sentinel: (outside: string) => string}
 
 const UP = '../'.repeat(24)
 const HOSTILE: Hostile[] = [
@@ -135,19 +137,22 @@ function sha256(data: Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`
 }
 
-async function tarOf(entries: {header: tar.Headers; content?: string}[]): Promise<Buffer> {
+async function tarOf(entries: {header: EntryHeader; content?: string}[]): Promise<Buffer> {
   const pack = tar.pack()
   const chunks: Buffer[] = []
-  pack.on('data', (c: Buffer) => chunks.push(c))
+  pack.on('data', (c: unknown) => chunks.push(c as Buffer))
   const done = new Promise<void>((resolve, reject) => {
     pack.on('end', resolve)
     pack.on('error', reject)
   })
   for (const e of entries) {
     const content = e.content === undefined ? undefined : Buffer.from(e.content)
-    await new Promise<void>((resolve, reject) =>
-      pack.entry({mode: 0o644, mtime: new Date(0), uid: 0, gid: 0, ...e.header, ...(content ? {size: content.length} : {})}, content, err => (err ? reject(err) : resolve())),
-    )
+    const header: EntryHeader = {mode: 0o644, mtime: new Date(0), uid: 0, gid: 0, ...e.header, ...(content ? {size: content.length} : {})}
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error | null): void => (err ? reject(err) : resolve())
+      if (content) pack.entry(header, content, done)
+      else pack.entry(header, done)
+    })
   }
   pack.finalize()
   await done
