@@ -249,9 +249,15 @@ export async function extractLayer(input: Readable, rootDir: string, options: Ex
     throw e
   })
   feeding.catch(() => {})
+  // When the archive ends in the middle of a file, tar-stream destroys that entry in a way node's
+  // pipeline() into the file does not notice, and apply() would wait forever: stop on the feed's error.
+  const feedFailed = feeding.then(() => new Promise<never>(() => {}))
+  feedFailed.catch(() => {})
   try {
     for await (const entry of ex) {
-      await extractor.apply(entry.header, entry as unknown as Readable)
+      const applying = extractor.apply(entry.header, entry as unknown as Readable)
+      applying.catch(() => {})
+      await Promise.race([applying, feedFailed])
       entries++
     }
     await feeding
