@@ -184,6 +184,8 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     const status = up.statusCode ?? 502
     const upBody = req.method === 'HEAD' ? Buffer.alloc(0) : await readBody(up)
     const headers = {...up.headers}
+    // an HTTPS registry builds upload Locations from our Host header with its own scheme: keep them on us
+    if (typeof headers.location === 'string') headers.location = headers.location.replace(`https://${proxyHost()}`, `http://${proxyHost()}`)
 
     switch (fault.kind) {
       case 'truncate': {
@@ -222,6 +224,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     res.writeHead(status, stripHopByHop(headers)).end(req.method === 'HEAD' ? undefined : upBody)
   }
 
+  const proxyHost = (): string => `127.0.0.1:${(server.address() as AddressInfo).port}`
   const server: Server = createServer((req, res) => {
     handle(req, res).catch(() => {
       if (!req.socket.destroyed) req.socket.destroy()
