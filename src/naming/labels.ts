@@ -36,7 +36,7 @@ export interface StageFacts {
   cacheVersion: string
   gitCommit?: string
   gitContentRef?: string
-  /** Signatures of the artifact stages an import stage copied from. */
+  /** Signatures of the artifact stages this stage or any stage before it imported files from. */
   imports?: string[]
   dev: boolean
 }

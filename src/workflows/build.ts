@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {mkdir, mkdtemp, rm} from 'node:fs/promises'
+import {mkdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import pLimit from 'p-limit'
@@ -33,7 +33,9 @@ import type {PlannedStage, StageInputs} from '../stage/plan.js'
 import type {Lease, OciStore, RefUpdate} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
 import {pullImages} from './image-transfer.js'
-import {type DimgPlan, listedName, loadProject, planProject, type Project, type ProjectPlan} from './plan.js'
+import {type DimgPlan, listedName, type Project, type ProjectPlan} from './plan.js'
+import {planWithCaches} from './project-plan.js'
+import {makeScratchDir} from './scratch.js'
 import {appendLayer, extractImage, type ImageState, loadImage, normalizeImage, saveImage, storeLayer, withContainerConfig} from './stage-image.js'
 
 export interface BuildOptions {
@@ -75,40 +77,10 @@ export interface BuildReport {
   dimgs: DimgReport[]
 }
 
-/** Where temporary root filesystems of builds live; `dimg cleanup` removes those of dead processes. */
-export function buildTempDir(home: string): string {
-  return join(home, 'tmp')
-}
-
-export const BUILD_ROOT_PREFIX = 'build-'
-
-/** Loads the project and plans it against the local stages cache (recorded commits for the latest patch). */
-export async function planForBuild(ctx: WorkflowContext, opts: {dir: string; dimgs?: string[]; dev?: boolean}): Promise<{project: Project; plan: ProjectPlan}> {
-  const project = await loadProject(opts.dir, {dev: opts.dev})
-  const store = await ctx.store()
-  const plan = await planProject(project, {
-    dimgs: opts.dimgs,
-    resolveFromDigest: async reference => {
-      const ref = parseImageRef(reference)
-      const head = await ctx.registry().headManifest(ref)
-      if (!head) throw new SlipwayError('not-found', `base image ${formatRef(ref)} is not in its registry`, {hint: 'check the `from` reference'})
-      return head.digest
-    },
-    recordedCommitOf: async signature => {
-      const desc = await store.resolveRef(localStageName(project.name, signature, project.dev))
-      // A stage the cache lacks is built by this run from the current content, so that is what it will
-      // record (the planner's HEAD default would, with --dev, add a latest patch the next build drops).
-      if (!desc) return project.git?.contentRef
-      return desc.annotations?.[LABEL.gitContentRef]
-    },
-  })
-  return {project, plan}
-}
-
 /** Builds every stage of the plan that the local stages cache does not have. */
 export async function buildProject(ctx: WorkflowContext, opts: BuildOptions): Promise<{plan: ProjectPlan; report: BuildReport}> {
   const started = Date.now()
-  const {project, plan} = await planForBuild(ctx, opts)
+  const {project, plan} = await planWithCaches(ctx, opts)
   const run = await BuildRun.start(ctx, project, plan, opts)
   try {
     const limit = pLimit(Math.max(1, opts.parallel ?? 2))
@@ -203,9 +175,7 @@ class BuildRun {
 
   static async start(ctx: WorkflowContext, project: Project, plan: ProjectPlan, opts: BuildOptions): Promise<BuildRun> {
     const store = await ctx.store()
-    const base = buildTempDir(ctx.home)
-    await mkdir(base, {recursive: true})
-    const tempDir = await mkdtemp(join(base, `${BUILD_ROOT_PREFIX}${process.pid}-`))
+    const tempDir = await makeScratchDir(ctx.home, 'build', ctx.env)
     const lease = await store.lease()
     return new BuildRun(ctx, project, plan, opts, tempDir, store, lease, await layerClamp(project, ctx.env))
   }
@@ -295,7 +265,14 @@ class BuildRun {
         cacheVersion: this.plan.cacheVersion,
         gitCommit: stage.gitCommit,
         gitContentRef: stage.gitContentRef,
-        imports: stage.inputs.kind === 'imports' ? stage.inputs.imports.map(i => i.artifactSignature) : undefined,
+        // every artifact stage this image was made with, its ancestors' included: cleanup can tell what a
+        // final image needs even on a host that holds only the last stage of the chain
+        imports: [
+          ...new Set([
+            ...(image.config.config?.Labels?.[LABEL.imports]?.split(',').filter(Boolean) ?? []),
+            ...(stage.inputs.kind === 'imports' ? stage.inputs.imports.map(i => i.artifactSignature) : []),
+          ]),
+        ],
         dev: this.project.dev,
       })
       image = withContainerConfig(image, c => ({...c, Labels: {...withoutSlipwayLabels(c.Labels), ...labels}}))

@@ -2,8 +2,8 @@ import {readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {GcResult} from '../store/index.js'
-import {BUILD_ROOT_PREFIX, buildTempDir} from './build.js'
 import type {WorkflowContext} from './context.js'
+import {SCRATCH_PREFIX, scratchBase} from './scratch.js'
 
 export interface LeftoversResult {
   /** Temporary build directories of processes that are gone. */
@@ -30,11 +30,11 @@ const BLOB_GRACE_MS = 60_000
  * alone, so builds running at the same time are not disturbed.
  */
 export async function cleanupLeftovers(ctx: WorkflowContext, opts: {dryRun?: boolean} = {}): Promise<LeftoversResult> {
-  const base = buildTempDir(ctx.home)
+  const base = scratchBase(ctx.home, ctx.env)
   const names = await readdir(base).catch(() => [] as string[])
   const buildDirs: string[] = []
   for (const name of names) {
-    const m = new RegExp(`^${BUILD_ROOT_PREFIX}(\\d+)-`).exec(name)
+    const m = new RegExp(`^${SCRATCH_PREFIX}(\\d+)-`).exec(name)
     if (!m || processAlive(Number(m[1]))) continue
     buildDirs.push(join(base, name))
     if (!opts.dryRun) await rm(join(base, name), {recursive: true, force: true, maxRetries: 3})

@@ -93,7 +93,8 @@ export interface PlanProjectOptions {
    * The git content ref (`PlannedStage.gitContentRef` as the build recorded it: the commit, or in --dev
    * the work-tree tree id) of the cached stage with this signature, if the stages cache has it. The latest
    * patch goes from what the stage before it recorded to the current content; without this resolver (or
-   * when that stage is not cached) it goes from HEAD, so it is empty outside --dev and skipped.
+   * when that stage is not cached, so that it will be built now from the current content) it is empty and
+   * the stage is skipped.
    */
   recordedCommitOf?: (signature: StageSignature) => Promise<string | undefined>
 }
@@ -209,7 +210,8 @@ async function latestPatch(project: Project, dimg: DimgConfig, base: readonly Pl
   const git = project.git
   const previous = base[base.length - 1]
   const recorded = opts.recordedCommitOf ? await opts.recordedCommitOf(previous.signature) : undefined
-  const fromCommit = recorded ?? git.headCommit
+  // a stage the cache lacks is built now, from the current content: that is what it will record
+  const fromCommit = recorded ?? git.contentRef
   if (fromCommit === git.contentRef) return undefined
   if (recorded !== undefined && recorded !== git.headCommit && !(await treeishExists(git.root, recorded))) {
     throw new SlipwayError('not-found', `the cached ${previous.name} stage ${previous.signature.slice(0, 12)} of ${dimgLabel(dimg)} was built from commit ${recorded}, which is not in the repository`, {

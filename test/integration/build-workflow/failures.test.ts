@@ -17,6 +17,7 @@ import {makeProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {build, buildEnv, builtStages, runBuild, storeDir, storeRefs} from './support.js'
+import {scratchBase} from '../../../src/workflows/scratch.js'
 
 const failingDappfile = (install: string[]): string => `
 from: localhost:5000/base/busybox:latest
@@ -71,7 +72,7 @@ describe('dimg build: a failing stage command', () => {
     expect(await storeRefs(home)).toEqual(refsBefore)
     expect(await readFile(join(storeDir(home), 'index.json'), 'utf8')).toBe(indexBefore)
     // the run's temporary roots are gone
-    expect(await readdir(join(home, 'tmp'))).toEqual([])
+    expect(await readdir(scratchBase(home))).toEqual([])
 
     // without --json the output streams with the stage's name on each line
     const plain = await runSlipway(['dimg', 'build', '--dir', project.dir], {env})

@@ -158,7 +158,7 @@ describe('stage signatures against a real git repository', () => {
     const patch = app.stages.find((s) => s.name === 'gitLatestPatch')!
     expect(patch.inputs).toMatchObject({kind: 'gitLatestPatch', fromCommit: first, revision: {commit: second, contentRef: second}, changedFiles: 1})
     expect(app.stages.find((s) => s.name === 'gitArchive')!.gitCommit).toBe(second)
-    // Without a stages cache the patch is taken from HEAD: empty, so skipped.
+    // Without a stages cache every stage is built from the current content: no patch, so skipped.
     const uncached = await snapshot()
     expect(uncached.plan.dimgs[1].stages.map((s) => s.name)).not.toContain('gitLatestPatch')
     // A second change on top of the cached patch stage: the patch is from the commit recorded before it.
@@ -178,7 +178,9 @@ describe('stage signatures against a real git repository', () => {
   })
 
   it('with --dev counts uncommitted changes and never shares signatures with normal mode', async () => {
-    const devClean = await snapshot({}, true)
+    // a stages cache that recorded HEAD for every stage
+    const cachedAtHead: PlanProjectOptions = {recordedCommitOf: async () => before.commit}
+    const devClean = await snapshot(cachedAtHead, true)
     const normal = new Set(before.plan.dimgs.flatMap((d) => d.stages.map((s) => s.signature)))
     for (const d of devClean.plan.dimgs) for (const s of d.stages) expect(normal.has(s.signature)).toBe(false)
     expect(devClean.plan.project.dev).toBe(true)
@@ -186,15 +188,15 @@ describe('stage signatures against a real git repository', () => {
     repo.write({'package.json': '{"name":"app","dirty":true}\n', 'src/new.c': '\n'})
     // Normal mode ignores the work tree.
     expect(moved(before.plan, (await snapshot()).plan, 'app')).toEqual([])
-    const devDirty = await snapshot({}, true)
+    const devDirty = await snapshot(cachedAtHead, true)
     expect(moved(devClean.plan, devDirty.plan, 'app')).toEqual(['install', 'beforeSetup', 'setup', 'importsAfterSetup', 'gitLatestPatch', 'docker'])
     const patch = devDirty.plan.dimgs[1].stages.find((s) => s.name === 'gitLatestPatch')!
     expect(patch.inputs).toMatchObject({fromCommit: before.commit, changedFiles: 2})
     // Ignored files do not count.
     repo.write({'.gitignore': 'build/\n'})
-    const withIgnore = await snapshot({}, true)
+    const withIgnore = await snapshot(cachedAtHead, true)
     repo.write({'build/out.o': 'x'})
-    expect(moved(withIgnore.plan, (await snapshot({}, true)).plan, 'app')).toEqual([])
+    expect(moved(withIgnore.plan, (await snapshot(cachedAtHead, true)).plan, 'app')).toEqual([])
     expect(repo.git('status', '--porcelain')).toContain('package.json') // the user's index is untouched
     expect(repo.git('diff', '--cached', '--name-only')).toBe('')
   })
