@@ -1,5 +1,5 @@
 import {registerSecret} from '../redact.js'
-import {RegistryClient, type RegistryClientOptions} from '../registry/index.js'
+import type {RegistryClient, RegistryClientOptions} from '../registry/index.js'
 import {OciStore, slipwayHome, storeRoot} from '../store/index.js'
 import {quietReporter, type Reporter} from './reporter.js'
 
@@ -21,7 +21,7 @@ export class WorkflowContext {
   readonly jobs: number
   readonly home: string
   private storePromise?: Promise<OciStore>
-  private client?: RegistryClient
+  private client?: Promise<RegistryClient>
   private readonly clientOptions: RegistryClientOptions
 
   constructor(opts: ContextOptions = {}) {
@@ -43,12 +43,13 @@ export class WorkflowContext {
     return this.storePromise
   }
 
-  registry(): RegistryClient {
-    this.client ??= new RegistryClient(this.clientOptions)
+  /** The registry client; undici is loaded on first use, so commands that stay local start faster. */
+  registry(): Promise<RegistryClient> {
+    this.client ??= import('../registry/index.js').then(m => new m.RegistryClient(this.clientOptions))
     return this.client
   }
 
   async close(): Promise<void> {
-    await this.client?.close()
+    if (this.client) await (await this.client).close()
   }
 }

@@ -131,7 +131,7 @@ async function pushBlobs(ctx: WorkflowContext, client: RegistryClient, store: Oc
  */
 export async function pushImages(ctx: WorkflowContext, items: PushItem[]): Promise<PushResult> {
   const store = await ctx.store()
-  const client = ctx.registry()
+  const client = await ctx.registry()
   const limit = pLimit(ctx.jobs)
   const existing = await Promise.all(items.map(item => limit(async () => (item.ifAbsent ? client.headManifest(item.ref) : undefined))))
   const images: PushedImage[] = []
@@ -189,7 +189,7 @@ export async function pushImages(ctx: WorkflowContext, items: PushItem[]): Promi
  */
 export async function pullImages(ctx: WorkflowContext, items: PullItem[]): Promise<PullResult> {
   const store = await ctx.store()
-  const client = ctx.registry()
+  const client = await ctx.registry()
   const lease = await store.lease()
   try {
     const limit = pLimit(ctx.jobs)

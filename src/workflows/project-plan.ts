@@ -23,7 +23,7 @@ export async function planWithCaches(ctx: WorkflowContext, req: PlanRequest): Pr
     dimgs: req.dimgs,
     resolveFromDigest: async reference => {
       const ref = parseImageRef(reference)
-      const head = await ctx.registry().headManifest(ref)
+      const head = await (await ctx.registry()).headManifest(ref)
       if (!head) throw new SlipwayError('not-found', `base image ${formatRef(ref)} is not in its registry`, {hint: 'check the `from` reference'})
       return head.digest
     },
@@ -32,8 +32,8 @@ export async function planWithCaches(ctx: WorkflowContext, req: PlanRequest): Pr
       if (local) return local.annotations?.[LABEL.gitContentRef]
       if (!req.repo) return undefined
       const ref = withTag(req.repo, stageTag(signature))
-      if (!(await ctx.registry().headManifest(ref))) return undefined
-      const got = await ctx.registry().getManifest(ref)
+      if (!(await (await ctx.registry()).headManifest(ref))) return undefined
+      const got = await (await ctx.registry()).getManifest(ref)
       try {
         return (JSON.parse(got.bytes.toString('utf8')) as {annotations?: Record<string, string>}).annotations?.[LABEL.gitContentRef]
       } catch {

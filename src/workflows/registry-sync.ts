@@ -103,7 +103,7 @@ export async function pushStages(ctx: WorkflowContext, plan: ProjectPlan, repo: 
  * local cache or REPO has; with `all`, every planned stage REPO has.
  */
 export async function pullStages(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, opts: {all?: boolean} = {}): Promise<SyncResult> {
-  const client = ctx.registry()
+  const client = await ctx.registry()
   const limit = pLimit(ctx.jobs)
   const rows: StageTransfer[] = []
   const wanted = new Map<string, {ref: Ref; row: StageTransfer}>()

@@ -104,7 +104,7 @@ interface RepoTag {
 
 /** Every tag of a repository with its manifest: one paginated listing, manifests fetched in parallel, once each. */
 async function repoTags(ctx: WorkflowContext, repo: Repository, filter: (tag: string) => boolean = () => true): Promise<RepoTag[]> {
-  const client = ctx.registry()
+  const client = await ctx.registry()
   const tags = (await client.listTags(repo)).filter(filter)
   const limit = pLimit(ctx.jobs)
   const out = await Promise.all(
@@ -283,44 +283,58 @@ async function deleteLocal(ctx: WorkflowContext, project: Project, plan: Deletio
 }
 
 /**
- * Deletes stage tags in waves, children before parents, so an interrupted cleanup never leaves a stage
- * whose parent is gone. A manifest is deleted by digest only when no other tag of the repository points
- * at it; otherwise the registry client's safe tag deletion runs.
+ * Deletes stage tags children before parents (and importing stages before their import sources), so an
+ * interrupted cleanup never leaves a stage whose parent is gone. Each tag is deleted as soon as everything
+ * built on it is gone, up to `jobs` at a time, with no waiting for a whole generation: on distribution every
+ * manifest DELETE rescans all the repository's tags, so the registry's time dominates and must not idle.
+ * A manifest is deleted by digest when no other tag of the repository points at it (one request); otherwise
+ * the registry client's safe tag deletion runs.
  */
 async function deleteInRepo(ctx: WorkflowContext, repo: Repository, plan: DeletionPlan, tags: RepoTag[]): Promise<string[]> {
-  const client = ctx.registry()
-  const toDelete = new Set(plan.delete.map(d => stageTag(d.signature)))
+  const client = await ctx.registry()
+  const byTag = new Map(tags.map(t => [t.tag, t]))
   const tagsByDigest = new Map<string, Set<string>>()
   for (const t of tags) {
     const set = tagsByDigest.get(t.digest) ?? new Set()
     set.add(t.tag)
     tagsByDigest.set(t.digest, set)
   }
-  const digestOf = new Map(tags.map(t => [t.tag, t.digest]))
-  const parentOf = new Map(plan.delete.map(d => [d.signature, tags.find(t => t.tag === stageTag(d.signature))?.manifest.annotations?.[LABEL.parent] ?? '']))
-  const remaining = new Set(plan.delete.map(d => d.signature))
-  const deleted: string[] = []
-  const limit = pLimit(ctx.jobs)
-  while (remaining.size > 0) {
-    const parents = new Set([...remaining].map(s => parentOf.get(s)).filter(Boolean))
-    let wave = [...remaining].filter(s => !parents.has(s))
-    if (wave.length === 0) wave = [...remaining]
-    await Promise.all(
-      wave.map(signature =>
-        limit(async () => {
-          const tag = stageTag(signature)
-          const digest = digestOf.get(tag)
-          const sharing = digest ? tagsByDigest.get(digest)! : new Set<string>()
-          if (digest && sharing.size === 1) await client.deleteManifest(repo, digest)
-          else await client.deleteTag(repo, tag)
-          sharing.delete(tag)
-          ctx.reporter.info(`deleted ${formatRef(withTag(repo, tag))}`)
-          deleted.push(formatRef(withTag(repo, tag)))
-        }),
-      ),
-    )
-    for (const s of wave) remaining.delete(s)
+  const doomed = new Set(plan.delete.map(d => d.signature))
+  // signature → the doomed stages it is built on; and how many doomed stages still wait on each
+  const dependencies = new Map<string, string[]>()
+  const waitingDependents = new Map<string, number>()
+  for (const signature of doomed) {
+    const facts = parseStageLabels(byTag.get(stageTag(signature))?.manifest.annotations)
+    const on = [...new Set([facts?.parent ?? '', ...(facts?.imports ?? [])])].filter(s => s !== signature && doomed.has(s))
+    dependencies.set(signature, on)
+    for (const s of on) waitingDependents.set(s, (waitingDependents.get(s) ?? 0) + 1)
   }
-  if (toDelete.size !== deleted.length) throw new SlipwayError('internal', 'cleanup deleted a different set of tags than planned')
+  const deleted: string[] = []
+  const done = new Set<string>()
+  const limit = pLimit(ctx.jobs)
+  const deleteOne = async (signature: string): Promise<void> => {
+    const tag = stageTag(signature)
+    const digest = byTag.get(tag)?.digest
+    const sharing = digest ? tagsByDigest.get(digest)! : new Set<string>()
+    if (digest && sharing.size === 1) await client.deleteManifest(repo, digest)
+    else await client.deleteTag(repo, tag)
+    sharing.delete(tag)
+    done.add(signature)
+    ctx.reporter.info(`deleted ${formatRef(withTag(repo, tag))}`)
+    deleted.push(formatRef(withTag(repo, tag)))
+  }
+  const run = async (signature: string): Promise<void> => {
+    await limit(() => deleteOne(signature))
+    const ready = dependencies.get(signature)!.filter(s => {
+      const left = waitingDependents.get(s)! - 1
+      waitingDependents.set(s, left)
+      return left === 0
+    })
+    await Promise.all(ready.map(run))
+  }
+  await Promise.all([...doomed].filter(s => !waitingDependents.get(s)).map(run))
+  // stages in a cycle of malformed labels never become ready: they go last, one by one
+  for (const s of plan.delete.map(d => d.signature).filter(s => !done.has(s))) await deleteOne(s)
+  if (doomed.size !== deleted.length) throw new SlipwayError('internal', 'cleanup deleted a different set of tags than planned')
   return deleted
 }
