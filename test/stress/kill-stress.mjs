@@ -41,8 +41,33 @@ const helpers = new URL('../helpers/', import.meta.url)
 const {startRegistry} = await import(new URL('registry.ts', helpers).href)
 const {pushBaseImage} = await import(new URL('base-image.ts', helpers).href)
 const {makeProject} = await import(new URL('project.ts', helpers).href)
-const {SLIPWAY_BIN} = await import(new URL('cli.ts', helpers).href)
+const {REPO_ROOT} = await import(new URL('cli.ts', helpers).href)
 const {makeTempDir} = await import(new URL('tmp.ts', helpers).href)
+const {access, symlink} = await import('node:fs/promises')
+
+/**
+ * A private copy of the built CLI: a long run must not see dist/ half-rebuilt by `npm run build`
+ * running elsewhere in the tree (a missing module would count as a failed trial).
+ */
+async function snapshotCli() {
+  const dir = await makeTempDir('stress-cli')
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await access(join(REPO_ROOT, '.oclif.manifest.json'))
+      await cp(join(REPO_ROOT, 'dist'), join(dir, 'dist'), {recursive: true})
+      await access(join(dir, 'dist', 'commands', 'store', 'verify.js'))
+      break
+    } catch (e) {
+      if (attempt >= 20) throw new Error(`no complete build in ${REPO_ROOT}/dist: run npm run build (${e})`)
+      await rm(join(dir, 'dist'), {recursive: true, force: true})
+      await new Promise(r => setTimeout(r, 3000))
+    }
+  }
+  for (const f of ['bin', 'package.json', '.oclif.manifest.json']) await cp(join(REPO_ROOT, f), join(dir, f), {recursive: true})
+  await symlink(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'))
+  return join(dir, 'bin', 'run.js')
+}
+const SLIPWAY_BIN = await snapshotCli()
 
 // ---- arguments ----
 const argv = process.argv.slice(2)
