@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 6: stages-cache transfer speed and memory, slipway against skopeo.
 #
-#   bench/transfer.sh            (run `npm run build` first if dist/ is stale; needs docker-registry, skopeo, umoci, bwrap)
+#   bench/transfer.sh            (builds src/ into its temp dir; needs docker-registry, skopeo, umoci, bwrap)
 #
 # Two projects are built once (not timed) against a local base registry:
 #   big   one dimg, 4 shell stages, each writing 40 MiB of random data      (4 stage images with 40 MiB layers)
@@ -24,12 +24,10 @@ HELPERS=$ROOT/bench/transfer
 ROUNDS=${ROUNDS:-3}
 BIG_BYTES=${BIG_BYTES:-41943040}
 SMALL_BYTES=${SMALL_BYTES:-1048576}
-SLIPWAY=("$(command -v node)" "$ROOT/bin/run.js")
 
 for tool in docker-registry skopeo umoci bwrap git curl /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "transfer.sh: $tool is not installed" >&2; exit 2; }
 done
-[ -f "$ROOT/dist/commands/dimg/stages/push.js" ] || (cd "$ROOT" && npm run build >/dev/null)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/slipway-bench-transfer.XXXXXX")
 REGISTRY_PIDS=()
@@ -93,6 +91,17 @@ requests() { grep -cE '"(GET|HEAD|PUT|POST|PATCH|DELETE) /v2' "$1" || true; }
 heads() { grep -cE '"HEAD /v2' "$1" || true; }
 
 SKOPEO=(skopeo --insecure-policy)
+
+# A private build of the working tree: what is measured is the source as it is now, and another
+# `npm run build` (which empties dist/) cannot pull the CLI away in the middle of a run.
+log "building slipway from $ROOT/src"
+APP=$WORK/slipway
+mkdir -p "$APP"
+cp -r "$ROOT/package.json" "$ROOT/bin" "$APP/"
+[ -f "$ROOT/.oclif.manifest.json" ] && cp "$ROOT/.oclif.manifest.json" "$APP/"
+ln -s "$ROOT/node_modules" "$APP/node_modules"
+(cd "$ROOT" && node node_modules/typescript/bin/tsc -p tsconfig.json --outDir "$APP/dist")
+SLIPWAY=("$(command -v node)" "$APP/bin/run.js")
 
 # --- base image and projects (not timed) ----------------------------------------------------------------
 log "base registry and busybox base image"
@@ -216,6 +225,9 @@ run_skopeo() {
 
 started=$EPOCHREALTIME
 for round in $(seq 1 "$ROUNDS"); do
+  # for reference: a slipway process that plans the small project and sends nothing
+  REG_LOG=/dev/null
+  slipway_timed "$round" startup "$WORK/home-small" dimg stages push --dry-run --dir "$WORK/small" 127.0.0.1:9/small
   for project in big small; do
     log "round $round/$ROUNDS, $project"
     if [ $(( round % 2 )) = 1 ]; then

@@ -5,10 +5,15 @@
 import {readFileSync} from 'node:fs'
 
 const file = process.argv[2]
-const rows = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map(line => {
+const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map(line => {
   const [round, kase, tool, seconds, rss, requests, heads] = line.split('\t')
   return {round: Number(round), kase, tool, seconds: Number(seconds), rssKb: rss === '-' ? undefined : Number(rss), requests: Number(requests), heads: Number(heads)}
 })
+
+if (rows.length === 0) {
+  console.log('no measurements (ROUNDS=0?)')
+  process.exit(0)
+}
 
 const median = xs => {
   const s = [...xs].sort((a, b) => a - b)
@@ -46,7 +51,12 @@ for (const c of CASES) {
   console.log(`${pad(c.label, 28)}${lpad(ms.toFixed(2), 9)}${lpad(mk.toFixed(2), 9)}${lpad(ratio.toFixed(2), 8)}${lpad(`<= ${c.target}`, 8)}  ${pad(ok ? 'ok' : 'MISS', 5)}${lpad(req(s), 20)}${lpad(req(k), 19)}`)
 }
 
-const slipwayRss = rows.filter(r => r.tool === 'slipway' && r.rssKb !== undefined)
+const startup = rows.filter(r => r.kase === 'startup')
+if (startup.length) {
+  console.log(`\nfor reference: a slipway process that only plans (stages push --dry-run, 50 stages): ${median(startup.map(r => r.seconds)).toFixed(2)} s median, ${mb(median(startup.map(r => r.rssKb))).toFixed(1)} MB`)
+}
+
+const slipwayRss = rows.filter(r => r.tool === 'slipway' && r.kase !== 'startup' && r.rssKb !== undefined)
 const peak = Math.max(...slipwayRss.map(r => r.rssKb))
 const peakOk = mb(peak) < RSS_LIMIT_MB
 if (!peakOk) failed++

@@ -1,6 +1,7 @@
 import {readFileSync} from 'node:fs'
 import type {Readable} from 'node:stream'
 import {rootCertificates} from 'node:tls'
+import {setFlagsFromString} from 'node:v8'
 
 import {Agent, type Dispatcher, request} from 'undici'
 
@@ -29,6 +30,19 @@ export interface HttpResponse {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 
+let wasmBaselineOnly = false
+/**
+ * undici parses HTTP with a WebAssembly build of llhttp that it compiles on the first connection. V8's
+ * optimizing tier for that module raises peak memory by 15-35 MB and buys nothing measurable on registry
+ * traffic (few headers, large bodies passed through), so WebAssembly stays on the baseline compiler.
+ * Must run before the first connection; slipway runs no other WebAssembly.
+ */
+function keepWasmOnBaselineCompiler(): void {
+  if (wasmBaselineOnly) return
+  wasmBaselineOnly = true
+  setFlagsFromString('--liftoff-only')
+}
+
 /**
  * One keep-alive connection pool per process for every registry and token server; follows redirects
  * itself so that credentials never travel to another host.
@@ -39,6 +53,7 @@ export class HttpClient {
   private readonly opts: ResolvedOptions
 
   constructor(opts: ResolvedOptions) {
+    keepWasmOnBaselineCompiler()
     this.opts = opts
     this.agent = new Agent({...this.agentOptions(), connect: {...(opts.caFile ? {ca: [...rootCertificates, readCa(opts.caFile)]} : {}), timeout: 15_000}})
   }
