@@ -79,6 +79,8 @@ async function* verifiedChunks(first: ResumableBody, opts: VerifyOptions): Async
         break
       } catch (e) {
         if (e instanceof SlipwayError) throw e
+        // the connection dropped after the last byte: nothing to resume (a Range request would get 416)
+        if (opts.size !== undefined && tally.size === opts.size) break
         if (resumes >= opts.maxResumes) throw networkError(opts.host, e)
         resumes++
         discardBody(current.body)

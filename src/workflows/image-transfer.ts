@@ -5,6 +5,7 @@ import type {Digest} from '../oci/digest.js'
 import {isIndexMediaType, MediaType} from '../oci/media-types.js'
 import {formatRef, type Ref, type Repository, repositoryName} from '../oci/ref.js'
 import type {AnyManifest, Descriptor, ImageIndex, ImageManifest} from '../oci/types.js'
+import {manifestProblem} from '../oci/validate.js'
 import {isImageIndex} from '../oci/types.js'
 import type {RegistryClient} from '../registry/index.js'
 import type {OciStore} from '../store/index.js'
@@ -62,13 +63,15 @@ export interface PullResult {
 }
 
 function parseManifest(bytes: Buffer, what: string): AnyManifest {
+  let doc: unknown
   try {
-    const m = JSON.parse(bytes.toString('utf8')) as AnyManifest
-    if (m && typeof m === 'object' && (isImageIndex(m) || (m as ImageManifest).config)) return m
+    doc = JSON.parse(bytes.toString('utf8'))
   } catch {
-    // reported below
+    throw new SlipwayError('registry', `${what} is not a valid image manifest: it is not JSON`, {hint: 'the image is corrupt or not a container image'})
   }
-  throw new SlipwayError('registry', `${what} is not a valid image manifest`, {hint: 'the image is corrupt or not a container image'})
+  const problem = manifestProblem(doc)
+  if (problem) throw new SlipwayError('registry', `${what} is not a valid image manifest: ${problem}`, {hint: 'the image is corrupt or not a container image'})
+  return doc as AnyManifest
 }
 
 function imageBlobs(m: ImageManifest): Descriptor[] {
