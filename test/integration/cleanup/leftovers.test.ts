@@ -1,10 +1,11 @@
 import {spawn} from 'node:child_process'
-import {join} from 'node:path'
 
+import {scratchBase} from '../../../src/workflows/scratch.js'
 import {pushBaseImage} from '../../helpers/base-image.js'
 import {runSlipway, SLIPWAY_BIN} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {makeTempDir} from '../../helpers/tmp.js'
 import {entriesOf, Hosts} from './cleanup-kit.js'
 
 const slowDappfile = (seconds: number, marker: string): string => `from: localhost:5000/base/busybox:latest
@@ -36,10 +37,12 @@ describe('dimg cleanup', () => {
 
   it('removes what a killed build left; a build running concurrently still succeeds; the store verifies', async () => {
     const home = hosts.make()
-    const tmp = join(home, 'tmp')
+    // builds unpack roots in a scratch area per SLIPWAY_HOME (workflows/scratch.ts), here under a temp dir
+    const scratchRoot = await makeTempDir('scratch')
+    const tmp = scratchBase(home, {SLIPWAY_TMPDIR: scratchRoot})
     const killed = await makeProject({registryHost: reg.host, dappfile: slowDappfile(5, 'killed'), name: 'killed'})
     const survivor = await makeProject({registryHost: reg.host, dappfile: slowDappfile(4, 'survivor'), name: 'survivor'})
-    const env = {...process.env, SLIPWAY_HOME: home}
+    const env = {...process.env, SLIPWAY_HOME: home, SLIPWAY_TMPDIR: scratchRoot}
 
     const victim = spawn(process.execPath, [SLIPWAY_BIN, 'dimg', 'build', '--dir', killed.dir], {env, stdio: 'ignore'})
     const victimDir = `build-${victim.pid}-`
@@ -50,15 +53,15 @@ describe('dimg cleanup', () => {
     expect((await entriesOf(tmp)).filter(n => n.startsWith(victimDir))).toHaveLength(1)
 
     // a build that runs while `dimg cleanup` does
-    const concurrent = runSlipway(['dimg', 'build', '--dir', survivor.dir, '--json'], {env: {SLIPWAY_HOME: home}})
+    const concurrent = runSlipway(['dimg', 'build', '--dir', survivor.dir, '--json'], {env: {SLIPWAY_HOME: home, SLIPWAY_TMPDIR: scratchRoot}})
     await waitFor('the concurrent build to start', async () => (await entriesOf(tmp)).some(n => n.startsWith('build-') && !n.startsWith(victimDir)))
     await new Promise(r => setTimeout(r, 1000))
 
-    const dry = await hosts.json(home, ['dimg', 'cleanup', '--dry-run'])
+    const dry = await hosts.json(home, ['dimg', 'cleanup', '--dry-run'], {SLIPWAY_TMPDIR: scratchRoot})
     expect(dry.buildDirs.map((d: string) => d.slice(tmp.length + 1))).toEqual([expect.stringMatching(new RegExp(`^${victimDir}`))])
     expect((await entriesOf(tmp)).filter(n => n.startsWith(victimDir))).toHaveLength(1)
 
-    const cleaned = await hosts.json(home, ['dimg', 'cleanup'])
+    const cleaned = await hosts.json(home, ['dimg', 'cleanup'], {SLIPWAY_TMPDIR: scratchRoot})
     expect(cleaned.buildDirs).toEqual(dry.buildDirs)
     const left = await entriesOf(tmp)
     expect(left.filter(n => n.startsWith(victimDir))).toEqual([])
@@ -75,9 +78,9 @@ describe('dimg cleanup', () => {
     expect((await entriesOf(tmp)).filter(n => n.startsWith('build-'))).toEqual([])
 
     // the killed project builds from scratch afterwards (nothing half-done was cached)
-    const rerun = await runSlipway(['dimg', 'build', '--dir', killed.dir, '--json'], {env: {SLIPWAY_HOME: home}})
+    const rerun = await runSlipway(['dimg', 'build', '--dir', killed.dir, '--json'], {env: {SLIPWAY_HOME: home, SLIPWAY_TMPDIR: scratchRoot}})
     expect(rerun.code).toBe(0)
     expect(JSON.parse(rerun.stdout).built).toBeGreaterThan(0)
-    expect((await hosts.run(home, ['dimg', 'cleanup'])).stdout).toMatch(/^removed 0 build directories/)
+    expect((await hosts.run(home, ['dimg', 'cleanup'], {SLIPWAY_TMPDIR: scratchRoot})).stdout).toMatch(/^removed 0 build directories/)
   }, 60_000)
 })
