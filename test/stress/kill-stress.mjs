@@ -3,13 +3,12 @@
 //   2. every tag in the registry repository has its manifest and all its blobs,
 //   3. re-running the same command exits 0 and finishes the job (store and registry still whole).
 //
-//   node test/stress/kill-stress.mjs [--trials N] [--command build|push|pull|cleanup|all] [--seed S] [--json]
+//   node test/stress/kill-stress.mjs [--trials N] [--command build|push|pull|cleanup|import|all] [--seed S] [--json]
 //
 // Needs the built CLI (`npm run build`). Starts its own registry (docker-registry) on 127.0.0.1 and
 // prints one summary line per command:
 //   build: trials=50 kills=47 verify-failures=0 registry-failures=0 incomplete-reruns=0
-// It exits 1 when any check failed. `build-context import` is not covered yet: add it to COMMANDS
-// (a `prepare` that makes the host and archive, a `run` that gives the argv) when that command lands.
+// It exits 1 when any check failed.
 import {spawn} from 'node:child_process'
 import {cp, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -193,7 +192,10 @@ async function fixtures(reg) {
   // the stages and final image of v2 in a registry repository, for pulls
   const pulled = `${reg.host}/stress/pull`
   await must(['dimg', 'push', '--with-stages', pulled, '--dir', v2.dir], built)
-  return {work, v1, v2, built, pulled}
+  // v2's stages cache and build directory as archives, for imports
+  const archives = join(work, 'archives')
+  await must(['dimg', 'build-context', 'export', '--build-context-directory', archives, '--dir', v2.dir], built)
+  return {work, v1, v2, built, pulled, archives}
 }
 
 let n = 0
@@ -259,6 +261,15 @@ const COMMANDS = {
       return built === 0 ? undefined : `v2's stages were lost by the cleanup: a build rebuilt ${built}`
     },
   },
+  import: {
+    prepare: async f => ({home: await copyHome(undefined, f.work), prefix: undefined}),
+    args: f => ['dimg', 'build-context', 'import', '--build-context-directory', f.archives, '--dir', f.v2.dir],
+    after: async (f, t) => {
+      const r = await must(['dimg', 'build', '--dir', f.v2.dir, '--json'], t.home)
+      const built = JSON.parse(r.stdout).built
+      return built === 0 ? undefined : `a build after the import re-run still built ${built} stages`
+    },
+  },
 }
 
 async function runTrials(name, f, reg) {
@@ -299,8 +310,8 @@ async function runTrials(name, f, reg) {
   return stats
 }
 
-const names = which === 'all' ? ['build', 'push', 'pull', 'cleanup'] : which.split(',')
-for (const name of names) if (!COMMANDS[name]) throw new Error(`unknown --command ${name} (build, push, pull, cleanup, all)`)
+const names = which === 'all' ? ['build', 'push', 'pull', 'cleanup', 'import'] : which.split(',')
+for (const name of names) if (!COMMANDS[name]) throw new Error(`unknown --command ${name} (build, push, pull, cleanup, import, all)`)
 const reg = await startRegistry('plain')
 let failed = false
 try {

@@ -21,7 +21,7 @@ interface TrialStats {
  * push, pull and cleanup, each followed by store verify, a registry check and a re-run that must finish
  * the job. The full run (≥ 50 trials each) is `node test/stress/kill-stress.mjs --trials 50`.
  */
-it('killed build, push, pull and cleanup leave store and registry whole, and the re-run finishes', async () => {
+it('killed build, push, pull, cleanup and import leave store and registry whole, and the re-run finishes', async () => {
   const {stdout} = await run(process.execPath, [join(REPO_ROOT, 'test/stress/kill-stress.mjs'), '--trials', '2', '--command', 'all', '--json'], {
     cwd: REPO_ROOT,
     maxBuffer: 16 * 1024 * 1024,
@@ -32,7 +32,7 @@ it('killed build, push, pull and cleanup leave store and registry whole, and the
     throw new Error(`kill-stress.mjs failed: ${e.stderr ?? String(e)}`)
   })
   const {seed, results} = JSON.parse(stdout.trim().split('\n').at(-1)!) as {seed: number; results: TrialStats[]}
-  expect(results.map(r => r.command)).toEqual(['build', 'push', 'pull', 'cleanup'])
+  expect(results.map(r => r.command)).toEqual(['build', 'push', 'pull', 'cleanup', 'import'])
   for (const r of results) {
     expect({command: r.command, seed, failures: r.failures}).toEqual({command: r.command, seed, failures: []})
     expect(r.trials).toBe(2)
