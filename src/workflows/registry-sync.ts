@@ -126,8 +126,13 @@ export async function pullStages(ctx: WorkflowContext, plan: ProjectPlan, repo: 
           for (const s of dimg.stages) await consider(dimg, s.signature, s.name)
           return
         }
-        for (const s of [...dimg.stages].reverse()) {
-          if ((await consider(dimg, s.signature, s.name)) !== 'absent') return
+        for (const [i, s] of [...dimg.stages.entries()].reverse()) {
+          if ((await consider(dimg, s.signature, s.name)) === 'absent') continue
+          // The latest patch was planned from the commit the stage before it recorded; the build plans
+          // from the local cache alone, so that stage has to be here too for both to agree.
+          const patch = dimg.stages.findIndex(x => x.name === 'gitLatestPatch')
+          if (patch > 0 && patch <= i) await consider(dimg, dimg.stages[patch - 1].signature, dimg.stages[patch - 1].name)
+          return
         }
       }),
     ),

@@ -19,13 +19,8 @@ import {
   union,
 } from './cleanup-kit.js'
 
-/**
- * A fresh host pulls with --all: without it, `stages pull` plans the latest-patch stage from the commit the
- * REPO's gitArchive stage recorded and pulls only the last stage, but the following `dimg build` plans from
- * the local cache alone, finds no gitArchive there, plans without the patch and rebuilds (bug in
- * workflows/registry-sync.ts + project-plan.ts, reported; it shows once a second commit was pushed).
- */
-const PULL = ['--all']
+/** A fresh host pulls the way seed 001 says: the latest stage of each dimg (no --all). */
+const PULL: string[] = []
 
 /**
  * Issue 7 against a real registry: two versions of the example project pushed with their stages, one final

@@ -103,6 +103,23 @@ describe('the distributed stages cache (seed 001)', () => {
     expect(inspect.Labels['dev.slipway.final.stage-signature']).toBe(bp.build.dimgs.find((d: {name: string}) => d.name === 'web').signature)
   })
 
+  it('after a second commit, a fresh host that pulls only the latest stages still builds nothing', async () => {
+    const proj = await makeProject({registryHost: reg.host, fromExample: true, name: 'twocommits'})
+    const twoRepo = `${reg.host}/twocommits`
+    const a = host()
+    await json(a, ['dimg', 'bp', twoRepo, '--with-stages', '--dir', proj.dir])
+    // outside every stageDependencies: only gitLatestPatch and docker of the worker are new
+    await proj.commit('worker v2', {'worker/worker.sh': {content: '#!/bin/sh\necho "worker v2"\n', mode: 0o755}})
+    const second = await json(a, ['dimg', 'bp', twoRepo, '--with-stages', '--dir', proj.dir])
+    expect(second.build.dimgs.find((d: {name: string}) => d.name === 'worker').stages.filter((s: {status: string}) => s.status === 'built').map((s: {name: string}) => s.name)).toEqual(['gitLatestPatch', 'docker'])
+    const b = host()
+    await json(b, ['dimg', 'stages', 'pull', twoRepo, '--dir', proj.dir])
+    expect((await json(b, ['dimg', 'build', '--dir', proj.dir])).built).toBe(0)
+    const c = host()
+    await json(c, ['image', 'pull', `${twoRepo}/worker:latest`, '--name', 'w'])
+    expect(await runImage(join(c, 'store'), 'w')).toBe('worker v2\n')
+  })
+
   it('a stage tag is written once: the first writer wins', async () => {
     const home = host()
     const plan = JSON.parse((await slipway(home, ['dimg', 'stages', 'push', 'worker', repo, '--dry-run', '--json'])).stdout)
