@@ -24,10 +24,15 @@ export function localStageRepository(project: string, dev = false): string {
   return `${STAGE_TAG_PREFIX}${project}${dev ? '-dev' : ''}`
 }
 
-/** Parses a local stage name back into project, signature and dev flag. */
-export function parseLocalStageName(name: string): {project: string; signature: string; dev: boolean} | undefined {
-  const m = /^dimgstage-(.+?)(-dev)?:([a-f0-9]{64})$/.exec(name)
-  return m ? {project: m[1], signature: m[3], dev: m[2] !== undefined} : undefined
+/**
+ * The signature in a local stage name of this project's cache (the dev cache with `dev`), or undefined for
+ * any other name. Asked with the project known, so a project called `x-dev` is never taken for x's dev cache.
+ */
+export function localStageSignature(name: string, project: string, dev = false): string | undefined {
+  const prefix = `${localStageRepository(project, dev)}:`
+  if (!name.startsWith(prefix)) return undefined
+  const signature = name.slice(prefix.length)
+  return /^[a-f0-9]{64}$/.test(signature) ? signature : undefined
 }
 
 /** The repository a final image is pushed to: `REPO/DIMG` for a named dimg, `REPO` for the unnamed one. */

@@ -3,7 +3,7 @@ import {join, resolve} from 'node:path'
 
 import {exportDirectory, importDirectory} from '../build/dir-archive.js'
 import {SlipwayError} from '../errors.js'
-import {localStageName, parseLocalStageName} from '../naming/index.js'
+import {localStageName, localStageSignature} from '../naming/index.js'
 import {exportArchive, importArchive} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
 import {loadProject} from './plan.js'
@@ -58,10 +58,7 @@ export async function exportBuildContext(ctx: WorkflowContext, req: BuildContext
     names = (await store.listRefs()).map(r => r.name).filter(n => wanted.has(n))
   } else {
     projectName = (await loadProject(req.dir)).name
-    names = (await store.listRefs()).map(r => r.name).filter(n => {
-      const parsed = parseLocalStageName(n)
-      return parsed !== undefined && parsed.project === projectName && !parsed.dev
-    })
+    names = (await store.listRefs()).map(r => r.name).filter(n => localStageSignature(n, projectName) !== undefined)
   }
   if (names.length === 0) {
     throw new SlipwayError('not-found', `the local stages cache has no stages of project ${projectName}${req.dimgs?.length ? ` for ${req.dimgs.join(', ')}` : ''}`, {

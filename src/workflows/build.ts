@@ -328,7 +328,17 @@ class BuildRun {
         const desc = inputs.fromLatest ? undefined : await this.store.resolveRef(name)
         if (desc && (!inputs.digest || desc.digest === inputs.digest)) return desc.digest
         const pullRef = inputs.digest ? {registry: ref.registry, path: ref.path, digest: inputs.digest as Descriptor['digest']} : ref
-        return (await pullImages(this.ctx, [{ref: pullRef, name}])).images[0].digest
+        try {
+          return (await pullImages(this.ctx, [{ref: pullRef, name}])).images[0].digest
+        } catch (e) {
+          if (e instanceof SlipwayError && e.kind === 'not-found') {
+            throw new SlipwayError('not-found', `base image ${name} (from: ${inputs.image}) is not in its registry`, {
+              hint: 'check the `from` reference in the dappfile, and that the image was pushed',
+              cause: e,
+            })
+          }
+          throw e
+        }
       })()
       this.basePulls.set(key, digest)
     }

@@ -12,7 +12,7 @@ import {
 } from '../cleanup/index.js'
 import {SlipwayError} from '../errors.js'
 import {existingCommits} from '../git/commits.js'
-import {finalImageRepository, LABEL, localStageName, parseLocalStageName, parseStageLabels, signatureOfStageTag, stageTag} from '../naming/index.js'
+import {finalImageRepository, LABEL, localStageName, localStageSignature, parseStageLabels, signatureOfStageTag, stageTag} from '../naming/index.js'
 import type {Digest} from '../oci/digest.js'
 import {formatRef, type Repository, withTag} from '../oci/ref.js'
 import type {AnyManifest, ImageManifest} from '../oci/types.js'
@@ -87,11 +87,11 @@ async function localStages(ctx: WorkflowContext, projectName: string, dev: boole
   const store = await ctx.store()
   const out: GatheredStage[] = []
   for (const entry of await store.listRefs()) {
-    const parsed = parseLocalStageName(entry.name)
-    if (!parsed || parsed.project !== projectName || parsed.dev !== dev) continue
+    const signature = localStageSignature(entry.name, projectName, dev)
+    if (!signature) continue
     const manifest = await store.getManifest(entry.descriptor.digest)
     const annotations = {...manifest.annotations, ...entry.descriptor.annotations}
-    out.push(gathered(parsed.signature, entry.name, entry.descriptor.digest, annotations, manifestSize(manifest)))
+    out.push(gathered(signature, entry.name, entry.descriptor.digest, annotations, manifestSize(manifest)))
   }
   return out
 }

@@ -44,6 +44,15 @@ describe('dimg build: a failing stage command', () => {
     if (home) await removeTempDir(home)
   })
 
+  it('a base image that is not in its registry: exit 5, one line naming the `from` reference', async () => {
+    const project = await makeProject({registryHost: reg.host, dappfile: 'from: localhost:5000/base/nothing:latest\nshell:\n  install: [echo hi]\n'})
+    const r = await runBuild(project.dir, buildEnv(reg, home))
+    expect(r.code).toBe(5)
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `slipway: base image ${reg.host}/base/nothing:latest (from: ${reg.host}/base/nothing:latest) is not in its registry: check the \`from\` reference in the dappfile, and that the image was pushed`,
+    ])
+  })
+
   it('exits 9 naming the stage, shows the last output lines, and leaves the cache as it was', async () => {
     const project = await makeProject({registryHost: reg.host, dappfile: failingDappfile(['echo ok > /installed'])})
     const env = buildEnv(reg, home)

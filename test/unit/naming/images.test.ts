@@ -1,4 +1,4 @@
-import {finalImageRepository, localStageName, parseLocalStageName, signatureOfStageTag, stageTag} from '../../../src/naming/images.js'
+import {finalImageRepository, localStageName, localStageSignature, signatureOfStageTag, stageTag} from '../../../src/naming/images.js'
 
 const sig = 'ab'.repeat(32)
 
@@ -13,9 +13,14 @@ describe('image naming', () => {
   it('names local stages, dev apart', () => {
     expect(localStageName('my-app', sig)).toBe(`dimgstage-my-app:${sig}`)
     expect(localStageName('my-app', sig, true)).toBe(`dimgstage-my-app-dev:${sig}`)
-    expect(parseLocalStageName(`dimgstage-my-app:${sig}`)).toEqual({project: 'my-app', signature: sig, dev: false})
-    expect(parseLocalStageName(`dimgstage-my-app-dev:${sig}`)).toEqual({project: 'my-app', signature: sig, dev: true})
-    expect(parseLocalStageName('localhost:5000/x:latest')).toBeUndefined()
+    expect(localStageSignature(`dimgstage-my-app:${sig}`, 'my-app')).toBe(sig)
+    expect(localStageSignature(`dimgstage-my-app-dev:${sig}`, 'my-app', true)).toBe(sig)
+    expect(localStageSignature(`dimgstage-my-app-dev:${sig}`, 'my-app')).toBeUndefined()
+    // a project whose name ends in -dev is not the dev cache of another
+    expect(localStageSignature(`dimgstage-my-app-dev:${sig}`, 'my-app-dev')).toBe(sig)
+    expect(localStageSignature(`dimgstage-my-app:${sig}`, 'my-app', true)).toBeUndefined()
+    expect(localStageSignature('localhost:5000/x:latest', 'x')).toBeUndefined()
+    expect(localStageSignature('dimgstage-my-app:short', 'my-app')).toBeUndefined()
   })
 
   it('derives final image repositories', () => {
