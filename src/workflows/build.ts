@@ -42,6 +42,8 @@ export interface BuildOptions {
   dir: string
   dimgs?: string[]
   dev?: boolean
+  /** Called as soon as a dimg (all its stages) is in the local cache, while others may still build. */
+  onDimgBuilt?: (plan: ProjectPlan, dimg: DimgPlan) => void
   isolation?: Isolation
   compression?: LayerCompression
   /** On a failed stage, open an interactive shell in its root (needs a TTY). */
@@ -87,7 +89,12 @@ export async function buildProject(ctx: WorkflowContext, opts: BuildOptions): Pr
     const finished = new Map<string, Promise<DimgReport>>()
     for (const dimg of plan.dimgs) {
       const deps = dimg.imports.map(name => finished.get(name)!)
-      const task = Promise.all(deps).then(() => limit(() => run.buildDimg(dimg)))
+      const task = Promise.all(deps)
+        .then(() => limit(() => run.buildDimg(dimg)))
+        .then(report => {
+          opts.onDimgBuilt?.(plan, dimg)
+          return report
+        })
       // a failed dependency fails its importers without building them
       task.catch(() => {})
       if (dimg.name !== null) finished.set(dimg.name, task)

@@ -34,6 +34,15 @@ export interface SyncResult {
   blobs: {uploaded: number; mounted: number; exists: number; pulled: number; present: number; bytes: number}
 }
 
+/** Several pushes or pulls as one result. */
+export function mergeResults(results: SyncResult[]): SyncResult {
+  const blobs = {uploaded: 0, mounted: 0, exists: 0, pulled: 0, present: 0, bytes: 0}
+  for (const r of results) for (const k of Object.keys(blobs) as (keyof typeof blobs)[]) blobs[k] += r.blobs[k]
+  const seen = new Set<string>()
+  const stages = results.flatMap(r => r.stages).filter(s => !seen.has(s.signature) && seen.add(s.signature))
+  return {stages, images: results.flatMap(r => r.images), blobs}
+}
+
 function blobSummary(blobs: TransferredBlob[]): SyncResult['blobs'] {
   const out = {uploaded: 0, mounted: 0, exists: 0, pulled: 0, present: 0, bytes: 0}
   for (const b of blobs) {
@@ -68,11 +77,11 @@ async function requireBuilt(ctx: WorkflowContext, plan: ProjectPlan, dimg: DimgP
  * dimg's last stage must be in the local cache; earlier stages a host never had (it pulled only the latest)
  * are skipped.
  */
-async function stagePushItems(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository): Promise<{items: PushItem[]; rows: StageTransfer[]}> {
+async function stagePushItems(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, dimgs = plan.dimgs): Promise<{items: PushItem[]; rows: StageTransfer[]}> {
   const seen = new Set<string>()
   const items: PushItem[] = []
   const rows: StageTransfer[] = []
-  for (const dimg of plan.dimgs) {
+  for (const dimg of dimgs) {
     await requireBuilt(ctx, plan, dimg, dimg.lastSignature)
     for (const stage of dimg.stages) {
       if (seen.has(stage.signature)) continue
@@ -88,9 +97,12 @@ async function stagePushItems(ctx: WorkflowContext, plan: ProjectPlan, repo: Rep
   return {items, rows}
 }
 
-/** `dimg stages push`: the stages cache as `REPO:dimgstage-<signature>`, first writer wins. */
-export async function pushStages(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository): Promise<SyncResult> {
-  const {items, rows} = await stagePushItems(ctx, plan, repo)
+/**
+ * `dimg stages push`: the stages cache as `REPO:dimgstage-<signature>`, first writer wins. `dimgs` narrows
+ * it to some of the plan's dimgs (bp pushes each dimg's stages as soon as it is built).
+ */
+export async function pushStages(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, dimgs = plan.dimgs): Promise<SyncResult> {
+  const {items, rows} = await stagePushItems(ctx, plan, repo, dimgs)
   const result = await pushImages(ctx, items)
   const status = new Map(result.images.map(i => [i.ref, i.status]))
   for (const row of rows) row.status = status.get(row.image) ?? row.status

@@ -7,7 +7,7 @@ import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
 import {buildFlags, jsonFlag, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
 import {syncSummary} from '../../cli/sync-output.js'
 import {buildProject} from '../../workflows/build.js'
-import {pushFinalImages} from '../../workflows/registry-sync.js'
+import {mergeResults, pushFinalImages, pushStages, type SyncResult} from '../../workflows/registry-sync.js'
 
 export default class DimgBp extends BaseCommand {
   static summary = 'Build and push in one run (the plan is computed once).'
@@ -28,7 +28,16 @@ export default class DimgBp extends BaseCommand {
     const {dimgs, repo} = dimgsAndRepo(argv as string[], 'dimg bp')
     const ctx = contextFromFlags(flags)
     try {
+      // with --with-stages each dimg's stages go up as soon as it is built, while the others build
+      const stagePushes: Promise<SyncResult>[] = []
       const {plan, report} = await buildProject(ctx, {
+        onDimgBuilt: flags['with-stages']
+          ? (p, dimg) => {
+              const push = pushStages(ctx, p, repo, [dimg])
+              push.catch(() => {}) // awaited below; a failed build must not leave it unhandled
+              stagePushes.push(push)
+            }
+          : undefined,
         dir: flags.dir,
         dimgs,
         dev: flags.dev,
@@ -36,7 +45,8 @@ export default class DimgBp extends BaseCommand {
         compression: flags.compression as 'gzip' | 'none',
         introspectError: flags['introspect-error'],
       })
-      const result = await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags), withStages: flags['with-stages']})
+      const stages = await Promise.all(stagePushes)
+      const result = mergeResults([...stages, await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags)})])
       if (flags.json) return this.printJson({build: report, push: result})
       this.log(`${report.project}: ${report.built} stages built, ${report.cached} cached in ${report.seconds.toFixed(1)}s`)
       for (const line of syncSummary(result)) this.log(line)

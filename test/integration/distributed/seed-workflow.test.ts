@@ -120,6 +120,45 @@ describe('the distributed stages cache (seed 001)', () => {
     expect(await runImage(join(c, 'store'), 'w')).toBe('worker v2\n')
   })
 
+  it('bp --with-stages pushes a dimg\'s stages as soon as it is built, while others still build', async () => {
+    const dappfile = `artifact: fast
+from: localhost:5000/base/busybox:latest
+shell:
+  install: [echo fast > /fast]
+---
+dimg: slow
+from: localhost:5000/base/busybox:latest
+import:
+  - artifact: fast
+    add: /fast
+    to: /fast
+    before: setup
+shell:
+  install: [sleep 4, echo slow > /slow]
+`
+    const proj = await makeProject({registryHost: reg.host, dappfile, name: 'early'})
+    const earlyRepo = `${reg.host}/early`
+    const plan = JSON.parse((await runSlipway(['dimg', 'stages', 'push', earlyRepo, '--dry-run', '--json', '--dir', proj.dir], {env: {SLIPWAY_HOME: host()}})).stdout)
+    const fastLast = plan.dimgs.find((d: {name: string}) => d.name === 'fast').stages.at(-1).signature
+    let finishedAt = 0
+    const startedAt = Date.now()
+    const bp = runSlipway(['dimg', 'bp', earlyRepo, '--with-stages', '--dir', proj.dir], {env: {SLIPWAY_HOME: host()}}).then(r => {
+      finishedAt = Date.now()
+      return r
+    })
+    let seenAt = 0
+    while (!finishedAt && !seenAt) {
+      const r = await fetch(`${reg.url}/v2/early/manifests/dimgstage-${fastLast}`, {method: 'HEAD', headers: {accept: 'application/vnd.oci.image.manifest.v1+json'}})
+      if (r.status === 200) seenAt = Date.now()
+      else await new Promise(res => setTimeout(res, 100))
+    }
+    expect((await bp).code).toBe(0)
+    // the artifact's stages were in the registry while the slow dimg still had seconds of `sleep 4` ahead
+    expect(seenAt).toBeGreaterThan(0)
+    expect(finishedAt - seenAt).toBeGreaterThan(2000)
+    expect(seenAt - startedAt).toBeLessThan(finishedAt - startedAt)
+  })
+
   it('a stage tag is written once: the first writer wins', async () => {
     const home = host()
     const plan = JSON.parse((await slipway(home, ['dimg', 'stages', 'push', 'worker', repo, '--dry-run', '--json'])).stdout)
