@@ -1,10 +1,11 @@
 import pLimit from 'p-limit'
 
 import {SlipwayError} from '../errors.js'
-import type {Digest} from '../oci/digest.js'
+import {type Digest, sha256Digest} from '../oci/digest.js'
 import {isIndexMediaType, MediaType} from '../oci/media-types.js'
 import {formatRef, type Ref, type Repository, repositoryName} from '../oci/ref.js'
 import type {AnyManifest, Descriptor, ImageIndex, ImageManifest} from '../oci/types.js'
+import {toDockerSchema2, toOciManifest} from '../oci/docker-schema2.js'
 import {manifestProblem} from '../oci/validate.js'
 import {isImageIndex} from '../oci/types.js'
 import type {RegistryClient} from '../registry/index.js'
@@ -72,6 +73,14 @@ function parseManifest(bytes: Buffer, what: string): AnyManifest {
   const problem = manifestProblem(doc)
   if (problem) throw new SlipwayError('registry', `${what} is not a valid image manifest: ${problem}`, {hint: 'the image is corrupt or not a container image'})
   return doc as AnyManifest
+}
+
+/** A registry's answer to an OCI manifest it does not accept (400 MANIFEST_INVALID / UNSUPPORTED, or 415). */
+function refusesOciManifest(e: unknown): boolean {
+  if (!(e instanceof SlipwayError)) return false
+  const {status, codes} = e as SlipwayError & {status?: number; codes?: string[]}
+  if (status === 415) return true
+  return status === 400 && (codes ?? []).some(c => c === 'MANIFEST_INVALID' || c === 'UNSUPPORTED' || c === 'UNSUPPORTED_MEDIA_TYPE')
 }
 
 function imageBlobs(m: ImageManifest): Descriptor[] {
@@ -173,11 +182,29 @@ export async function pushImages(ctx: WorkflowContext, items: PushItem[]): Promi
     blobs.push(...(await pushBlobs(ctx, client, store, repo, wanted, sameRegistry)))
     filled.push(repo)
   }
+  // registries found to refuse OCI manifests in this push get Docker schema 2 straight away
+  const refusesOci = new Set<string>()
+  const putDockerSchema2 = (ref: Ref, manifest: ImageManifest): Promise<Digest> =>
+    client.putManifest(ref, Buffer.from(JSON.stringify(toDockerSchema2(manifest))), MediaType.DockerManifest)
   await Promise.all(
-    todo.map(({item, bytes}) =>
+    todo.map(({item, bytes, manifest}) =>
       limit(async () => {
         const mediaType = item.manifest.mediaType ?? MediaType.OciManifest
-        const digest = await client.putManifest(item.ref, bytes, mediaType)
+        const isOci = mediaType === MediaType.OciManifest
+        let digest: Digest
+        if (isOci && refusesOci.has(item.ref.registry)) digest = await putDockerSchema2(item.ref, manifest as ImageManifest)
+        else {
+          try {
+            digest = await client.putManifest(item.ref, bytes, mediaType)
+          } catch (e) {
+            if (!isOci || !refusesOciManifest(e)) throw e
+            if (!refusesOci.has(item.ref.registry)) {
+              refusesOci.add(item.ref.registry)
+              ctx.reporter.warn(`${item.ref.registry} refuses OCI manifests; pushing Docker schema 2 manifests instead`)
+            }
+            digest = await putDockerSchema2(item.ref, manifest as ImageManifest)
+          }
+        }
         images.push({ref: formatRef(item.ref), digest, status: 'pushed'})
         ctx.reporter.info(`pushed ${formatRef(item.ref)}`)
       }),
@@ -206,6 +233,12 @@ export async function pullImages(ctx: WorkflowContext, items: PullItem[]): Promi
             got = await client.getManifest({registry: item.ref.registry, path: item.ref.path, digest: child.digest})
             manifest = parseManifest(got.bytes, formatRef(item.ref))
             if (isImageIndex(manifest)) throw new SlipwayError('registry', `${formatRef(item.ref)}: nested image indexes are not supported`)
+          }
+          // the local store is an OCI layout: a Docker schema 2 image is kept as OCI (same config and layers)
+          if (got.mediaType === MediaType.DockerManifest || (manifest as ImageManifest).mediaType === MediaType.DockerManifest) {
+            const oci = toOciManifest(manifest as ImageManifest)
+            const bytes = Buffer.from(JSON.stringify(oci))
+            return {item, got: {bytes, digest: sha256Digest(bytes), mediaType: MediaType.OciManifest}, manifest: oci}
           }
           return {item, got, manifest: manifest as ImageManifest}
         }),
