@@ -8,7 +8,7 @@ import type {AnyManifest, Descriptor, ImageIndex, ImageManifest} from '../oci/ty
 import {toDockerSchema2, toOciManifest} from '../oci/docker-schema2.js'
 import {manifestProblem} from '../oci/validate.js'
 import {isImageIndex} from '../oci/types.js'
-import type {RegistryClient} from '../registry/index.js'
+import type {FetchedManifest, RegistryClient} from '../registry/index.js'
 import type {OciStore} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
 
@@ -50,6 +50,8 @@ export interface PullItem {
   annotations?: Record<string, string>
   /** Copy the manifest's own annotations onto the index entry (stage labels, so listings read no manifest). */
   keepManifestAnnotations?: boolean
+  /** The manifest, when the caller already fetched it from `ref` (it is not fetched again). */
+  prefetched?: FetchedManifest
 }
 
 export interface PulledImage {
@@ -226,7 +228,7 @@ export async function pullImages(ctx: WorkflowContext, items: PullItem[]): Promi
     const fetched = await Promise.all(
       items.map(item =>
         limit(async () => {
-          let got = await client.getManifest(item.ref)
+          let got = item.prefetched ?? (await client.getManifest(item.ref))
           let manifest = parseManifest(got.bytes, formatRef(item.ref))
           if (isImageIndex(manifest) || isIndexMediaType(got.mediaType)) {
             const child = pickPlatform(manifest as ImageIndex, item.ref)

@@ -5,6 +5,7 @@ import {currentBranch} from '../git/branch.js'
 import {finalImageRepository, localStageName, resolveTags, stageTag, type TagOptions} from '../naming/index.js'
 import {formatRef, type Ref, type Repository, withTag} from '../oci/ref.js'
 import type {Descriptor} from '../oci/types.js'
+import type {FetchedManifest} from '../registry/index.js'
 import type {WorkflowContext} from './context.js'
 import {finalImageOf} from './final-image.js'
 import {pullImages, pushImages, type PushItem, type TransferredBlob} from './image-transfer.js'
@@ -118,7 +119,7 @@ export async function pullStages(ctx: WorkflowContext, plan: ProjectPlan, repo: 
   const client = await ctx.registry()
   const limit = pLimit(ctx.jobs)
   const rows: StageTransfer[] = []
-  const wanted = new Map<string, {ref: Ref; row: StageTransfer}>()
+  const wanted = new Map<string, {ref: Ref; row: StageTransfer; prefetched: FetchedManifest}>()
   const consider = async (dimg: DimgPlan, signature: string, stage: string): Promise<'local' | 'remote' | 'absent'> => {
     const ref = stageRef(repo, signature)
     const row: StageTransfer = {dimg: listedName(plan, dimg), stage, signature, image: formatRef(ref), status: 'absent'}
@@ -127,15 +128,22 @@ export async function pullStages(ctx: WorkflowContext, plan: ProjectPlan, repo: 
       row.status = 'present'
       return 'local'
     }
-    if (!(await client.headManifest(ref))) return 'absent'
-    wanted.set(signature, {ref, row})
+    // one GET answers both "is it there" and "what is it" (the pull below reuses it)
+    let prefetched: FetchedManifest
+    try {
+      prefetched = await client.getManifest(ref)
+    } catch (e) {
+      if (e instanceof SlipwayError && e.kind === 'not-found') return 'absent'
+      throw e
+    }
+    wanted.set(signature, {ref, row, prefetched})
     return 'remote'
   }
   await Promise.all(
     plan.dimgs.map(dimg =>
       limit(async () => {
         if (opts.all) {
-          for (const s of dimg.stages) await consider(dimg, s.signature, s.name)
+          await Promise.all(dimg.stages.map(s => consider(dimg, s.signature, s.name)))
           return
         }
         for (const [i, s] of [...dimg.stages.entries()].reverse()) {
@@ -151,7 +159,12 @@ export async function pullStages(ctx: WorkflowContext, plan: ProjectPlan, repo: 
   )
   const pulled = await pullImages(
     ctx,
-    [...wanted.entries()].map(([signature, {ref}]) => ({ref, name: localStageName(plan.project.name, signature, plan.project.dev), keepManifestAnnotations: true})),
+    [...wanted.entries()].map(([signature, {ref, prefetched}]) => ({
+      ref,
+      name: localStageName(plan.project.name, signature, plan.project.dev),
+      keepManifestAnnotations: true,
+      prefetched,
+    })),
   )
   for (const {row} of wanted.values()) row.status = 'pulled'
   return {stages: rows, images: [], blobs: blobSummary(pulled.blobs)}
