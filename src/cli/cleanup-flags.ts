@@ -1,6 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import type {CleanupPolicy} from '../cleanup/index.js'
+import {parseRepository} from '../oci/ref.js'
+import type {CleanupRequest} from '../workflows/stages-cache.js'
 import {parseDuration} from './duration.js'
 
 export const cleanupFlags = {
@@ -21,4 +23,19 @@ export function policiesFromFlags(flags: {'improper-repo-cache'?: boolean; 'impr
 
 export function keepYoungerThanMs(flags: {'keep-younger-than': string}): number {
   return parseDuration(flags['keep-younger-than'], '--keep-younger-than')
+}
+
+/** The cleanup request a `stages cleanup local|repo` command's flags describe. */
+export function cleanupRequestFromFlags(
+  flags: {dir: string; force?: boolean; 'dry-run'?: boolean; 'keep-younger-than': string} & Parameters<typeof policiesFromFlags>[0],
+  repo: string | undefined,
+): CleanupRequest {
+  return {
+    dir: flags.dir,
+    policies: policiesFromFlags(flags),
+    repo: repo ? parseRepository(repo) : undefined,
+    keepYoungerThanMs: keepYoungerThanMs(flags),
+    force: flags.force,
+    dryRun: flags['dry-run'],
+  }
 }

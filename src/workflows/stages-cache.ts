@@ -212,6 +212,20 @@ async function commitsThatExist(project: Project, stages: GatheredStage[]): Prom
   return existingCommits(project.git!.root, commitsToCheck(stages.map(s => s.input)))
 }
 
+/** The project's stages where a cleanup or flush works: the local cache, or REPO with all its tags. */
+async function gatherStages(ctx: WorkflowContext, where: 'local' | 'repo', project: Project, repo?: Repository): Promise<{stages: GatheredStage[]; tags: RepoTag[]}> {
+  if (where === 'local') return {stages: await localStages(ctx, project.name, false), tags: []}
+  const tags = await repoTags(ctx, repo!)
+  return {stages: await repoStages(ctx, repo!, tags), tags}
+}
+
+/** Deletes what the plan says (unless a dry run). */
+async function carryOut(ctx: WorkflowContext, where: 'local' | 'repo', project: Project, plan: DeletionPlan, req: {repo?: Repository; dryRun?: boolean}, tags: RepoTag[]): Promise<CleanupResult> {
+  if (req.dryRun) return {plan, deleted: [], dryRun: true}
+  const deleted = where === 'local' ? await deleteLocal(ctx, project, plan) : await deleteInRepo(ctx, req.repo!, plan, tags)
+  return {plan, deleted, dryRun: false}
+}
+
 /** `dimg stages cleanup local|repo`: the chosen policies, with the grace period and the safety rules. */
 export async function cleanupStages(ctx: WorkflowContext, where: 'local' | 'repo', req: CleanupRequest): Promise<CleanupResult> {
   if (req.policies.length === 0) {
@@ -226,13 +240,7 @@ export async function cleanupStages(ctx: WorkflowContext, where: 'local' | 'repo
   if (req.policies.includes('improper-git-commit') && !project.git) {
     throw new SlipwayError('usage', `--improper-git-commit: ${project.dir} is not in a git repository with commits`, {hint: 'run it in the project work tree'})
   }
-  let stages: GatheredStage[]
-  let tags: RepoTag[] = []
-  if (where === 'local') stages = await localStages(ctx, project.name, false)
-  else {
-    tags = await repoTags(ctx, req.repo!)
-    stages = await repoStages(ctx, req.repo!, tags)
-  }
+  const {stages, tags} = await gatherStages(ctx, where, project, req.repo)
   // REPO's final images also protect the stages they use from the other policies (unless --force)
   let finals: FinalImageRecord[] = []
   if (req.repo) {
@@ -250,27 +258,17 @@ export async function cleanupStages(ctx: WorkflowContext, where: 'local' | 'repo
     force: req.force,
     repoName: req.repo ? formatRef(req.repo) : undefined,
   })
-  if (req.dryRun) return {plan, deleted: [], dryRun: true}
-  const deleted = where === 'local' ? await deleteLocal(ctx, project, plan) : await deleteInRepo(ctx, req.repo!, plan, tags)
-  return {plan, deleted, dryRun: false}
+  return carryOut(ctx, where, project, plan, req, tags)
 }
 
 /** `dimg stages flush local|repo`: the project's whole stages cache; final images stay. */
 export async function flushStages(ctx: WorkflowContext, where: 'local' | 'repo', req: {dir: string; repo?: Repository; dryRun?: boolean}): Promise<CleanupResult> {
   const project = await loadProject(req.dir)
-  let stages: GatheredStage[]
-  let tags: RepoTag[] = []
-  if (where === 'local') stages = await localStages(ctx, project.name, false)
-  else {
-    tags = await repoTags(ctx, req.repo!)
-    stages = await repoStages(ctx, req.repo!, tags)
-  }
+  const {stages, tags} = await gatherStages(ctx, where, project, req.repo)
   // in a registry, only stages labelled with this project: REPO may be shared; locally the name says the project
   const inputs = stages.map(s => (where === 'local' ? {...s.input, project: project.name} : s.input))
   const plan = flushPlan(inputs, {project: project.name})
-  if (req.dryRun) return {plan, deleted: [], dryRun: true}
-  const deleted = where === 'local' ? await deleteLocal(ctx, project, plan) : await deleteInRepo(ctx, req.repo!, plan, tags)
-  return {plan, deleted, dryRun: false}
+  return carryOut(ctx, where, project, plan, req, tags)
 }
 
 async function deleteLocal(ctx: WorkflowContext, project: Project, plan: DeletionPlan): Promise<string[]> {

@@ -1,41 +1,11 @@
-// Child process for the store's concurrency and crash tests. Runs the TypeScript sources directly:
-// an inline module hook maps `./x.js` imports to `./x.ts` and transpiles them with the project's TypeScript.
+// Child process for the store's concurrency and crash tests. Runs the TypeScript sources directly
+// through test/helpers/ts-loader.mjs.
 //
 //   node store-writer.mjs write ROOT PREFIX COUNT      COUNT images (layer, config, manifest) named PREFIX:i
 //   node store-writer.mjs slow-blob ROOT TOTAL CHUNK DELAY_MS   one blob of TOTAL bytes, CHUNK bytes every DELAY_MS
 //   node store-writer.mjs hold-lock ROOT STALE_MS      take the store lock and never let go
 // It prints `ready` on stdout when the interesting part started, and `done` when finished.
-import {createRequire, register} from 'node:module'
-import {pathToFileURL} from 'node:url'
-
-const require = createRequire(import.meta.url)
-const hooks = `
-let ts
-export async function initialize(data) { ts = (await import(data.typescript)).default }
-export async function resolve(specifier, context, next) {
-  try {
-    return await next(specifier, context)
-  } catch (e) {
-    if (specifier.startsWith('.') && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts')) {
-      return next(specifier.slice(0, -3) + '.ts', context)
-    }
-    throw e
-  }
-}
-export async function load(url, context, next) {
-  if (!url.endsWith('.ts')) return next(url, context)
-  const {readFile} = await import('node:fs/promises')
-  const source = await readFile(new URL(url), 'utf8')
-  const out = ts.transpileModule(source, {
-    fileName: url,
-    compilerOptions: {module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true},
-  })
-  return {format: 'module', source: out.outputText, shortCircuit: true}
-}
-`
-register(`data:text/javascript,${encodeURIComponent(hooks)}`, {
-  data: {typescript: pathToFileURL(require.resolve('typescript')).href},
-})
+import './ts-loader.mjs'
 
 const {OciStore} = await import(new URL('../../src/store/index.ts', import.meta.url).href)
 const {sha256Digest} = await import(new URL('../../src/oci/digest.ts', import.meta.url).href)

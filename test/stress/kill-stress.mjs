@@ -13,28 +13,7 @@ import {spawn} from 'node:child_process'
 import {cp, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {createRequire, register} from 'node:module'
-import {pathToFileURL} from 'node:url'
-
-const require = createRequire(import.meta.url)
-// Same TypeScript loader as test/helpers/store-writer.mjs: lets this script reuse the test helpers.
-const hooks = `
-let ts
-export async function initialize(data) { ts = (await import(data.typescript)).default }
-export async function resolve(specifier, context, next) {
-  try { return await next(specifier, context) } catch (e) {
-    if (specifier.startsWith('.') && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts')) return next(specifier.slice(0, -3) + '.ts', context)
-    throw e
-  }
-}
-export async function load(url, context, next) {
-  if (!url.endsWith('.ts')) return next(url, context)
-  const {readFile} = await import('node:fs/promises')
-  const out = ts.transpileModule(await readFile(new URL(url), 'utf8'), {fileName: url, compilerOptions: {module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true}})
-  return {format: 'module', source: out.outputText, shortCircuit: true}
-}
-`
-register(`data:text/javascript,${encodeURIComponent(hooks)}`, {data: {typescript: pathToFileURL(require.resolve('typescript')).href}})
+import '../helpers/ts-loader.mjs'
 
 const helpers = new URL('../helpers/', import.meta.url)
 const {startRegistry} = await import(new URL('registry.ts', helpers).href)

@@ -1,42 +1,12 @@
-// Child process for the archive tests. Runs the TypeScript sources directly: an inline module hook maps
-// `./x.js` imports to `./x.ts` and transpiles them with the project's TypeScript (as test/helpers/store-writer.mjs).
+// Child process for the archive tests. Runs the TypeScript sources directly through
+// test/helpers/ts-loader.mjs.
 //
 //   node archive-child.mjs import ROOT ARCHIVE DELAY_MS         import ARCHIVE, reading 64 KiB every DELAY_MS
 //   node --expose-gc archive-child.mjs memory SRC NAME ARCHIVE DST   export NAME from SRC, import into DST, report RSS
 // It prints `ready` when the interesting part started, and `done <json>` when finished.
 import {createReadStream} from 'node:fs'
-import {createRequire, register} from 'node:module'
 import {Readable} from 'node:stream'
-import {pathToFileURL} from 'node:url'
-
-const require = createRequire(import.meta.url)
-const hooks = `
-let ts
-export async function initialize(data) { ts = (await import(data.typescript)).default }
-export async function resolve(specifier, context, next) {
-  try {
-    return await next(specifier, context)
-  } catch (e) {
-    if (specifier.startsWith('.') && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts')) {
-      return next(specifier.slice(0, -3) + '.ts', context)
-    }
-    throw e
-  }
-}
-export async function load(url, context, next) {
-  if (!url.endsWith('.ts')) return next(url, context)
-  const {readFile} = await import('node:fs/promises')
-  const source = await readFile(new URL(url), 'utf8')
-  const out = ts.transpileModule(source, {
-    fileName: url,
-    compilerOptions: {module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true},
-  })
-  return {format: 'module', source: out.outputText, shortCircuit: true}
-}
-`
-register(`data:text/javascript,${encodeURIComponent(hooks)}`, {
-  data: {typescript: pathToFileURL(require.resolve('typescript')).href},
-})
+import '../../helpers/ts-loader.mjs'
 
 const {OciStore, exportArchive, importArchive} = await import(new URL('../../../src/store/index.ts', import.meta.url).href)
 

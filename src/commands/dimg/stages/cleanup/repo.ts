@@ -1,11 +1,10 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../../../cli/base-command.js'
-import {cleanupFlags, keepYoungerThanMs, policiesFromFlags} from '../../../../cli/cleanup-flags.js'
+import {cleanupFlags, cleanupRequestFromFlags} from '../../../../cli/cleanup-flags.js'
 import {contextFromFlags} from '../../../../cli/context.js'
 import {dryRunFlag, jsonFlag, projectFlags, registryFlags} from '../../../../cli/flags.js'
 import {cleanupJson, cleanupLines} from '../../../../cli/stages-output.js'
-import {parseRepository} from '../../../../oci/ref.js'
 import {cleanupStages} from '../../../../workflows/stages-cache.js'
 
 export default class StagesCleanupRepo extends BaseCommand {
@@ -19,14 +18,7 @@ export default class StagesCleanupRepo extends BaseCommand {
     const {args, flags} = await this.parse(StagesCleanupRepo)
     const ctx = contextFromFlags(flags)
     try {
-      const result = await cleanupStages(ctx, 'repo', {
-        dir: flags.dir,
-        policies: policiesFromFlags(flags),
-        repo: parseRepository(args.repo),
-        keepYoungerThanMs: keepYoungerThanMs(flags),
-        force: flags.force,
-        dryRun: flags['dry-run'],
-      })
+      const result = await cleanupStages(ctx, 'repo', cleanupRequestFromFlags(flags, args.repo))
       if (flags.json) return this.printJson(cleanupJson(result))
       for (const line of cleanupLines(result)) this.log(line)
     } finally {
