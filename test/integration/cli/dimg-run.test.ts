@@ -1,5 +1,7 @@
+import {spawn} from 'node:child_process'
+
 import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHome, runSlipway} from '../../helpers/cli.js'
+import {freshHome, runSlipway, SLIPWAY_BIN} from '../../helpers/cli.js'
 import {makeProject, type TestProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {removeTempDir} from '../../helpers/tmp.js'
@@ -41,5 +43,32 @@ describe('dimg run', () => {
     const r = await run([])
     expect(r.code).toBe(2)
     expect(r.stderr.trim()).toBe('slipway: the project has 2 dimgs (web, worker): name the one to run: slipway dimg run DIMG [-- COMMAND ...]')
+  })
+
+  it('--introspect-error opens a shell in the failed stage\'s root on a terminal', async () => {
+    const failing = await makeProject({
+      registryHost: reg.host,
+      dappfile: 'from: localhost:5000/base/busybox:latest\nshell:\n  install:\n    - echo hello > /made-by-stage\n    - "false"\n',
+      name: 'introspect',
+    })
+    // script(1) gives the build a terminal; the "user" types into it once the shell is up
+    const child = spawn('script', ['-qfec', `${process.execPath} ${SLIPWAY_BIN} dimg build --dir ${failing.dir} --introspect-error`, '/dev/null'], {
+      env: {...process.env, SLIPWAY_HOME: home},
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let typed = false
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+      if (out.includes('/ #') && !typed) {
+        typed = true
+        child.stdin.write('cat /made-by-stage && echo FOUND-$((40+2))\nexit\n')
+      }
+    })
+    const code = await new Promise<number | null>(resolve => child.on('close', resolve))
+    expect(out).toContain('FOUND-42')
+    expect(out).toContain('hello')
+    expect(out).toMatch(/slipway: introspect: stage install failed: a command exited with code 1/)
+    expect(code).toBe(9)
   })
 })
