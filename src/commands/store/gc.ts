@@ -20,6 +20,7 @@ export default class StoreGc extends BaseCommand {
     const result = await collectStoreGarbage(new WorkflowContext(), {dryRun: flags['dry-run'], minAgeMinutes: flags['min-age']})
     if (flags.json) return this.printJson(result)
     const verb = flags['dry-run'] ? 'would remove' : 'removed'
-    this.log(`${verb} ${result.removedBlobs.length} blobs (${formatBytes(result.freedBytes)}) and ${result.removedTemp.length} temporary files`)
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
+    this.log(`${verb} ${plural(result.removedBlobs.length, 'blob')} (${formatBytes(result.freedBytes)}) and ${plural(result.removedTemp.length, 'temporary file')}`)
   }
 }

@@ -1,5 +1,6 @@
 import {execFile} from 'node:child_process'
-import {readFile} from 'node:fs/promises'
+import {existsSync} from 'node:fs'
+import {readFile, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
@@ -130,5 +131,40 @@ describe('image commands: bad input', () => {
     expect(flag.code).toBe(2)
     expect(flag.stderr.trim().split('\n')).toHaveLength(1)
     await removeTempDir(home)
+  })
+})
+
+describe('image list, store gc', () => {
+  let reg: TestRegistry
+  let home: string
+  beforeAll(async () => {
+    reg = await startRegistry('plain')
+    home = freshHome()
+  })
+  afterAll(async () => {
+    await reg.stop()
+    await removeTempDir(home)
+  })
+
+  it('lists stored images as a table and as JSON; gc keeps what is named and removes the rest', async () => {
+    const ref = await pushBaseImage(reg)
+    expect((await runSlipway(['image', 'pull', ref, '--name', 'base'], {env: {SLIPWAY_HOME: home}})).code).toBe(0)
+    const listed = JSON.parse((await runSlipway(['image', 'list', '--json'], {env: {SLIPWAY_HOME: home}})).stdout)
+    expect(listed).toEqual([expect.objectContaining({name: 'base', digest: expect.stringMatching(/^sha256:[a-f0-9]{64}$/), mediaType: 'application/vnd.oci.image.manifest.v1+json'})])
+    const table = await runSlipway(['image', 'list'], {env: {SLIPWAY_HOME: home}})
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+DIGEST\s+MANIFEST$/)
+    expect(table.stdout).toContain('base')
+    // an unreferenced blob, old enough to go
+    const stray = join(home, 'store', 'blobs', 'sha256', 'f'.repeat(64))
+    await writeFile(stray, 'stray')
+    const old = new Date(Date.now() - 2 * 3600_000)
+    await utimes(stray, old, old)
+    const dry = JSON.parse((await runSlipway(['store', 'gc', '--dry-run', '--json'], {env: {SLIPWAY_HOME: home}})).stdout)
+    expect(dry.removedBlobs).toEqual([`sha256:${'f'.repeat(64)}`])
+    expect(existsSync(stray)).toBe(true)
+    const gc = await runSlipway(['store', 'gc'], {env: {SLIPWAY_HOME: home}})
+    expect(gc.stdout.trim()).toBe('removed 1 blob (5 B) and 0 temporary files')
+    expect(existsSync(stray)).toBe(false)
+    expect((await runSlipway(['store', 'verify'], {env: {SLIPWAY_HOME: home}})).code).toBe(0)
   })
 })
