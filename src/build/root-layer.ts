@@ -14,6 +14,11 @@ export interface WriteLayerOptions {
   mtimeClamp?: number
   compression?: LayerCompression
   log?: (msg: string) => void
+  /**
+   * Rootless builds: the host uid/gid the sandbox maps root to. Files they own on disk are root's inside
+   * the image, so they are recorded as 0, as a root build would record them.
+   */
+  hostIds?: {uid: number; gid: number}
 }
 
 export function clampMtime(mtimeNs: bigint, clamp: number | undefined): number {
@@ -108,7 +113,9 @@ export function writeLayer(root: string, changes: Change[], options: WriteLayerO
       order.push(f)
     }
     // Hard-link detection and capabilities work on the on-disk entries; interleave whiteouts back in order.
-    const gen = diskEntries(files, options)
+    const ids = options.hostIds
+    const override = ids ? (e: LayerEntry): LayerEntry => ({...e, uid: e.uid === ids.uid ? 0 : e.uid, gid: e.gid === ids.gid ? 0 : e.gid}) : undefined
+    const gen = diskEntries(files, {...options, override})
     for (const item of order) {
       if (typeof item === 'string') {
         yield {...WHITEOUT, path: item}

@@ -48,6 +48,13 @@ export async function gitTopLevel(dir: string): Promise<string | undefined> {
     const out = (await runGit(dir, ['rev-parse', '--show-toplevel'])).trim()
     return out === '' ? undefined : out
   } catch (e) {
+    if (e instanceof GitCommandError && /dubious ownership/.test(e.stderr)) {
+      // a checkout owned by another user (common on CI runners): git refuses it, and slipway must not
+      // silently build as if there were no repository
+      throw new SlipwayError('environment', `git refuses the repository at ${dir}: it is owned by another user`, {
+        hint: `run \`git config --global --add safe.directory '*'\` (or name the directory) as the user running slipway`,
+      })
+    }
     if (e instanceof GitCommandError) return undefined
     throw e
   }

@@ -416,7 +416,7 @@ class BuildRun {
   private async layerFromChanges(image: ImageState, root: string, before: Awaited<ReturnType<typeof snapshot>>, history: {created: string; created_by: string}): Promise<{image: ImageState; layer?: LayerBlob}> {
     const changes = await diffLayer(before, root)
     if (changes.length === 0) return {image: appendLayer(image, undefined, history)}
-    const layer = await storeLayer(this.store, this.lease, writeLayer(root, changes, {mtimeClamp: this.mtimeClamp, compression: this.compression}))
+    const layer = await storeLayer(this.store, this.lease, writeLayer(root, changes, {mtimeClamp: this.mtimeClamp, compression: this.compression, hostIds: rootlessIds()}))
     return {image: appendLayer(image, layer, history), layer}
   }
 
@@ -466,6 +466,13 @@ class BuildRun {
     }
     return root
   }
+}
+
+/** Unprivileged builds map root in the sandbox to our own ids; a root build needs no mapping. */
+function rootlessIds(): {uid: number; gid: number} | undefined {
+  const uid = process.getuid?.()
+  const gid = process.getgid?.()
+  return uid === undefined || gid === undefined || uid === 0 ? undefined : {uid, gid}
 }
 
 /** `$SLIPWAY_HOME/build/<project>/<dimg>`: the persistent `build_dir` mounts of a dimg. */

@@ -1,0 +1,69 @@
+import {execFile} from 'node:child_process'
+import {chmod, readFile} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
+import {promisify} from 'node:util'
+
+import {pushBaseImage} from '../../helpers/base-image.js'
+import {freshHome, SLIPWAY_BIN} from '../../helpers/cli.js'
+import {makeProject} from '../../helpers/project.js'
+import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {removeTempDir} from '../../helpers/tmp.js'
+import {build, buildEnv, storeDir} from './support.js'
+
+const exec = promisify(execFile)
+const NOBODY = 65534
+
+async function lastLayerOf(home: string, signature: string, project: string): Promise<string> {
+  const index = JSON.parse(await readFile(join(storeDir(home), 'index.json'), 'utf8')) as {manifests: {digest: string; annotations: Record<string, string>}[]}
+  const entry = index.manifests.find(m => m.annotations['org.opencontainers.image.ref.name'] === `dimgstage-${project}:${signature}`)!
+  const manifest = JSON.parse(await readFile(join(storeDir(home), 'blobs', 'sha256', entry.digest.slice(7)), 'utf8'))
+  return manifest.layers.at(-1).digest
+}
+
+/** A CI runner without root: user namespaces map root in the sandbox to the runner's own uid. */
+describe('dimg build as an unprivileged user', () => {
+  let reg: TestRegistry
+  const homes: string[] = []
+
+  beforeAll(async () => {
+    reg = await startRegistry('plain')
+    await pushBaseImage(reg)
+  })
+  afterAll(async () => {
+    await reg.stop()
+    for (const h of homes) await removeTempDir(h)
+  })
+
+  it('builds, records files as root\'s like a root build, and gives the same layer digests', async () => {
+    const dappfile = 'from: localhost:5000/base/busybox:latest\nshell:\n  install:\n    - echo hi > /hi\n    - mkdir -p /opt/tool && echo run > /opt/tool/run\n'
+    const project = await makeProject({registryHost: reg.host, dappfile, name: 'rootless'})
+    await chmod(dirname(project.dir), 0o755)
+    const asRoot = freshHome()
+    const asNobody = freshHome()
+    homes.push(asRoot, asNobody)
+    await chmod(asNobody, 0o777)
+    const rootReport = await build(project.dir, buildEnv(reg, asRoot))
+    const asNobodyRun = (env: Record<string, string>) =>
+      exec('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, SLIPWAY_BIN, 'dimg', 'build', '--json', '--dir', project.dir], {
+        env: {...process.env, HOME: asNobody, SLIPWAY_HOME: asNobody, ...env},
+      })
+
+    // the checkout is root's: git refuses it to another user, and slipway says so instead of building without git
+    const gitConfig = join(asNobody, 'gitconfig')
+    const refused = await asNobodyRun({GIT_CONFIG_GLOBAL: gitConfig}).then(
+      () => ({code: 0, stderr: ''}),
+      (e: {code: number; stderr: string}) => e,
+    )
+    expect(refused.code).toBe(10)
+    expect(refused.stderr.trim()).toMatch(/^slipway: git refuses the repository at .* it is owned by another user: run `git config --global --add safe.directory/)
+
+    await exec('git', ['config', '--file', gitConfig, '--add', 'safe.directory', '*'])
+    await chmod(gitConfig, 0o644)
+    const {stdout} = await asNobodyRun({GIT_CONFIG_GLOBAL: gitConfig})
+    const nobodyReport = JSON.parse(stdout)
+    expect(nobodyReport.built).toBe(2)
+    const signature = nobodyReport.dimgs[0].signature
+    expect(signature).toBe(rootReport.dimgs[0].signature)
+    expect(await lastLayerOf(asNobody, signature, 'rootless')).toBe(await lastLayerOf(asRoot, signature, 'rootless'))
+  })
+})
