@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {chown, link, mkdir, rm, symlink, writeFile} from 'node:fs/promises'
+import {chown, link, mkdir, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
@@ -70,9 +70,11 @@ describe('import layers and interoperability', () => {
 
     before = await snapshot(root)
     await rm(join(root, 'etc/old'))
+    // the directory is replaced by a new one (made before the old one goes, so it cannot reuse its inode)
+    await mkdir(join(root, 'var/cache.new'))
+    await writeFile(join(root, 'var/cache.new/fresh'), 'fresh')
     await rm(join(root, 'var/cache'), {recursive: true})
-    await mkdir(join(root, 'var/cache'))
-    await writeFile(join(root, 'var/cache/fresh'), 'fresh')
+    await rename(join(root, 'var/cache.new'), join(root, 'var/cache'))
     await writeFile(join(root, 'etc/a'), 'a2')
     await writeFile(join(root, 'etc/conf.d/long-' + 'n'.repeat(120)), 'long name')
     await symlink('a', join(root, 'etc/link'))

@@ -183,7 +183,7 @@ shell:
     const results = await Promise.all(
       [x, y].map(h => runSlipway(['dimg', 'bp', raceRepo, '--with-stages', '--json', '--dir', proj.dir], {env: {SLIPWAY_HOME: h}})),
     )
-    for (const r of results) expect(r.code).toBe(0)
+    for (const r of results) expect({code: r.code, stderr: r.code === 0 ? '' : r.stderr}).toEqual({code: 0, stderr: ''})
     const tags = (await tagsOf(raceRepo)).filter(t => t.startsWith('dimgstage-'))
     expect(tags.length).toBe(JSON.parse(results[0].stdout).push.stages.length)
     // every stage tag's manifest and blobs can be fetched whole
