@@ -77,6 +77,23 @@ function parseManifest(bytes: Buffer, what: string): AnyManifest {
   return doc as AnyManifest
 }
 
+/**
+ * Every blob of a manifest was confirmed in the repository before its PUT, so a MANIFEST_BLOB_UNKNOWN
+ * answer is the registry racing with another writer linking the same blob (distribution's filesystem
+ * driver rewrites link files in place): it is tried again after a short pause.
+ */
+async function retryBlobUnknown<T>(put: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await put()
+    } catch (e) {
+      const codes = (e as {codes?: string[]}).codes ?? []
+      if (attempt >= attempts || !(e instanceof SlipwayError) || !codes.includes('MANIFEST_BLOB_UNKNOWN')) throw e
+      await new Promise(resolve => setTimeout(resolve, 150 * attempt))
+    }
+  }
+}
+
 /** A registry's answer to an OCI manifest it does not accept (400 MANIFEST_INVALID / UNSUPPORTED, or 415). */
 function refusesOciManifest(e: unknown): boolean {
   if (!(e instanceof SlipwayError)) return false
@@ -193,20 +210,20 @@ export async function pushImages(ctx: WorkflowContext, items: PushItem[]): Promi
       limit(async () => {
         const mediaType = item.manifest.mediaType ?? MediaType.OciManifest
         const isOci = mediaType === MediaType.OciManifest
-        let digest: Digest
-        if (isOci && refusesOci.has(item.ref.registry)) digest = await putDockerSchema2(item.ref, manifest as ImageManifest)
-        else {
+        const put = async (): Promise<Digest> => {
+          if (isOci && refusesOci.has(item.ref.registry)) return putDockerSchema2(item.ref, manifest as ImageManifest)
           try {
-            digest = await client.putManifest(item.ref, bytes, mediaType)
+            return await client.putManifest(item.ref, bytes, mediaType)
           } catch (e) {
             if (!isOci || !refusesOciManifest(e)) throw e
             if (!refusesOci.has(item.ref.registry)) {
               refusesOci.add(item.ref.registry)
               ctx.reporter.warn(`${item.ref.registry} refuses OCI manifests; pushing Docker schema 2 manifests instead`)
             }
-            digest = await putDockerSchema2(item.ref, manifest as ImageManifest)
+            return putDockerSchema2(item.ref, manifest as ImageManifest)
           }
         }
+        const digest = await retryBlobUnknown(put)
         images.push({ref: formatRef(item.ref), digest, status: 'pushed'})
         ctx.reporter.info(`pushed ${formatRef(item.ref)}`)
       }),
