@@ -1,0 +1,51 @@
+import {type ChildProcess, spawn} from 'node:child_process'
+
+export interface ScriptChild {
+  process: ChildProcess
+  /** Resolves with the first line starting with `prefix`; rejects if the child exits first. */
+  waitFor(prefix: string): Promise<string>
+  /** Resolves with the exit code (or the signal name) once the process is gone and reaped. */
+  exited: Promise<number | string>
+  /** Everything it printed so far, stdout then stderr. */
+  output(): string
+}
+
+/** Runs a node script (a test child) with these node flags and arguments, watching its output lines. */
+export function startScriptChild(script: string, nodeFlags: string[], args: string[]): ScriptChild {
+  const child = spawn(process.execPath, [...nodeFlags, script, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
+  let out = ''
+  let err = ''
+  const waiters: {prefix: string; resolve: (l: string) => void; reject: (e: Error) => void}[] = []
+  const check = (): void => {
+    for (const w of [...waiters]) {
+      const hit = out.split('\n').find(l => l.startsWith(w.prefix))
+      if (hit === undefined) continue
+      waiters.splice(waiters.indexOf(w), 1)
+      w.resolve(hit)
+    }
+  }
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString()
+    check()
+  })
+  child.stderr!.on('data', (c: Buffer) => {
+    err += c.toString()
+  })
+  const exited = new Promise<number | string>(resolve => {
+    child.on('exit', (code, signal) => {
+      check()
+      for (const w of waiters.splice(0)) w.reject(new Error(`${script} exited (${code ?? signal}) before "${w.prefix}": ${err}`))
+      resolve(code ?? signal ?? -1)
+    })
+  })
+  return {
+    process: child,
+    exited,
+    output: () => out + err,
+    waitFor: prefix =>
+      new Promise((resolve, reject) => {
+        waiters.push({prefix, resolve, reject})
+        check()
+      }),
+  }
+}
