@@ -1,4 +1,5 @@
 import {SlipwayError} from '../errors.js'
+import {isValidTag} from '../oci/ref.js'
 import {slug} from './slug.js'
 
 /** The tag options of push, spush and bp, as given on the command line. */
@@ -18,10 +19,8 @@ export interface GitFacts {
   commit?: string
 }
 
-const PLAIN_TAG_RE = /^[\w][\w.-]{0,127}$/
-
 function plainTag(value: string): string {
-  if (!PLAIN_TAG_RE.test(value)) {
+  if (!isValidTag(value)) {
     throw new SlipwayError('usage', `--tag-plain "${value}" is not a valid docker tag`, {
       hint: 'use letters, digits, _ . - (at most 128, not starting with . or -), or --tag to slug it',
     })

@@ -1,5 +1,5 @@
 import {isDigest} from './digest.js'
-import type {AnyManifest, Descriptor} from './types.js'
+import type {Descriptor} from './types.js'
 
 /**
  * Structural checks of manifests read from outside: what a reader relies on (descriptors with a digest,
@@ -34,8 +34,4 @@ export function manifestProblem(doc: unknown): string | undefined {
     if (p) return p
   }
   return undefined
-}
-
-export function isUsableManifest(doc: unknown): doc is AnyManifest {
-  return manifestProblem(doc) === undefined
 }
