@@ -28,6 +28,8 @@ export interface RegistryOptions {
   tokenTtlSeconds?: number
   /** token variant: serve registry and issuer over HTTPS (default true). */
   tls?: boolean
+  /** `storage.delete.enabled` (default true): false makes a registry that refuses every delete. */
+  deleteEnabled?: boolean
 }
 
 export interface TestRegistry {
@@ -257,7 +259,7 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
         log: {level: process.env.SLIPWAY_TEST_REGISTRY_LOG_LEVEL ?? 'error', formatter: 'text'},
         storage: {
           filesystem: {rootdirectory: storageDir},
-          delete: {enabled: true},
+          delete: {enabled: opts.deleteEnabled !== false},
           maintenance: {uploadpurging: {enabled: false}},
         },
         http: {

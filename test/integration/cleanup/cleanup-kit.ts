@@ -1,14 +1,12 @@
-import {execFile, spawn} from 'node:child_process'
-import {mkdir, readdir, writeFile} from 'node:fs/promises'
-import {request} from 'node:http'
-import {createServer, type AddressInfo} from 'node:net'
+import {execFile} from 'node:child_process'
+import {readdir} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {promisify} from 'node:util'
 
 import {runSkopeo} from '../../helpers/base-image.js'
 import {freshHome, runSlipway, type CliResult} from '../../helpers/cli.js'
-import {startWatchdog, type TestRegistry} from '../../helpers/registry.js'
-import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import type {TestRegistry} from '../../helpers/registry.js'
+import {removeTempDir} from '../../helpers/tmp.js'
 
 const run = promisify(execFile)
 
@@ -104,68 +102,6 @@ export function oneLine(r: CliResult): string {
   const lines = r.stderr.trim().split('\n')
   if (lines.length !== 1) throw new Error(`expected one line on stderr, got ${lines.length}:\n${r.stderr}`)
   return lines[0]
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-function answers(url: string): Promise<boolean> {
-  return new Promise(resolve => {
-    const req = request(`${url}/v2/`, {timeout: 1000}, res => {
-      res.resume()
-      resolve(res.statusCode === 200)
-    })
-    req.on('error', () => resolve(false))
-    req.on('timeout', () => req.destroy())
-    req.end()
-  })
-}
-
-/**
- * A plain docker-registry with `storage.delete.enabled: false` (test/helpers/registry.ts always enables
- * deletes). Only what these tests need: host and stop().
- */
-export async function startRegistryWithoutDelete(): Promise<{host: string; stop(): Promise<void>}> {
-  const dir = await makeTempDir('registry-nodelete')
-  await mkdir(join(dir, 'storage'))
-  const port = await freePort()
-  const config = {
-    version: '0.1',
-    log: {level: 'error', formatter: 'text'},
-    storage: {filesystem: {rootdirectory: join(dir, 'storage')}, delete: {enabled: false}},
-    http: {addr: `127.0.0.1:${port}`, secret: 'nodelete'},
-  }
-  await writeFile(join(dir, 'config.yml'), JSON.stringify(config))
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGISTRY_')))
-  const child = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], {stdio: 'ignore', detached: true, env})
-  child.unref()
-  const watchdog = startWatchdog(child.pid!)
-  const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 15_000
-  while (!(await answers(url))) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`docker-registry (delete disabled) did not start on ${url}`)
-    await new Promise(r => setTimeout(r, 50))
-  }
-  return {
-    host: `127.0.0.1:${port}`,
-    async stop() {
-      try {
-        process.kill(-child.pid!, 'SIGKILL')
-      } catch {
-        // gone
-      }
-      watchdog.kill('SIGKILL')
-      await removeTempDir(dir)
-    },
-  }
 }
 
 /** Entries of a directory, [] when it does not exist. */

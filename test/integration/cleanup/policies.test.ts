@@ -9,7 +9,7 @@ import {OciStore, storeRoot} from '../../../src/store/index.js'
 import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
 import {makeProject, type TestProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
-import {Hosts, localStageSignatures, minus, oneLine, plannedSignatures, stageTagsOf, startRegistryWithoutDelete, union} from './cleanup-kit.js'
+import {Hosts, localStageSignatures, minus, oneLine, plannedSignatures, stageTagsOf, union} from './cleanup-kit.js'
 
 /** `app` has a git mapping, so its gitArchive and later stages record the commit; `tool` has none. */
 const DAPPFILE = `dimg: app
@@ -160,7 +160,7 @@ describe('cleanup policies: git commits that are gone, old cache versions', () =
   })
 
   it('a registry with deletes disabled gets one clear line naming the setting', async () => {
-    const noDelete = await startRegistryWithoutDelete()
+    const noDelete = await startRegistry('plain', {deleteEnabled: false})
     try {
       const target = `${noDelete.host}/rebased`
       await hosts.json(a, ['dimg', 'stages', 'push', 'tool', target])
