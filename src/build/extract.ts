@@ -253,16 +253,25 @@ export async function extractLayer(input: Readable, rootDir: string, options: Ex
   // pipeline() into the file does not notice, and apply() would wait forever: stop on the feed's error.
   const feedFailed = feeding.then(() => new Promise<never>(() => {}))
   feedFailed.catch(() => {})
+  let current: {entry: Readable; applying: Promise<unknown>} | undefined
   try {
     for await (const entry of ex) {
       const applying = extractor.apply(entry.header, entry as unknown as Readable)
       applying.catch(() => {})
+      current = {entry: entry as unknown as Readable, applying}
       await Promise.race([applying, feedFailed])
+      current = undefined
       entries++
     }
     await feeding
   } catch (e) {
     source.destroy()
+    // nothing may still be writing into the root once this rejects: end the entry being written and wait
+    // for its file to be closed (bounded, in case the tar library left that entry hanging)
+    if (current) {
+      current.entry.destroy()
+      await Promise.race([current.applying.catch(() => {}), new Promise(resolve => setTimeout(resolve, 2000).unref())])
+    }
     if (e instanceof SlipwayError) throw e
     const code = (e as NodeJS.ErrnoException).code
     if (code && ['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EDQUOT'].includes(code)) {
