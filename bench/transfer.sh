@@ -100,7 +100,7 @@ mkdir -p "$APP"
 cp -r "$ROOT/package.json" "$ROOT/bin" "$APP/"
 [ -f "$ROOT/.oclif.manifest.json" ] && cp "$ROOT/.oclif.manifest.json" "$APP/"
 ln -s "$ROOT/node_modules" "$APP/node_modules"
-(cd "$ROOT" && node node_modules/typescript/bin/tsc -p tsconfig.json --outDir "$APP/dist")
+(cd "$ROOT" && node node_modules/typescript/bin/tsc -p tsconfig.json --outDir "$APP/dist" && node scripts/bundle.mjs "$APP/dist")
 SLIPWAY=("$(command -v node)" "$APP/bin/run.js")
 
 # --- base image and projects (not timed) ----------------------------------------------------------------

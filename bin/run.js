@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
-
+// dist/slipway.js is the whole CLI in one file (scripts/bundle.mjs): one module to load, not hundreds.
+if (process.argv.includes('--debug')) process.setSourceMapsEnabled(true)
+const {execute} = await import('../dist/slipway.js')
 await execute({dir: import.meta.url})
