@@ -23,6 +23,8 @@ export interface PushBlobOptions {
   /** Repositories on the same registry that may hold the blob already (cross-repository mount). */
   mountFrom?: string[]
   onProgress?: (bytes: number) => void
+  /** What to tell the user when the registry finds the content does not match its digest. */
+  sourceHint?: string
 }
 
 export type PushBlobResult = 'exists' | 'mounted' | 'uploaded'
@@ -97,6 +99,8 @@ export async function pushBlob(t: Transport, repo: Repository, blob: BlobInfo, o
       await upload(t, repo, blob, open, location, opts.onProgress)
       return 'uploaded'
     } catch (e) {
+      const damaged = damagedSource(e, repo, blob)
+      if (damaged) throw opts.sourceHint ? new SlipwayError('integrity', damaged.message, {cause: e, hint: opts.sourceHint}) : damaged
       const retryable = (isRegistryError(e) && e.temporary) || (e instanceof SlipwayError && e.kind === 'network') || isRegistryError(e) && e.codes.includes('BLOB_UPLOAD_UNKNOWN')
       if (!retryable || attempt >= t.opts.retries) throw e
       location = undefined
@@ -104,6 +108,16 @@ export async function pushBlob(t: Transport, repo: Repository, blob: BlobInfo, o
       if (await headBlob(t, repo, blob.digest)) return 'uploaded'
     }
   }
+}
+
+/** The upload failed because the source's bytes are not the blob they claim to be (wrong size, or the registry's hash differs). */
+function damagedSource(e: unknown, repo: Repository, blob: BlobInfo): SlipwayError | undefined {
+  if (isRegistryError(e) && e.codes.includes('DIGEST_INVALID')) {
+    return new SlipwayError('integrity', `the registry refused ${what(repo, blob.digest)}: the content sent does not hash to its digest`, {cause: e})
+  }
+  if (e instanceof SlipwayError && e.kind === 'integrity') return e
+  const cause = (e as {cause?: unknown} | undefined)?.cause
+  return cause instanceof SlipwayError && cause.kind === 'integrity' ? cause : undefined
 }
 
 function uploadLocation(res: HttpResponse, subject: string): URL {
@@ -180,6 +194,7 @@ async function* counted(source: Readable, blob: BlobInfo, onProgress?: (bytes: n
       onProgress?.(n)
       yield buf
     }
+    if (n !== blob.size) throw new SlipwayError('integrity', `the content of blob ${blob.digest} has ${n} bytes, expected ${blob.size}`)
   } finally {
     source.destroy()
   }

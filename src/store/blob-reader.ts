@@ -6,6 +6,9 @@ import {type Digest, Digester, digestAlgorithm} from '../oci/digest.js'
 import {isErrno} from './fs-atomic.js'
 import type {StorePaths} from './paths.js'
 
+/** Read size for streaming blobs: 64 KiB reads (Node's default) cost three times the CPU of 1 MiB ones. */
+export const READ_CHUNK_BYTES = 1024 * 1024
+
 /** Largest blob `readBlob` loads into memory: manifests and configs are far smaller. */
 export const DEFAULT_MAX_READ_BYTES = 16 * 1024 * 1024
 
@@ -40,7 +43,7 @@ export async function openBlob(paths: StorePaths, digest: Digest, options: {veri
     if (isErrno(e, 'ENOENT')) throw notFound(digest)
     throw e
   }
-  const raw = fh.createReadStream({autoClose: true})
+  const raw = fh.createReadStream({autoClose: true, highWaterMark: READ_CHUNK_BYTES})
   if (options.verify === false) return raw
   // pipeline: an error on either side, or the consumer destroying the result, closes the file
   return pipeline(raw, new VerifyingStream(digest), () => {})

@@ -1,4 +1,4 @@
-import {mkdir, open, rename, stat, unlink, utimes} from 'node:fs/promises'
+import {type FileHandle, mkdir, open, rename, stat, unlink, utimes} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import type {Readable} from 'node:stream'
 
@@ -64,25 +64,46 @@ export async function writeBlob(paths: StorePaths, source: BlobSource | BlobOpen
   }
 }
 
+/** Network reads arrive in chunks of 16-64 KiB: they are written to disk in batches of at least this. */
+const WRITE_BATCH_BYTES = 1024 * 1024
+
 async function streamToFile(input: BlobSource, file: string, digester: Digester, expected: ExpectedBlob): Promise<void> {
   const fh = await open(file, 'wx')
   try {
     const chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = input instanceof Uint8Array ? [input] : input
+    let batch: Uint8Array[] = []
+    let batchBytes = 0
     for await (const chunk of chunks) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
       digester.update(bytes)
       if (expected.size !== undefined && digester.size > expected.size) {
         throw mismatch(`more than ${expected.size} bytes`, `${expected.size} bytes`, expected)
       }
-      let offset = 0
-      while (offset < bytes.length) {
-        const {bytesWritten} = await fh.write(bytes, offset, bytes.length - offset)
-        offset += bytesWritten
+      batch.push(bytes)
+      batchBytes += bytes.length
+      if (batchBytes >= WRITE_BATCH_BYTES) {
+        await writeAll(fh, batch)
+        batch = []
+        batchBytes = 0
       }
     }
+    await writeAll(fh, batch)
     await fh.sync()
   } finally {
     await fh.close()
+  }
+}
+
+/** Writes the buffers in order, continuing after short writes. */
+async function writeAll(fh: FileHandle, buffers: Uint8Array[]): Promise<void> {
+  let rest = buffers.filter(b => b.length > 0)
+  while (rest.length > 0) {
+    let {bytesWritten} = await fh.writev(rest)
+    while (rest.length > 0 && bytesWritten >= rest[0]!.length) {
+      bytesWritten -= rest[0]!.length
+      rest = rest.slice(1)
+    }
+    if (bytesWritten > 0) rest = [rest[0]!.subarray(bytesWritten), ...rest.slice(1)]
   }
 }
 

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {isSlipwayError} from '../errors.js'
 import {type Digest, Digester, isDigest} from '../oci/digest.js'
-import {listBlobFiles} from './blob-reader.js'
+import {listBlobFiles, READ_CHUNK_BYTES} from './blob-reader.js'
 import {isErrno} from './fs-atomic.js'
 import {readIndex} from './layout.js'
 import type {StorePaths} from './paths.js'
@@ -81,7 +81,7 @@ export async function verifyStore(paths: StorePaths): Promise<VerifyReport> {
 async function hashFile(file: string, algorithm: 'sha256' | 'sha512'): Promise<Digest | undefined> {
   const digester = new Digester(algorithm)
   try {
-    for await (const chunk of createReadStream(file)) digester.update(chunk as Buffer)
+    for await (const chunk of createReadStream(file, {highWaterMark: READ_CHUNK_BYTES})) digester.update(chunk as Buffer)
   } catch (e) {
     if (isErrno(e, 'ENOENT')) return undefined
     throw e

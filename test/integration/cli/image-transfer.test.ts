@@ -134,6 +134,49 @@ describe('image commands: bad input', () => {
   })
 })
 
+describe('image push: a damaged blob in the local store', () => {
+  let source: TestRegistry
+  let reg: TestRegistry
+  let baseRef: string
+  beforeAll(async () => {
+    source = await startRegistry('plain')
+    reg = await startRegistry('plain') // another registry: nothing can be mounted, every blob is uploaded
+    baseRef = await pushBaseImage(source)
+  })
+  afterAll(async () => {
+    await source.stop()
+    await reg.stop()
+  })
+
+  // the push does not hash the store's copy itself: the registry's digest check is what catches it
+  it.each([
+    ['one byte changed', (b: Buffer) => Buffer.concat([b.subarray(0, 100), Buffer.from([b[100]! ^ 0xff]), b.subarray(101)])],
+    ['cut short', (b: Buffer) => b.subarray(0, b.length - 10)],
+  ])('%s: one line naming the blob and `store verify`, exit 8, no tag written', async (_name, damage) => {
+    const home = freshHome()
+    try {
+      expect((await runSlipway(['image', 'pull', baseRef, '--name', 'base'], {env: {SLIPWAY_HOME: home}})).code).toBe(0)
+      const [entry] = JSON.parse((await runSlipway(['image', 'list', '--json'], {env: {SLIPWAY_HOME: home}})).stdout)
+      const manifest = JSON.parse((await blobFile(home, entry.digest)).toString())
+      const layer: string = manifest.layers[0].digest
+      const file = join(home, 'store', 'blobs', 'sha256', layer.slice(7))
+      await writeFile(file, damage(await readFile(file)))
+
+      const target = `${reg.host}/damaged/busybox:v1`
+      const r = await runSlipway(['image', 'push', 'base', target], {env: {SLIPWAY_HOME: home}})
+      expect(r.code).toBe(8)
+      const errors = r.stderr.split('\n').filter(l => l.startsWith('slipway:'))
+      expect(errors).toHaveLength(1)
+      expect(errors[0]).toContain(layer)
+      expect(errors[0]).toContain('slipway store verify')
+      const tags = await fetch(`http://${reg.host}/v2/damaged/busybox/tags/list`)
+      expect(tags.status === 404 || ((await tags.json()) as {tags: string[] | null}).tags === null).toBe(true)
+    } finally {
+      await removeTempDir(home)
+    }
+  })
+})
+
 describe('image list, store gc', () => {
   let reg: TestRegistry
   let home: string
