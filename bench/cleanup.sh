@@ -12,7 +12,10 @@
 # Checks the counts (plan and what is left in REPO), prints the figures, exits 1 when a target is missed:
 # real under 30 s, dry-run under 10 s.
 #
-# Environment: CHAINS (200), STAGES (25), DIMGS (8), USED (100), KEEP=1 keeps the temp dir.
+# Also measured (FLOOR=0 skips it): the registry's own floor, the same manifest deletions sent with curl
+# to a copy of the filled registry.
+#
+# Environment: CHAINS (200), STAGES (25), DIMGS (8), USED (100), FLOOR (1), KEEP=1 keeps the temp dir.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -92,6 +95,32 @@ DRY_S=$(elapsed "$T0" "$T1")
 [ "$DRY" = "$IMPROPER 0" ] || { echo "cleanup.sh: dry run planned '$DRY', expected '$IMPROPER 0'" >&2; exit 1; }
 [ "$(stage_tags)" = "$TOTAL" ] || { echo "cleanup.sh: the dry run deleted tags" >&2; exit 1; }
 
+# --- the registry's own floor: the same manifest deletions sent straight with curl to a copy ---------
+# distribution 2.8 cannot delete a tag, only a manifest by digest, and on each such DELETE it reads the
+# link file of every tag in the repository to untag it (O(tags) per delete). This measures what those
+# deletions cost the registry alone, 8 at a time as slipway sends them: no client can go below it.
+FLOOR_S=-
+if [ "${FLOOR:-1}" = 1 ]; then
+  log "registry floor: the same $IMPROPER manifest deletes with curl, on a copy of the storage"
+  run_cleanup --dry-run | "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const d of JSON.parse(s).delete)for(const t of d.tags)console.log(t.split(":").pop())})' >"$WORK/improper-tags"
+  cp -a "$WORK/storage" "$WORK/storage-floor"
+  PORT2=$("$NODE" -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  sed -e "s#$WORK/storage#$WORK/storage-floor#" -e "s#$HOST#127.0.0.1:$PORT2#" "$WORK/config.yml" >"$WORK/config-floor.yml"
+  env -u REGISTRY_HTTP_ADDR docker-registry serve "$WORK/config-floor.yml" >"$WORK/registry-floor.log" 2>&1 &
+  FLOOR_PID=$!
+  for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT2/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+  xargs -P 8 -I{} curl -fsSI -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$PORT2/v2/$PROJECT/manifests/{}" <"$WORK/improper-tags" |
+    tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" {print $2}' | sort -u >"$WORK/improper-digests"
+  T0=$(now)
+  CODES=$(xargs -P 8 -I{} curl -sS -o /dev/null -w '%{http_code}\n' -X DELETE "http://127.0.0.1:$PORT2/v2/$PROJECT/manifests/{}" <"$WORK/improper-digests" | sort | uniq -c | xargs)
+  T1=$(now)
+  FLOOR_S=$(elapsed "$T0" "$T1")
+  kill "$FLOOR_PID" 2>/dev/null || true
+  wait "$FLOOR_PID" 2>/dev/null || true
+  rm -rf "$WORK/storage-floor"
+  log "  $(wc -l <"$WORK/improper-digests") deletes: $FLOOR_S s (HTTP status counts: $CODES)"
+fi
+
 log "real cleanup"
 T0=$(now)
 REAL=$(run_cleanup | count)
@@ -103,5 +132,6 @@ LEFT=$(stage_tags)
 
 printf '\nstages cleanup repo --improper-repo-cache: %d stage tags, %d final images, %d improper\n' "$TOTAL" "$((USED * 2))" "$IMPROPER"
 printf '  %-10s %8ss   (target < %ss)\n' 'dry-run' "$DRY_S" "$DRY_TARGET" 'real' "$REAL_S" "$REAL_TARGET"
+printf '  %-10s %8ss   (the registry alone: the same %d deletes sent with curl, 8 at a time)\n' 'floor' "$FLOOR_S" "$IMPROPER"
 printf '  %d stage tags left in REPO\n' "$LEFT"
 awk -v d="$DRY_S" -v r="$REAL_S" -v dt="$DRY_TARGET" -v rt="$REAL_TARGET" 'BEGIN { exit !(d < dt && r < rt) }' || { echo "target missed" >&2; exit 1; }

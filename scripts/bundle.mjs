@@ -1,13 +1,16 @@
-// Bundles the compiled CLI (dist/) and its dependencies into one ESM file, dist/slipway.js, so a command
-// starts by loading one file instead of resolving and compiling hundreds of modules (see README, Benchmarks).
-// oclif finds the commands through the explicit strategy: dist/slipway.js exports COMMANDS.
+// Bundles the compiled CLI (dist/) and its dependencies into one CommonJS file, dist/slipway.cjs, so a
+// command starts by compiling one script (which bin/run.js caches with V8's code cache) instead of
+// resolving and compiling hundreds of modules. oclif finds the commands through its explicit strategy:
+// the bundle exports COMMANDS, one entry per file under dist/commands.
+//
+//   node scripts/bundle.mjs [DIST]      DIST defaults to the project's dist/, where tsc put the compiled CLI
+//   BUNDLE_ANALYZE=1 node scripts/bundle.mjs   also prints what takes the space
 import {readdirSync} from 'node:fs'
 import {dirname, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {build} from 'esbuild'
+import {analyzeMetafile, build} from 'esbuild'
 
-// node scripts/bundle.mjs [DIST]   (DIST defaults to the project's dist/, where tsc put the compiled CLI)
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = resolve(process.argv[2] ?? join(root, 'dist'))
 const commandsDir = join(dist, 'commands')
@@ -34,24 +37,13 @@ const result = await build({
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'esm',
-  outfile: join(dist, 'slipway.js'),
+  format: 'cjs',
+  outfile: join(dist, 'slipway.cjs'),
   sourcemap: 'linked',
   legalComments: 'none',
   // oclif loads TypeScript only to run uncompiled plugins in development
   external: ['typescript'],
-  logLevel: "warning",
+  logLevel: 'warning',
   metafile: true,
-  // CommonJS dependencies (oclif's) call require() for Node built-ins and use __dirname
-  banner: {
-    js: [
-      "import {createRequire as __slipwayCreateRequire} from 'node:module'",
-      "import {fileURLToPath as __slipwayFileURLToPath} from 'node:url'",
-      "import {dirname as __slipwayDirname} from 'node:path'",
-      'const require = __slipwayCreateRequire(import.meta.url)',
-      'const __filename = __slipwayFileURLToPath(import.meta.url)',
-      'const __dirname = __slipwayDirname(__filename)',
-    ].join('\n'),
-  },
 })
-if (process.env.BUNDLE_ANALYZE) { const {analyzeMetafile} = await import('esbuild'); console.log(await analyzeMetafile(result.metafile)) }
+if (process.env.BUNDLE_ANALYZE) console.log(await analyzeMetafile(result.metafile))

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SLIPWAY="node $ROOT/bin/run.js"
-[ -f dist/slipway.js ] || npm run build >/dev/null
+[ -f dist/slipway.cjs ] || npm run build >/dev/null
 
 WORK=$(mktemp -d /tmp/slipway-demo-XXXXXX)
 REGISTRY_PID=""

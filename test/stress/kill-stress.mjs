@@ -33,7 +33,7 @@ async function snapshotCli() {
     try {
       await access(join(REPO_ROOT, '.oclif.manifest.json'))
       await cp(join(REPO_ROOT, 'dist'), join(dir, 'dist'), {recursive: true})
-      await access(join(dir, 'dist', 'slipway.js'))
+      await access(join(dir, 'dist', 'slipway.cjs'))
       break
     } catch (e) {
       if (attempt >= 20) throw new Error(`no complete build in ${REPO_ROOT}/dist: run npm run build (${e})`)
