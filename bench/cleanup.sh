@@ -102,7 +102,7 @@ DRY_S=$(elapsed "$T0" "$T1")
 FLOOR_S=-
 if [ "${FLOOR:-1}" = 1 ]; then
   log "registry floor: the same $IMPROPER manifest deletes with curl, on a copy of the storage"
-  run_cleanup --dry-run | "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const d of JSON.parse(s).delete)for(const t of d.tags)console.log(t.split(":").pop())})' >"$WORK/improper-tags"
+  run_cleanup --dry-run | "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const d of JSON.parse(s).delete)console.log("dimgstage-"+d.signature)})' >"$WORK/improper-tags"
   cp -a "$WORK/storage" "$WORK/storage-floor"
   PORT2=$("$NODE" -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   sed -e "s#$WORK/storage#$WORK/storage-floor#" -e "s#$HOST#127.0.0.1:$PORT2#" "$WORK/config.yml" >"$WORK/config-floor.yml"

@@ -69,8 +69,8 @@ function loadWithCodeCache() {
 // sets this one anyway (src/registry/http.ts explains why)
 setFlagsFromString('--liftoff-only')
 
-// --debug: stack traces point into src/ through the bundle's source map, so load it the ordinary way
-const debug = process.argv.includes('--debug')
+// --debug (or SLIPWAY_DEBUG=1): stack traces point into src/ through the bundle's source map, so load it the ordinary way
+const debug = process.argv.includes('--debug') || process.env.SLIPWAY_DEBUG === '1'
 if (debug) process.setSourceMapsEnabled(true)
 const {execute} = debug ? require(bundle) : loadWithCodeCache()
 await execute({dir: import.meta.url})

@@ -29,6 +29,49 @@ async function kindOf(p: Promise<unknown>): Promise<string> {
 
 const leftovers = async () => [...await readdir(store.paths.tmpDir), ...await readdir(store.paths.algorithmDir('sha256'))]
 
+/** Random bytes in network-sized chunks (64 KiB, the last shorter), as a registry body arrives. */
+function networkChunks(data: Buffer): Buffer[] {
+  const out: Buffer[] = []
+  for (let i = 0; i < data.length; i += 65536) out.push(data.subarray(i, i + 65536))
+  return out
+}
+
+describe('large blob writes, several at once', () => {
+  const big = (mib: number, seed: number) => {
+    const data = Buffer.alloc(mib * 1024 * 1024 + 1234)
+    for (let i = 0; i < data.length; i += 4096) data.writeUInt32LE((i * 2654435761 + seed) >>> 0, i)
+    return data
+  }
+
+  it('writes several at once, each byte for byte under its own digest', async () => {
+    const blobs = [big(9, 1), big(12, 2), big(10, 3)]
+    const written = await Promise.all(blobs.map(b => store.writeBlob(Readable.from(networkChunks(b)), {digest: sha256Digest(b), size: b.length})))
+    for (const [i, b] of blobs.entries()) {
+      expect(written[i]).toEqual({digest: sha256Digest(b), size: b.length, written: true})
+      expect((await readFile(store.paths.blob(written[i]!.digest))).equals(b)).toBe(true)
+    }
+    expect(await readdir(store.paths.tmpDir)).toEqual([])
+  })
+
+  it('rejects a wrong digest, a short or long body and a failing source, and leaves nothing', async () => {
+    const data = big(9, 4)
+    const digest = sha256Digest(data)
+    const flipped = Buffer.from(data)
+    flipped[5_000_000] = flipped[5_000_000]! ^ 1
+    expect(await kindOf(store.writeBlob(Readable.from(networkChunks(flipped)), {digest, size: data.length}))).toBe('integrity')
+    expect(await kindOf(store.writeBlob(Readable.from(networkChunks(data.subarray(1))), {digest, size: data.length}))).toBe('integrity')
+    expect(await kindOf(store.writeBlob(Readable.from(networkChunks(Buffer.concat([data, data.subarray(0, 9)]))), {digest, size: data.length}))).toBe('integrity')
+    async function* failing() {
+      yield data.subarray(0, 3 * 1024 * 1024)
+      throw new SlipwayError('network', 'connection reset')
+    }
+    expect(await kindOf(store.writeBlob(failing(), {digest, size: data.length}))).toBe('network')
+    expect(await leftovers()).toEqual([])
+    // the store still takes the blob after those failures
+    expect(await store.writeBlob(Readable.from(networkChunks(data)), {digest, size: data.length})).toEqual({digest, size: data.length, written: true})
+  })
+})
+
 describe('blob writes', () => {
   it('writes a stream and reads it back by digest', async () => {
     const data = Buffer.from('hello layer'.repeat(1000))
