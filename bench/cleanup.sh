@@ -15,7 +15,7 @@
 # Also measured (FLOOR=0 skips it): the registry's own floor, the same manifest deletions sent with curl
 # to a copy of the filled registry.
 #
-# Environment: CHAINS (200), STAGES (25), DIMGS (8), USED (100), FLOOR (1), KEEP=1 keeps the temp dir.
+# Environment: CHAINS (200), STAGES (25), DIMGS (8), USED (100), FLOOR (1), FLOOR_JOBS (8), KEEP=1 keeps the temp dir.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -112,7 +112,7 @@ if [ "${FLOOR:-1}" = 1 ]; then
   xargs -P 8 -I{} curl -fsSI -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$PORT2/v2/$PROJECT/manifests/{}" <"$WORK/improper-tags" |
     tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" {print $2}' | sort -u >"$WORK/improper-digests"
   T0=$(now)
-  CODES=$(xargs -P 8 -I{} curl -sS -o /dev/null -w '%{http_code}\n' -X DELETE "http://127.0.0.1:$PORT2/v2/$PROJECT/manifests/{}" <"$WORK/improper-digests" | sort | uniq -c | xargs)
+  CODES=$(xargs -P "${FLOOR_JOBS:-8}" -I{} curl -sS -o /dev/null -w '%{http_code}\n' -X DELETE "http://127.0.0.1:$PORT2/v2/$PROJECT/manifests/{}" <"$WORK/improper-digests" | sort | uniq -c | xargs)
   T1=$(now)
   FLOOR_S=$(elapsed "$T0" "$T1")
   kill "$FLOOR_PID" 2>/dev/null || true

@@ -43,6 +43,14 @@ const result = await build({
   legalComments: 'none',
   // oclif loads TypeScript only to run uncompiled plugins in development
   external: ['typescript'],
+  plugins: [
+    {
+      name: 'undici-slim',
+      setup(b) {
+        b.onResolve({filter: /^undici$/}, () => ({path: join(root, 'scripts', 'bundle', 'undici-slim.cjs')}))
+      },
+    },
+  ],
   logLevel: 'warning',
   metafile: true,
 })

@@ -56,6 +56,12 @@ if (startup.length) {
   console.log(`\nfor reference: a slipway process that only plans (stages push --dry-run, 50 stages): ${median(startup.map(r => r.seconds)).toFixed(2)} s median, ${mb(median(startup.map(r => r.rssKb))).toFixed(1)} MB`)
 }
 
+const floor = kase => rows.filter(r => r.kase === kase && r.tool === 'curl').map(r => r.seconds)
+if (floor('floor-push-big').length) {
+  console.log(`the 4 x 40 MiB layers moved by curl alone, all at once (no hashing, no fsync, no start-up): push ${median(floor('floor-push-big')).toFixed(2)} s, pull ${median(floor('floor-pull-big')).toFixed(2)} s median`)
+  console.log(`node -e 0 on this machine: ${process.env.NODE_START ?? '?'} s`)
+}
+
 const slipwayRss = rows.filter(r => r.tool === 'slipway' && r.kase !== 'startup' && r.rssKb !== undefined)
 const peak = Math.max(...slipwayRss.map(r => r.rssKb))
 const peakOk = mb(peak) < RSS_LIMIT_MB

@@ -3,7 +3,7 @@ import type {Readable} from 'node:stream'
 import {rootCertificates} from 'node:tls'
 import {setFlagsFromString} from 'node:v8'
 
-import {Agent, type Dispatcher, request} from 'undici'
+import {Agent, type Dispatcher} from 'undici'
 
 import {SlipwayError} from '../errors.js'
 import {redactSecrets} from '../redact.js'
@@ -76,11 +76,12 @@ export class HttpClient {
       const started = Date.now()
       let res: Dispatcher.ResponseData
       try {
-        res = await request(url, {
+        res = await this.dispatcher(req.insecure).request({
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
           method: method as Dispatcher.HttpMethod,
           headers,
           body: body === undefined ? null : Buffer.isBuffer(body) ? body : await body(),
-          dispatcher: this.dispatcher(req.insecure),
         })
       } catch (e) {
         this.log(`${method} ${url.href} failed after ${Date.now() - started} ms: ${(e as Error).message}`, headers)
