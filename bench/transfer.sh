@@ -178,20 +178,26 @@ slipway_timed() {
 # start-up): what the registry and the kernel cost, the part of a big transfer no client can avoid
 curl_floor() {
   local round=$1 repo=$2 t0 t1 blob
+  local pids=()
   local host=${repo%%/*} path=${repo#*/}
   t0=$EPOCHREALTIME
   for blob in "${BIG_BLOBS[@]}"; do
     (loc=$(curl -fsS -D - -o /dev/null -X POST "http://$host/v2/$path-floor/blobs/uploads/" | tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')
      case $loc in http*) ;; *) loc=http://$host$loc ;; esac
      curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' -T "$WORK/home-big/store/blobs/sha256/$blob" "$loc&digest=sha256:$blob") &
+    pids+=($!)
   done
-  wait
+  wait "${pids[@]}" # not a bare wait: the registries run in the background too
   t1=$EPOCHREALTIME
   printf '%s\t%s\t%s\t%s\t-\t0\t0\n' "$round" floor-push-big curl "$(elapsed "$t0" "$t1")" >>"$RESULTS"
   mkdir -p "$WORK/floor"
   t0=$EPOCHREALTIME
-  for blob in "${BIG_BLOBS[@]}"; do curl -fsS -o "$WORK/floor/$blob" "http://$host/v2/$path/blobs/sha256:$blob" & done
-  wait
+  pids=()
+  for blob in "${BIG_BLOBS[@]}"; do
+    curl -fsS -o "$WORK/floor/$blob" "http://$host/v2/$path/blobs/sha256:$blob" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
   t1=$EPOCHREALTIME
   rm -rf "$WORK/floor"
   printf '%s\t%s\t%s\t%s\t-\t0\t0\n' "$round" floor-pull-big curl "$(elapsed "$t0" "$t1")" >>"$RESULTS"
