@@ -3,10 +3,10 @@
 // start-up, so it is loaded through V8's code cache: the first run on a machine saves the compiled code
 // (with every function that run used) under the user's cache directory, later runs skip the compile.
 // The cache is only an optimisation: any problem with it falls back to compiling. SLIPWAY_CODE_CACHE=0 turns it off.
-import {mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {createRequire, Module} from 'node:module'
 import {homedir} from 'node:os'
-import {dirname, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {setFlagsFromString} from 'node:v8'
 import vm from 'node:vm'
@@ -37,6 +37,11 @@ function saveCache(path, script) {
     mkdirSync(dirname(path), {recursive: true})
     writeFileSync(tmp, script.createCachedData())
     renameSync(tmp, path)
+    // caches of earlier builds (or other Node.js versions) are of no more use
+    const builds = dirname(dirname(path))
+    for (const other of readdirSync(builds)) {
+      if (other !== basename(dirname(path))) rmSync(join(builds, other), {recursive: true, force: true})
+    }
   } catch {
     try { unlinkSync(tmp) } catch {}
   }

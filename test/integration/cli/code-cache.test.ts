@@ -1,4 +1,4 @@
-import {readdir, readFile, stat, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, readFile, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {freshHome, runSlipway} from '../../helpers/cli.js'
@@ -29,11 +29,17 @@ describe('bin/run.js: the bundle loaded through V8 code cache', () => {
   const run = (args: string[], env: Record<string, string> = {}) => runSlipway(args, {env: {SLIPWAY_HOME: home, XDG_CACHE_HOME: cacheHome, ...env}})
 
   it('the first run of a command saves its cache, later runs use it and leave it alone', async () => {
+    // what an earlier build left behind goes when this build saves its first cache
+    const stale = join(cacheHome, 'slipway', 'v20.0.0-x64-1-1')
+    await mkdir(stale, {recursive: true})
+    await writeFile(join(stale, 'image-pull.v8'), 'old')
     // a registry that refuses connections: the run still loads the registry client (which sets V8 flags)
     const pull = ['image', 'pull', '127.0.0.1:9/nothing:1']
     expect((await run(pull)).code).not.toBe(0)
     const files = await cacheFiles(cacheHome)
     expect([...files.keys()]).toEqual(['image-pull.v8'])
+    expect(await readdir(join(cacheHome, 'slipway'))).toHaveLength(1)
+    expect(files.get('image-pull.v8')!.startsWith(stale)).toBe(false)
     const before = await stat(files.get('image-pull.v8')!)
     expect(before.size).toBeGreaterThan(100_000)
     // a cache V8 rejects (made under other flags, or for another build) would be written again by every run
