@@ -3,7 +3,7 @@
 // start-up, so it is loaded through V8's code cache: the first run on a machine saves the compiled code
 // (with every function that run used) under the user's cache directory, later runs skip the compile.
 // The cache is only an optimisation: any problem with it falls back to compiling. SLIPWAY_CODE_CACHE=0 turns it off.
-import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {createRequire, Module} from 'node:module'
 import {homedir} from 'node:os'
 import {basename, dirname, join} from 'node:path'
@@ -77,5 +77,9 @@ setFlagsFromString('--liftoff-only')
 // --debug (or SLIPWAY_DEBUG=1): stack traces point into src/ through the bundle's source map, so load it the ordinary way
 const debug = process.argv.includes('--debug') || process.env.SLIPWAY_DEBUG === '1'
 if (debug) process.setSourceMapsEnabled(true)
+if (!existsSync(bundle)) {
+  process.stderr.write(`slipway: ${bundle} is missing: run \`npm run build\` in ${dirname(dirname(bundle))}\n`)
+  process.exit(1)
+}
 const {execute} = debug ? require(bundle) : loadWithCodeCache()
 await execute({dir: import.meta.url})
