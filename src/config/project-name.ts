@@ -7,7 +7,11 @@ import {gitTopLevel, remoteOriginUrl} from '../git/git.js'
  * git work tree's top directory, else the name of the project directory.
  */
 export async function projectName(dir: string): Promise<string> {
-  const root = await gitTopLevel(dir)
+  return projectNameAt(await gitTopLevel(dir), dir)
+}
+
+/** projectName for a caller that already knows the git work tree's top directory (`root`, or undefined outside git). */
+export async function projectNameAt(root: string | undefined, dir: string): Promise<string> {
   if (root !== undefined) {
     const url = await remoteOriginUrl(root)
     const fromUrl = url === undefined ? undefined : repositoryNameOfUrl(url)

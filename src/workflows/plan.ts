@@ -1,7 +1,7 @@
 import {resolve} from 'node:path'
 
 import {loadDappfile} from '../config/load.js'
-import {projectName} from '../config/project-name.js'
+import {projectNameAt} from '../config/project-name.js'
 import {DEPENDENCY_STAGES, type DappConfig, type DependencyStageName, type DimgConfig} from '../config/types.js'
 import {SlipwayError} from '../errors.js'
 import {treeishExists, diffTrees, gitTopLevel, headCommit, listTree, workTreeSnapshot, type TreeEntry} from '../git/git.js'
@@ -41,12 +41,12 @@ export interface LoadProjectOptions {
 export async function loadProject(dir: string, opts: LoadProjectOptions = {}): Promise<Project> {
   const absDir = resolve(dir)
   const dev = opts.dev ?? false
-  const config = await loadDappfile(absDir)
-  const [name, root] = await Promise.all([projectName(absDir), gitTopLevel(absDir)])
+  // git runs as child processes: ask it what is needed two at a time, while the config is read
+  const [config, root] = await Promise.all([loadDappfile(absDir), gitTopLevel(absDir)])
+  const [name, head] = await Promise.all([projectNameAt(root, absDir), root === undefined ? undefined : headCommit(root)])
   const needsGit = config.dimgs.find((d) => d.git.length > 0)
   let git: ProjectGit | undefined
   if (root !== undefined) {
-    const head = await headCommit(root)
     if (head !== undefined) git = {root, headCommit: head, contentRef: dev && needsGit ? await workTreeSnapshot(root) : head}
     else if (needsGit) {
       throw new SlipwayError('config', `${dimgLabel(needsGit)} maps git paths but the repository at ${root} has no commit yet`, {hint: 'commit the files first'})
