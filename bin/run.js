@@ -37,10 +37,14 @@ function saveCache(path, script) {
     mkdirSync(dirname(path), {recursive: true})
     writeFileSync(tmp, script.createCachedData())
     renameSync(tmp, path)
-    // caches of earlier builds (or other Node.js versions) are of no more use
+    // caches of earlier builds (or other Node.js versions) are of no more use, nor what killed runs left
     const builds = dirname(dirname(path))
     for (const other of readdirSync(builds)) {
       if (other !== basename(dirname(path))) rmSync(join(builds, other), {recursive: true, force: true})
+    }
+    for (const name of readdirSync(dirname(path))) {
+      const file = join(dirname(path), name)
+      if (name.endsWith('.tmp') && Date.now() - statSync(file).mtimeMs > 60_000) rmSync(file, {force: true})
     }
   } catch {
     try { unlinkSync(tmp) } catch {}

@@ -1,5 +1,6 @@
-import {mkdir, readdir, readFile, stat, writeFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {existsSync} from 'node:fs'
+import {mkdir, readdir, readFile, stat, utimes, writeFile} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
 
 import {freshHome, runSlipway} from '../../helpers/cli.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
@@ -39,6 +40,10 @@ describe('bin/run.js: the bundle loaded through V8 code cache', () => {
     const files = await cacheFiles(cacheHome)
     expect([...files.keys()]).toEqual(['image-pull.v8'])
     expect(await readdir(join(cacheHome, 'slipway'))).toHaveLength(1)
+    // a temporary file of a run killed while saving, an hour ago: gone at the next save
+    const leftover = join(dirname(files.get('image-pull.v8')!), 'store-verify.v8.12345.tmp')
+    await writeFile(leftover, 'partial')
+    await utimes(leftover, new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000))
     expect(files.get('image-pull.v8')!.startsWith(stale)).toBe(false)
     const before = await stat(files.get('image-pull.v8')!)
     expect(before.size).toBeGreaterThan(100_000)
@@ -48,6 +53,7 @@ describe('bin/run.js: the bundle loaded through V8 code cache', () => {
     expect((await stat(files.get('image-pull.v8')!)).mtimeMs).toBe(before.mtimeMs)
     expect((await run(['store', 'verify'])).code).toBe(0)
     expect([...(await cacheFiles(cacheHome)).keys()].sort()).toEqual(['image-pull.v8', 'store-verify.v8'])
+    expect(existsSync(leftover)).toBe(false)
   })
 
   it('a damaged cache file is ignored and replaced; SLIPWAY_CODE_CACHE=0 writes none', async () => {
