@@ -122,15 +122,11 @@ export async function importDirectory(source: ArchiveSource, dir: string, option
   const staging = join(dirname(target), `.${basename(target)}.import-${process.pid}-${randomBytes(6).toString('hex')}`)
   await mkdir(staging, {mode: 0o700})
   let reader: TarReader | undefined
-  let bytes = 0
   try {
-    reader = await openTar(source, label, n => {
-      bytes = n
-      options.onProgress?.({bytes: n, totalBytes: reader?.totalBytes})
-    })
+    reader = await openTar(source, label, options.onProgress)
     const entries = await extractTree(reader, staging, label)
     await swapInto(staging, target)
-    return {entries, bytes}
+    return {entries, bytes: reader.bytesRead()}
   } catch (e) {
     reader?.close()
     await rm(staging, {recursive: true, force: true})

@@ -174,14 +174,16 @@ export interface TarReader {
   entries: AsyncIterable<TarEntry>
   /** Total archive size when it is a file. */
   totalBytes?: number
+  /** Archive bytes read so far. */
+  bytesRead(): number
   /** Stop reading (on failure); safe to call more than once. */
   close(): void
   /** The tar parser's or the input's own error, if it failed: the real cause behind an entry that broke off. */
   failure(): Error | undefined
 }
 
-/** Open `source` for streaming entry by entry; `onBytes` is told the archive bytes read so far. */
-export async function openTar(source: ArchiveSource, label: string, onBytes?: (bytes: number) => void): Promise<TarReader> {
+/** Open `source` for streaming entry by entry; `onProgress` is told the archive bytes read so far. */
+export async function openTar(source: ArchiveSource, label: string, onProgress?: (progress: ArchiveProgress) => void): Promise<TarReader> {
   let input: Readable
   let totalBytes: number | undefined
   if (typeof source === 'string') {
@@ -205,7 +207,7 @@ export async function openTar(source: ArchiveSource, label: string, onBytes?: (b
   let read = 0
   input.on('data', (chunk: Buffer) => {
     read += chunk.length
-    onBytes?.(read)
+    onProgress?.({bytes: read, totalBytes})
   })
   input.on('error', e => {
     failure ??= e
@@ -220,7 +222,7 @@ export async function openTar(source: ArchiveSource, label: string, onBytes?: (b
   async function* entries(): AsyncGenerator<TarEntry> {
     for await (const entry of extract) yield {header: entry.header, content: entry as AsyncIterable<unknown> as AsyncIterable<Buffer>}
   }
-  return {entries: entries(), totalBytes, close, failure: () => failure}
+  return {entries: entries(), totalBytes, bytesRead: () => read, close, failure: () => failure}
 }
 
 /** Read a whole small entry into memory, refusing one larger than `maxBytes` before reading it. */

@@ -149,16 +149,12 @@ export async function importArchive(store: OciStore, source: ArchiveSource, opti
   const label = options.label ?? (typeof source === 'string' ? basename(source) : 'the archive')
   const lease = await store.lease()
   let reader: TarReader | undefined
-  let bytes = 0
   try {
-    reader = await openTar(source, label, n => {
-      bytes = n
-      options.onProgress?.({bytes: n, totalBytes: reader?.totalBytes})
-    })
+    reader = await openTar(source, label, options.onProgress)
     const found = await readArchive(store, reader, lease, label)
     const names = await checkComplete(store, found.index)
     await store.setRefs(found.index.manifests.map((descriptor, i) => ({name: names[i]!, descriptor})))
-    return {images: names, blobsWritten: found.written, blobsSkipped: found.skipped, bytes}
+    return {images: names, blobsWritten: found.written, blobsSkipped: found.skipped, bytes: reader.bytesRead()}
   } catch (e) {
     reader?.close()
     throw archiveError(e, label, reader, {hint: ARCHIVE_HINT, doing: 'import'})
