@@ -1,17 +1,13 @@
 import {basename, resolve} from 'node:path'
 
-import {gitTopLevel, remoteOriginUrl} from '../git/git.js'
+import {remoteOriginUrl} from '../git/git.js'
 
 /**
  * The project's name: the basename of the git remote `origin` URL (without `.git`), else the name of the
- * git work tree's top directory, else the name of the project directory.
+ * git work tree's top directory (`root`), else the name of the project directory (`dir`, when `root` is
+ * undefined: not in a git repository).
  */
-export async function projectName(dir: string): Promise<string> {
-  return projectNameAt(await gitTopLevel(dir), dir)
-}
-
-/** projectName for a caller that already knows the git work tree's top directory (`root`, or undefined outside git). */
-export async function projectNameAt(root: string | undefined, dir: string): Promise<string> {
+export async function projectName(root: string | undefined, dir: string): Promise<string> {
   if (root !== undefined) {
     const url = await remoteOriginUrl(root)
     const fromUrl = url === undefined ? undefined : repositoryNameOfUrl(url)

@@ -1,7 +1,7 @@
 import {resolve} from 'node:path'
 
 import {loadDappfile} from '../config/load.js'
-import {projectNameAt} from '../config/project-name.js'
+import {projectName} from '../config/project-name.js'
 import {DEPENDENCY_STAGES, type DappConfig, type DependencyStageName, type DimgConfig} from '../config/types.js'
 import {SlipwayError} from '../errors.js'
 import {treeishExists, diffTrees, gitTopLevel, headCommit, listTree, workTreeSnapshot, type TreeEntry} from '../git/git.js'
@@ -43,7 +43,7 @@ export async function loadProject(dir: string, opts: LoadProjectOptions = {}): P
   const dev = opts.dev ?? false
   // git runs as child processes: ask it what is needed two at a time, while the config is read
   const [config, root] = await Promise.all([loadDappfile(absDir), gitTopLevel(absDir)])
-  const [name, head] = await Promise.all([projectNameAt(root, absDir), root === undefined ? undefined : headCommit(root)])
+  const [name, head] = await Promise.all([projectName(root, absDir), root === undefined ? undefined : headCommit(root)])
   const needsGit = config.dimgs.find((d) => d.git.length > 0)
   let git: ProjectGit | undefined
   if (root !== undefined) {
