@@ -41,19 +41,7 @@ export interface FinalImageRecord {
 }
 
 /** A stage whose labels were all present and well formed, with its creation time as epoch ms. */
-export interface KnownStage {
-  signature: StageSignature
-  parentSignature: StageSignature | null
-  dimg: string | null
-  stage: string
-  project: string
-  cacheVersion: string
-  commits: string[]
-  importSources: StageSignature[]
-  createdMs: number
-  size?: number
-  tags?: string[]
-}
+export type KnownStage = Omit<StageRecord, 'created' | 'dev'> & {createdMs: number}
 
 /** A stage the policies must not judge: labels missing or malformed (`unknown`), or not this project's normal cache. */
 export interface SetAsideStage {

@@ -1,24 +1,14 @@
 import type {DependencyStageName, GitMapping} from '../config/types.js'
+import type {TreeChange, TreeEntry} from '../git/git.js'
 import {canonicalJson} from './canonical.js'
 import {globsMatcher, pathMapper} from './paths.js'
 import {sha256Hex} from './signature.js'
 
 /** A file of a git tree (what `git ls-tree -r` prints). */
-export interface FileVersion {
-  path: string
-  mode: string
-  object: string
-}
+export type FileVersion = TreeEntry
 
 /** A changed file between two git trees (what `git diff-tree -r --raw` prints). */
-export interface FileChange {
-  path: string
-  status: string
-  oldMode: string
-  newMode: string
-  oldObject: string
-  newObject: string
-}
+export type FileChange = TreeChange
 
 /**
  * The content checksum of the files a stage depends on through one mapping: sha256 over the sorted
