@@ -4,6 +4,7 @@ import {dirname, join} from 'node:path'
 import {promisify} from 'node:util'
 
 import {REPO_ROOT} from './cli.js'
+import {gitTestEnv} from './git-env.js'
 import {makeTempDir} from './tmp.js'
 
 const run = promisify(execFile)
@@ -58,18 +59,7 @@ export async function makeProject(opts: MakeProjectOptions): Promise<TestProject
   if (opts.fromExample) await cp(EXAMPLE_DIR, dir, {recursive: true})
   let commits = 0
   const git = async (args: string[]): Promise<string> => {
-    const date = `@${FIRST_COMMIT_EPOCH + commits * 60} +0000`
-    const env = {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'Slipway Test',
-      GIT_AUTHOR_EMAIL: 'test@slipway.invalid',
-      GIT_COMMITTER_NAME: 'Slipway Test',
-      GIT_COMMITTER_EMAIL: 'test@slipway.invalid',
-      GIT_AUTHOR_DATE: date,
-      GIT_COMMITTER_DATE: date,
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_CONFIG_GLOBAL: '/dev/null',
-    }
+    const env = gitTestEnv(`@${FIRST_COMMIT_EPOCH + commits * 60} +0000`)
     const {stdout} = await run('git', ['-c', 'init.defaultBranch=main', '-c', 'commit.gpgsign=false', ...args], {cwd: dir, env})
     return stdout.trim()
   }

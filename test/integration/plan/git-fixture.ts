@@ -3,6 +3,8 @@ import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 
+import {gitTestEnv} from '../../helpers/git-env.js'
+
 /**
  * A real git repository in a temp directory whose commit ids are the same on every run: fixed author,
  * committer and dates, no user or system git config.
@@ -17,18 +19,7 @@ export class GitFixture {
   }
 
   private env(): NodeJS.ProcessEnv {
-    const date = `${1700000000 + this.tick * 60} +0000`
-    return {
-      ...process.env,
-      GIT_CONFIG_GLOBAL: '/dev/null',
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_AUTHOR_NAME: 'Slipway Test',
-      GIT_AUTHOR_EMAIL: 'test@slipway.invalid',
-      GIT_COMMITTER_NAME: 'Slipway Test',
-      GIT_COMMITTER_EMAIL: 'test@slipway.invalid',
-      GIT_AUTHOR_DATE: date,
-      GIT_COMMITTER_DATE: date,
-    }
+    return gitTestEnv(`${1700000000 + this.tick * 60} +0000`)
   }
 
   git(...args: string[]): string {

@@ -1,14 +1,12 @@
 import {readFile, writeFile} from 'node:fs/promises'
 import {gzipSync} from 'node:zlib'
 
-import * as tar from 'tar-stream'
-
 import {SlipwayError} from '../../../src/errors.js'
 import {sha256Digest} from '../../../src/oci/digest.js'
 import {MediaType} from '../../../src/oci/media-types.js'
 import {exportArchive, importArchive, OciStore} from '../../../src/store/index.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
-import {indexText, listTar, makeImages, NAME_A, NAME_B, NAME_C} from './fixtures.js'
+import {indexText, listTar, makeImages, NAME_A, NAME_B, NAME_C, tarOfEntries} from './fixtures.js'
 
 let dir: string
 let archive: Buffer
@@ -47,15 +45,6 @@ async function expectUnchanged(): Promise<void> {
   const report = await target.verify()
   expect(report.ok).toBe(true)
   expect(report.orphanTemp).toEqual([])
-}
-
-async function tarOfEntries(entries: {header: tar.Header | (Partial<tar.Header> & {name: string}); content?: string | Buffer}[]): Promise<Buffer> {
-  const pack = tar.pack()
-  for (const e of entries) pack.entry(e.header, e.content ?? '')
-  pack.finalize()
-  const chunks: Buffer[] = []
-  for await (const c of pack) chunks.push(c as Buffer)
-  return Buffer.concat(chunks)
 }
 
 describe('a truncated archive', () => {

@@ -1,12 +1,10 @@
 import {chmod, link, lstat, mkdir, readFile, readdir, readlink, symlink, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import * as tar from 'tar-stream'
-
 import {exportDirectory, importDirectory} from '../../../src/build/dir-archive.js'
 import {SlipwayError} from '../../../src/errors.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
-import {listTar, run} from './fixtures.js'
+import {listTar, run, tarOfEntries} from './fixtures.js'
 
 let dir: string
 beforeEach(async () => {
@@ -46,15 +44,6 @@ async function describeTree(root: string, rel = ''): Promise<Record<string, unkn
     }
   }
   return out
-}
-
-async function tarOfEntries(entries: {header: Partial<tar.Header> & {name: string}; content?: string}[]): Promise<Buffer> {
-  const pack = tar.pack()
-  for (const e of entries) pack.entry(e.header, e.content ?? '')
-  pack.finalize()
-  const chunks: Buffer[] = []
-  for await (const c of pack) chunks.push(c as Buffer)
-  return Buffer.concat(chunks)
 }
 
 describe('exportDirectory / importDirectory', () => {

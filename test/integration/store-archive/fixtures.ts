@@ -108,3 +108,13 @@ export async function listTar(data: Buffer): Promise<ListedEntry[]> {
   await done
   return out
 }
+
+/** A tar archive of exactly these entries (headers as given, hostile ones included). */
+export async function tarOfEntries(entries: {header: tar.Header | (Partial<tar.Header> & {name: string}); content?: string | Buffer}[]): Promise<Buffer> {
+  const pack = tar.pack()
+  for (const e of entries) pack.entry(e.header, e.content ?? '')
+  pack.finalize()
+  const chunks: Buffer[] = []
+  for await (const c of pack) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
+}
