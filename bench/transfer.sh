@@ -175,7 +175,8 @@ slipway_timed() {
 }
 
 # curl_floor ROUND REPO: the 40 MiB layers moved by curl alone, all at once (no hashing, no fsync, no
-# start-up): what the registry and the kernel cost, the part of a big transfer no client can avoid
+# start-up): what the registry and the kernel cost, the part of a big transfer no client can avoid;
+# then pulled by Node.js alone (node-floor.mjs): what the runtime adds before slipway does anything
 curl_floor() {
   local round=$1 repo=$2 t0 t1 blob
   local pids=()
@@ -201,6 +202,9 @@ curl_floor() {
   t1=$EPOCHREALTIME
   rm -rf "$WORK/floor"
   printf '%s\t%s\t%s\t%s\t-\t0\t0\n' "$round" floor-pull-big curl "$(elapsed "$t0" "$t1")" >>"$RESULTS"
+  # the same download inside one Node.js process through undici, without and with sha256
+  printf '%s\t%s\t%s\t%s\t-\t0\t0\n' "$round" floor-pull-big node "$(node "$HELPERS/node-floor.mjs" "http://$host/v2/$path" "${BIG_BLOBS[@]}")" >>"$RESULTS"
+  printf '%s\t%s\t%s\t%s\t-\t0\t0\n' "$round" floor-pull-big node-sha256 "$(node "$HELPERS/node-floor.mjs" --hash "http://$host/v2/$path" "${BIG_BLOBS[@]}")" >>"$RESULTS"
 }
 
 run_slipway() {

@@ -56,10 +56,28 @@ if (startup.length) {
   console.log(`\nfor reference: a slipway process that only plans (stages push --dry-run, 50 stages): ${median(startup.map(r => r.seconds)).toFixed(2)} s median, ${mb(median(startup.map(r => r.rssKb))).toFixed(1)} MB`)
 }
 
-const floor = kase => rows.filter(r => r.kase === kase && r.tool === 'curl').map(r => r.seconds)
+const floor = (kase, tool = 'curl') => rows.filter(r => r.kase === kase && r.tool === tool).map(r => r.seconds)
+const caseMedian = (kase, tool) => median(rows.filter(r => r.kase === kase && r.tool === tool).map(r => r.seconds))
 if (floor('floor-push-big').length) {
   console.log(`the 4 x 40 MiB layers moved by curl alone, all at once (no hashing, no fsync, no start-up): push ${median(floor('floor-push-big')).toFixed(2)} s, pull ${median(floor('floor-pull-big')).toFixed(2)} s median`)
+  const nodeReceive = floor('floor-pull-big', 'node')
+  const nodeHash = floor('floor-pull-big', 'node-sha256')
+  if (nodeReceive.length && nodeHash.length) {
+    console.log(`the same pull inside one Node.js process through undici (no start-up, no writes): ${median(nodeReceive).toFixed(2)} s, with sha256 of every byte ${median(nodeHash).toFixed(2)} s median`)
+  }
   console.log(`node -e 0 on this machine: ${process.env.NODE_START ?? '?'} s`)
+  // the least a run can take: a planning process, then the bytes at the floor's speed (nothing written)
+  if (startup.length) {
+    const plan = median(startup.map(r => r.seconds))
+    const bound = (label, kase, bytes) => {
+      const least = plan + bytes
+      const allowed = 0.7 * caseMedian(kase, 'skopeo')
+      console.log(`  ${pad(label, 26)} planning ${plan.toFixed(2)} + transfer floor ${bytes.toFixed(2)} = ${least.toFixed(2)} s; 0.7 x skopeo = ${allowed.toFixed(2)} s`)
+    }
+    console.log('least a big-layer run could take (start-up and planning, then the bytes at their floor, nothing written to disk):')
+    bound('push 4 x 40 MiB (curl)', 'push-big', median(floor('floor-push-big')))
+    if (nodeHash.length) bound('pull 4 x 40 MiB (node+sha)', 'pull-big', median(nodeHash))
+  }
 }
 
 const slipwayRss = rows.filter(r => r.tool === 'slipway' && r.kase !== 'startup' && r.rssKb !== undefined)

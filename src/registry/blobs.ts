@@ -9,7 +9,7 @@ import {discard, drain, header, type HttpResponse} from './http.js'
 import {apiPath} from './paths.js'
 import {backoffMs, sleep} from './retry.js'
 import type {Transport} from './transport.js'
-import {verifiedBlobStream} from './verified-stream.js'
+import {type BlobBody, verifiedBlobStream} from './verified-stream.js'
 
 export interface BlobInfo {
   digest: Digest
@@ -54,7 +54,7 @@ export interface GetBlobOptions {
   checkDigest?: boolean
 }
 
-export async function getBlob(t: Transport, repo: Repository, digest: Digest, opts: GetBlobOptions = {}): Promise<Readable> {
+export async function getBlob(t: Transport, repo: Repository, digest: Digest, opts: GetBlobOptions = {}): Promise<BlobBody> {
   const base = {registry: repo.registry, method: 'GET', path: apiPath.blob(repo, digest), scopes: [repoScope(repo.path, 'pull')], what: what(repo, digest)}
   const first = await t.request({...base, ok: [200]})
   return verifiedBlobStream({body: first.body, skip: 0}, {

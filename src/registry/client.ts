@@ -1,5 +1,3 @@
-import type {Readable} from 'node:stream'
-
 import type {Digest} from '../oci/digest.js'
 import type {Ref, Repository} from '../oci/ref.js'
 import {drain} from './http.js'
@@ -8,6 +6,7 @@ import {deleteManifest, type FetchedManifest, getManifest, headManifest, type Ma
 import {type RegistryClientOptions, resolveOptions, type ResolvedOptions} from './options.js'
 import {catalog, deleteTag, type DeleteTagResult, listTags} from './tags.js'
 import {Transport} from './transport.js'
+import type {BlobBody} from './verified-stream.js'
 
 export interface PingResult {
   /** `https://host/` or `http://host/`. */
@@ -45,7 +44,7 @@ export class RegistryClient {
    * The blob's bytes; the stream fails with SlipwayError('integrity') if they do not match `digest` (and
    * `size`). With `checkDigest: false` only the size is enforced: for consumers that hash the bytes anyway.
    */
-  getBlob(repo: Repository, digest: Digest, opts: GetBlobOptions = {}): Promise<Readable> {
+  getBlob(repo: Repository, digest: Digest, opts: GetBlobOptions = {}): Promise<BlobBody> {
     return getBlob(this.transport, repo, digest, opts)
   }
 

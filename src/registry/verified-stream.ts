@@ -1,5 +1,3 @@
-import {Readable} from 'node:stream'
-
 import {SlipwayError} from '../errors.js'
 import {type Digest, Digester, digestAlgorithm} from '../oci/digest.js'
 import {networkError} from './errors.js'
@@ -44,13 +42,19 @@ class Tally {
   }
 }
 
+/** A blob's content as it arrives; `destroy()` stops it and releases the connection. */
+export type BlobBody = AsyncIterable<Buffer> & {destroy(): void}
+
 /**
  * Streams a blob while hashing it: a dropped connection continues from the bytes already received,
  * and the stream fails with an integrity error at the end (before signalling end) if the digest (unless
  * `checkDigest` is false) or size is wrong, or as soon as it grows beyond the expected size.
+ * A plain async generator, not a Readable: every 64 KiB network chunk of a large pull passes through here,
+ * and a stream around the generator costs measurable CPU for no use (consumers iterate it).
  */
-export function verifiedBlobStream(first: ResumableBody, opts: VerifyOptions): Readable {
-  return Readable.from(verifiedChunks(first, opts), {objectMode: false})
+export function verifiedBlobStream(first: ResumableBody, opts: VerifyOptions): BlobBody {
+  const chunks = verifiedChunks(first, opts)
+  return Object.assign(chunks, {destroy: () => void chunks.return(undefined)})
 }
 
 async function* verifiedChunks(first: ResumableBody, opts: VerifyOptions): AsyncGenerator<Buffer> {

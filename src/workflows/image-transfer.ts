@@ -122,12 +122,17 @@ function pickPlatform(index: ImageIndex, ref: Ref): Descriptor {
   return match
 }
 
-/** Runs `fn` over distinct digests with bounded parallelism. */
-async function forEachBlob<T>(blobs: Descriptor[], jobs: number, fn: (d: Descriptor) => Promise<T>): Promise<T[]> {
+/**
+ * Runs `fn` over distinct digests with bounded parallelism, largest blobs first: the transfer ends with
+ * the last large blob, so large ones must not wait for a free slot behind small ones.
+ */
+export async function forEachBlob<T>(blobs: Descriptor[], jobs: number, fn: (d: Descriptor) => Promise<T>): Promise<T[]> {
   const limit = pLimit(jobs)
   const seen = new Map<string, Descriptor>()
   for (const b of blobs) if (!seen.has(b.digest)) seen.set(b.digest, b)
-  return Promise.all([...seen.values()].map(d => limit(() => fn(d))))
+  const results = new Map<string, Promise<T>>()
+  for (const d of [...seen.values()].sort((a, b) => b.size - a.size)) results.set(d.digest, limit(() => fn(d)))
+  return Promise.all([...seen.keys()].map(digest => results.get(digest)!))
 }
 
 /** Repositories of the same registry that images in the store came from: candidates for a blob mount. */

@@ -7,9 +7,9 @@ import {MediaType} from '../../../src/oci/media-types.js'
 import type {Repository} from '../../../src/oci/ref.js'
 import type {RegistryClient} from '../../../src/registry/index.js'
 
-export async function readAll(stream: Readable): Promise<Buffer> {
+export async function readAll(stream: AsyncIterable<Buffer | string>): Promise<Buffer> {
   const parts: Buffer[] = []
-  for await (const c of stream) parts.push(c as Buffer)
+  for await (const c of stream) parts.push(Buffer.from(c))
   return Buffer.concat(parts)
 }
 

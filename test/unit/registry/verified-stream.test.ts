@@ -19,7 +19,7 @@ function body(chunks: Buffer[], failAfter?: number): {body: Readable; skip: numb
   return {body: Readable.from(gen()), skip: 0}
 }
 
-async function collect(r: Readable): Promise<Buffer> {
+async function collect(r: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = []
   for await (const c of r) parts.push(c as Buffer)
   return Buffer.concat(parts)
