@@ -58,8 +58,14 @@ export class HttpClient {
     this.agent = new Agent({...this.agentOptions(), connect: {...(opts.caFile ? {ca: [...rootCertificates, readCa(opts.caFile)]} : {}), timeout: 15_000}})
   }
 
+  /**
+   * At most `jobs` connections per origin. undici frees a connection one event-loop turn after its response
+   * ended, so without a cap the next request of the same chain (HEAD, POST, PUT…) opened a new connection
+   * each time — a new TLS handshake per request on a real registry. Capped, it waits that turn and reuses.
+   * No caller holds one response open while it waits for another, so a cap cannot deadlock.
+   */
   private agentOptions(): Agent.Options {
-    return {headersTimeout: this.opts.timeoutMs, bodyTimeout: this.opts.timeoutMs, keepAliveTimeout: 10_000, connections: 64}
+    return {headersTimeout: this.opts.timeoutMs, bodyTimeout: this.opts.timeoutMs, keepAliveTimeout: 10_000, connections: this.opts.jobs}
   }
 
   private dispatcher(insecure: boolean | undefined): Agent {
@@ -80,6 +86,9 @@ export class HttpClient {
           origin: url.origin,
           path: `${url.pathname}${url.search}`,
           method: method as Dispatcher.HttpMethod,
+          // undici closes the connection after every HEAD unless told not to (servers that send a body
+          // anyway); registries answer HEAD correctly, and existence checks are most of a push's requests
+          ...(method === 'HEAD' ? {reset: false} : {}),
           headers,
           body: body === undefined ? null : Buffer.isBuffer(body) ? body : await body(),
         })
