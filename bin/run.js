@@ -15,8 +15,8 @@ const bundle = fileURLToPath(new URL('../dist/slipway.cjs', import.meta.url))
 const require = createRequire(bundle)
 
 /**
- * One cache file per command, bundle build and Node.js version: a command's cache holds the functions that
- * command runs, and V8 itself checks only the source's length and its own flags.
+ * One cache file per command (and per dry run of it), bundle build and Node.js version: a command's cache
+ * holds the functions that command runs, and V8 itself checks only the source's length and its own flags.
  */
 function cachePath() {
   if (process.env.SLIPWAY_CODE_CACHE === '0') return undefined
@@ -27,7 +27,8 @@ function cachePath() {
     if (!/^[a-z][a-z-]*$/.test(arg) || words.length === 4) break
     words.push(arg)
   }
-  const command = words.join('-') || 'root'
+  // a dry run compiles only the planning half of its command: its cache must not stand in for a real run's
+  const command = (words.join('-') || 'root') + (process.argv.includes('--dry-run') ? '--dry-run' : '')
   return join(base, 'slipway', `${process.version}-${process.arch}-${size}-${Math.floor(mtimeMs)}`, `${command}.v8`)
 }
 

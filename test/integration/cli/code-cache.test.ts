@@ -75,6 +75,13 @@ describe('bin/run.js: the bundle loaded through V8 code cache', () => {
     }
   })
 
+  it('a dry run keeps its own cache: it would lack everything the real run compiles', async () => {
+    expect((await run(['store', 'gc', '--dry-run'])).code).toBe(0)
+    expect([...(await cacheFiles(cacheHome)).keys()]).toEqual(['store-gc--dry-run.v8'])
+    expect((await run(['store', 'gc'])).code).toBe(0)
+    expect([...(await cacheFiles(cacheHome)).keys()].sort()).toEqual(['store-gc--dry-run.v8', 'store-gc.v8'])
+  })
+
   it('an unwritable cache directory changes nothing for the user', async () => {
     await writeFile(join(cacheHome, 'slipway'), 'a file where the directory should be')
     const r = await run(['image', 'list', '--json'])
