@@ -1,7 +1,8 @@
 // Bundles the compiled CLI (dist/) and its dependencies into one CommonJS file, dist/slipway.cjs, so a
 // command starts by compiling one script (which bin/run.js caches with V8's code cache) instead of
 // resolving and compiling hundreds of modules. oclif finds the commands through its explicit strategy:
-// the bundle exports COMMANDS, one entry per file under dist/commands.
+// the bundle exports COMMANDS, one getter per file under dist/commands, so a command initialises only the
+// modules it imports (oclif reads the list of commands from .oclif.manifest.json and loads the one it runs).
 //
 //   node scripts/bundle.mjs [DIST]      DIST defaults to the project's dist/, where tsc put the compiled CLI
 //   BUNDLE_ANALYZE=1 node scripts/bundle.mjs   also prints what takes the space
@@ -25,9 +26,8 @@ function commandFiles(dir) {
 
 const files = commandFiles(commandsDir).sort()
 const entry = [
-  ...files.map((f, i) => `import C${i} from './${relative(dist, f)}'`),
   'export const COMMANDS = {',
-  ...files.map((f, i) => `  ${JSON.stringify(relative(commandsDir, f).replace(/\.js$/, '').split('/').join(':'))}: C${i},`),
+  ...files.map(f => `  get ${JSON.stringify(relative(commandsDir, f).replace(/\.js$/, '').split('/').join(':'))}() { return require('./${relative(dist, f)}').default },`),
   '}',
   "export {execute} from '@oclif/core'",
 ].join('\n')
