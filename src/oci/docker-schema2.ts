@@ -1,4 +1,4 @@
-import {MediaType, toDockerMediaType} from './media-types.js'
+import {MediaType, toDockerMediaType, toOciLayerMediaType} from './media-types.js'
 import type {ImageManifest} from './types.js'
 
 /**
@@ -11,13 +11,8 @@ export function toDockerSchema2(manifest: ImageManifest): ImageManifest {
     ...manifest,
     mediaType: MediaType.DockerManifest,
     config: {...manifest.config, mediaType: MediaType.DockerConfig},
-    layers: manifest.layers.map(l => ({...l, mediaType: l.mediaType === MediaType.OciLayer ? 'application/vnd.docker.image.rootfs.diff.tar' : toDockerMediaType(l.mediaType)})),
+    layers: manifest.layers.map(l => ({...l, mediaType: toDockerMediaType(l.mediaType)})),
   }
-}
-
-const OCI_LAYER_OF: Record<string, string> = {
-  [MediaType.DockerLayerGzip]: MediaType.OciLayerGzip,
-  'application/vnd.docker.image.rootfs.diff.tar': MediaType.OciLayer,
 }
 
 /** A Docker schema 2 manifest as OCI (what an OCI image layout holds): same config and layer bytes. */
@@ -26,6 +21,6 @@ export function toOciManifest(manifest: ImageManifest): ImageManifest {
     ...manifest,
     mediaType: MediaType.OciManifest,
     config: {...manifest.config, mediaType: MediaType.OciConfig},
-    layers: manifest.layers.map(l => ({...l, mediaType: OCI_LAYER_OF[l.mediaType] ?? l.mediaType})),
+    layers: manifest.layers.map(l => ({...l, mediaType: toOciLayerMediaType(l.mediaType)})),
   }
 }

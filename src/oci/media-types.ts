@@ -10,6 +10,7 @@ export const MediaType = {
   DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   DockerConfig: 'application/vnd.docker.container.image.v1+json',
   DockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
   DockerForeignLayerGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
 } as const
 
@@ -39,6 +40,16 @@ export function toDockerMediaType(mt: string): string {
     case MediaType.OciIndex: return MediaType.DockerManifestList
     case MediaType.OciConfig: return MediaType.DockerConfig
     case MediaType.OciLayerGzip: return MediaType.DockerLayerGzip
+    case MediaType.OciLayer: return MediaType.DockerLayer
+    default: return mt
+  }
+}
+
+/** The OCI media type of a Docker schema 2 layer (the same bytes); other types are returned as they are. */
+export function toOciLayerMediaType(mt: string): string {
+  switch (mt) {
+    case MediaType.DockerLayerGzip: return MediaType.OciLayerGzip
+    case MediaType.DockerLayer: return MediaType.OciLayer
     default: return mt
   }
 }

@@ -1,7 +1,7 @@
 import {extractLayer, type LayerBlob, type LayerStream} from '../build/index.js'
 import {SlipwayError} from '../errors.js'
 import type {Digest} from '../oci/digest.js'
-import {MediaType} from '../oci/media-types.js'
+import {MediaType, toOciLayerMediaType} from '../oci/media-types.js'
 import type {ContainerConfig, Descriptor, HistoryEntry, ImageConfig, ImageManifest} from '../oci/types.js'
 import {isImageIndex} from '../oci/types.js'
 import type {Lease, OciStore} from '../store/index.js'
@@ -10,11 +10,6 @@ import type {Lease, OciStore} from '../store/index.js'
 export interface ImageState {
   manifest: ImageManifest
   config: ImageConfig
-}
-
-const OCI_LAYER_TYPES: Record<string, string> = {
-  [MediaType.DockerLayerGzip]: MediaType.OciLayerGzip,
-  'application/vnd.docker.image.rootfs.diff.tar': MediaType.OciLayer,
 }
 
 export async function loadImage(store: OciStore, digest: Digest): Promise<ImageState> {
@@ -31,7 +26,7 @@ export function normalizeImage(image: ImageState): ImageState {
       schemaVersion: 2,
       mediaType: MediaType.OciManifest,
       config: {...image.manifest.config, mediaType: MediaType.OciConfig},
-      layers: image.manifest.layers.map(l => ({mediaType: OCI_LAYER_TYPES[l.mediaType] ?? l.mediaType, digest: l.digest, size: l.size})),
+      layers: image.manifest.layers.map(l => ({mediaType: toOciLayerMediaType(l.mediaType), digest: l.digest, size: l.size})),
     },
     config: image.config,
   }
