@@ -1,12 +1,9 @@
-import {readFile} from 'node:fs/promises'
-import {join} from 'node:path'
-
 import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
 import {freshHome} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {removeTempDir} from '../../helpers/tmp.js'
-import {build, buildEnv, builtStages, storeDir} from './support.js'
+import {build, buildEnv, builtStages, readBlob, storeDir, storeRefs} from './support.js'
 
 /** Build options that change what is built or how layers are written. */
 describe('dimg build options', () => {
@@ -36,8 +33,7 @@ describe('dimg build options', () => {
     expect(builtStages(await build(latest.dir, buildEnv(reg, h)), 'latest')).toEqual(['from', 'install'])
     expect(builtStages(await build(pinned.dir, buildEnv(reg, h)), 'pinned')).toEqual(['from', 'install'])
     // the tag now points at another image (the busybox image with one more layer, written by skopeo from a slipway stage)
-    const index = JSON.parse(await readFile(join(storeDir(h), 'index.json'), 'utf8')) as {manifests: {annotations: Record<string, string>}[]}
-    const installed = index.manifests.map(m => m.annotations['org.opencontainers.image.ref.name']).find(n => n.startsWith('dimgstage-latest:'))!
+    const installed = (await storeRefs(h)).find(n => n.startsWith('dimgstage-latest:'))!
     await runSkopeo(['copy', '--dest-tls-verify=false', `oci:${storeDir(h)}:${installed}`, `docker://${reg.host}/base/moving:latest`])
     expect(builtStages(await build(latest.dir, buildEnv(reg, h)), 'latest')).toEqual(['from', 'install'])
     expect(builtStages(await build(pinned.dir, buildEnv(reg, h)), 'pinned')).toEqual([])
@@ -52,7 +48,7 @@ describe('dimg build options', () => {
     expect(raw.layers.at(-1).mediaType).toBe('application/vnd.oci.image.layer.v1.tar')
     // the base layer keeps its own (gzip) media type
     expect(raw.layers[0].mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip')
-    const layer = await readFile(join(storeDir(h), 'blobs', 'sha256', raw.layers.at(-1).digest.slice(7)))
+    const layer = await readBlob(h, raw.layers.at(-1).digest)
     expect(layer.subarray(257, 262).toString()).toBe('ustar')
   })
 })

@@ -1,5 +1,5 @@
 import {execFile} from 'node:child_process'
-import {chmod, readFile} from 'node:fs/promises'
+import {chmod} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {promisify} from 'node:util'
 
@@ -8,16 +8,13 @@ import {freshHome, SLIPWAY_BIN} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {removeTempDir} from '../../helpers/tmp.js'
-import {build, buildEnv, storeDir} from './support.js'
+import {build, buildEnv, manifestOf} from './support.js'
 
 const exec = promisify(execFile)
 const NOBODY = 65534
 
 async function lastLayerOf(home: string, signature: string, project: string): Promise<string> {
-  const index = JSON.parse(await readFile(join(storeDir(home), 'index.json'), 'utf8')) as {manifests: {digest: string; annotations: Record<string, string>}[]}
-  const entry = index.manifests.find(m => m.annotations['org.opencontainers.image.ref.name'] === `dimgstage-${project}:${signature}`)!
-  const manifest = JSON.parse(await readFile(join(storeDir(home), 'blobs', 'sha256', entry.digest.slice(7)), 'utf8'))
-  return manifest.layers.at(-1).digest
+  return (await manifestOf(home, `dimgstage-${project}:${signature}`)).layers.at(-1)!.digest
 }
 
 /** A CI runner without root: user namespaces map root in the sandbox to the runner's own uid. */
