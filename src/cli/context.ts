@@ -9,8 +9,12 @@ export interface ContextFlags {
   json?: boolean
 }
 
-/** The workflow context for a command's flags; --json keeps stderr to warnings and errors. */
-export function contextFromFlags(flags: ContextFlags): WorkflowContext {
+/**
+ * The workflow context for a command's flags; --json keeps stderr to warnings and errors. The explicit
+ * credentials are for `credentialsFor` only, the registry of the command's REPO (or REF); a command
+ * without one (e.g. `dimg build`) sends them nowhere.
+ */
+export function contextFromFlags(flags: ContextFlags, credentialsFor?: string): WorkflowContext {
   const username = flags['registry-username']
   const password = flags['registry-password']
   if (Boolean(username) !== Boolean(password)) {
@@ -21,6 +25,12 @@ export function contextFromFlags(flags: ContextFlags): WorkflowContext {
   return new WorkflowContext({
     reporter: createReporter({quiet: flags.json}),
     jobs: flags.jobs,
-    credentials: username && password ? {username, password} : undefined,
+    credentials: username && password ? {username, password, registry: credentialsFor, from: givenAs(username, password)} : undefined,
   })
+}
+
+/** Whether the credentials came from SLIPWAY_REGISTRY_USERNAME/PASSWORD (oclif fills the flags from them). */
+function givenAs(username: string, password: string): 'flags' | 'environment' {
+  const env = process.env
+  return env.SLIPWAY_REGISTRY_USERNAME === username && env.SLIPWAY_REGISTRY_PASSWORD === password ? 'environment' : 'flags'
 }

@@ -30,8 +30,10 @@ export interface RequestContext {
   method: string
   /** e.g. `manifest app:1.0`, `blob sha256:… in app`, `tags of app`. */
   what: string
-  /** Whether credentials were sent (changes the 401 message). */
-  authenticated?: boolean
+  /** Where the credentials that were sent (or exchanged for the token sent) came from; none were when absent. */
+  credential?: {source: string; hint: string}
+  /** What to do when none were found (e.g. that explicit credentials are for another registry). */
+  missingCredentialHint?: string
 }
 
 const TEMPORARY_STATUS = new Set([408, 429, 500, 502, 503, 504])
@@ -75,13 +77,14 @@ export function registryErrorFor(status: number, body: string, ctx: RequestConte
   const info = (kind: ErrorKind, message: string, hint?: string): RegistryError =>
     new RegistryError(kind, redactSecrets(message), {status, codes, temporary, ...(hint ? {hint} : {})})
 
+  const from = ctx.credential ? ` with the credentials from ${ctx.credential.source}` : ''
   if (status === 401 || codes.includes('UNAUTHORIZED')) {
-    return ctx.authenticated
-      ? info('auth', `authentication to ${ctx.host} failed for ${ctx.what}`, LOGIN_HINT)
-      : info('auth', `${ctx.host} requires authentication for ${ctx.what} and no credentials were found`, LOGIN_HINT)
+    return ctx.credential
+      ? info('auth', `authentication to ${ctx.host} failed for ${ctx.what}${from}`, ctx.credential.hint)
+      : info('auth', `${ctx.host} requires authentication for ${ctx.what} and no credentials were found`, ctx.missingCredentialHint ?? LOGIN_HINT)
   }
   if (status === 403 || codes.includes('DENIED')) {
-    return info('auth', `${ctx.host} denied access to ${ctx.what}${detail}`, LOGIN_HINT + ' (the account may lack permission)')
+    return info('auth', `${ctx.host} denied access to ${ctx.what}${from}${detail}`, `${ctx.credential?.hint ?? LOGIN_HINT} (the account may lack permission)`)
   }
   if (ctx.method === 'DELETE' && (status === 405 || codes.includes('UNSUPPORTED'))) {
     return info('registry', `${ctx.host} does not allow deleting ${ctx.what}`,

@@ -29,6 +29,8 @@ export interface HttpResponse {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
+/** Request headers that carry a credential (lower case, as callers write them). */
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie']
 
 let wasmBaselineOnly = false
 /**
@@ -103,7 +105,8 @@ export class HttpClient {
       if (hop >= DEFAULTS.maxRedirects) throw new SlipwayError('registry', `too many redirects from ${req.url.host} for ${req.method} ${req.url.pathname}`)
       const next = new URL(location, url)
       if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new SlipwayError('registry', `${url.host} redirected to an unsupported URL scheme ${next.protocol}`)
-      if (next.origin !== url.origin) delete headers.authorization
+      // another origin (a CDN, or the same host over plain http) gets no credentials of this one
+      if (next.origin !== url.origin) for (const name of CREDENTIAL_HEADERS) delete headers[name]
       if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')) {
         method = 'GET'
         body = undefined

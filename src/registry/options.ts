@@ -4,8 +4,13 @@
 export interface RegistryCredentials {
   username: string
   password: string
-  /** Only for this registry (host[:port] as written in references); every registry when absent. */
-  registry?: string
+  /**
+   * The one registry they are for (host[:port] as written in references): the command's REPO. Every other
+   * registry gets what GitLab CI variables or docker config.json say for it, or nothing.
+   */
+  registry: string
+  /** How they were given, for error messages. Default 'flags'. */
+  from?: 'flags' | 'environment'
 }
 
 export interface RegistryClientOptions {
@@ -23,7 +28,7 @@ export interface RegistryClientOptions {
   caFile?: string
   /** Hosts that may be spoken to over plain HTTP or HTTPS without verification. Default `$SLIPWAY_INSECURE_REGISTRIES`. */
   insecureRegistries?: string[]
-  /** Explicit credentials (the --registry-username/--registry-password flags); they win over every other source. */
+  /** Explicit credentials (the --registry-username/--registry-password flags) for one registry; they win there over every other source. */
   credentials?: RegistryCredentials
   /** Environment read for credentials, CA file, insecure registries and debug logging. Default `process.env`. */
   env?: NodeJS.ProcessEnv

@@ -1,5 +1,6 @@
 import {apiHost, isLoopbackRegistry} from '../oci/ref.js'
 import {Authenticator} from './auth/authenticator.js'
+import {missingCredentialHint} from './auth/credentials.js'
 import {parseChallenge} from './auth/challenge.js'
 import type {Scope} from './auth/scope.js'
 import {isNotTlsError, isRetryableNetworkError, isTemporaryStatus, networkError, registryErrorFor, errorCode} from './errors.js'
@@ -81,11 +82,15 @@ export class Transport {
     const base = await this.baseUrl(req.registry)
     const url = new URL(req.path, base)
     for (const [k, v] of Object.entries(req.query ?? {})) url.searchParams.set(k, v)
+    // Credentials belong to the registry's origin (scheme, host, port). A Link or upload Location the
+    // registry hands out on another origin (storage, CDN) is followed without them, as
+    // go-containerregistry and distribution's client do; its 401 challenges are not the registry's.
+    const ownOrigin = url.origin === base.origin
     const insecure = this.isInsecure(req.registry)
     const budget = new RetryBudget(req.retries ?? this.opts.retries, this.opts.maxRetryWaitMs, this.opts.retryBaseMs)
-    let refusedAuth = 0
+    let refusedAuth = ownOrigin ? 0 : 1
     for (let attempt = 0; ;) {
-      const authorization = await this.auth.authorization(req.registry, req.scopes, insecure)
+      const authorization = ownOrigin ? await this.auth.authorization(req.registry, req.scopes, base, insecure) : undefined
       const headers = {...req.headers, ...(authorization ? {authorization} : {})}
       let res: HttpResponse
       try {
@@ -121,7 +126,11 @@ export class Transport {
       }
       const text = req.method === 'HEAD' ? '' : await readText(res.body)
       if (req.method === 'HEAD') await drain(res.body)
-      throw registryErrorFor(res.status, text, {host: url.host, method: req.method, what: req.what, authenticated: authorization !== undefined})
+      const credential = authorization === undefined ? undefined : await this.auth.credential(req.registry)
+      throw registryErrorFor(res.status, text, {
+        host: url.host, method: req.method, what: req.what,
+        ...(credential ? {credential} : {missingCredentialHint: missingCredentialHint(req.registry, this.opts)}),
+      })
     }
   }
 

@@ -8,7 +8,11 @@ export interface ContextOptions {
   reporter?: Reporter
   /** Parallel transfers (blobs, manifests). */
   jobs?: number
-  credentials?: {username?: string; password?: string}
+  /**
+   * Explicit credentials (--registry-username/--registry-password or their variables) and the one registry
+   * they are for: the command's REPO (or REF). Without `registry` they go nowhere.
+   */
+  credentials?: {username?: string; password?: string; registry?: string; from?: 'flags' | 'environment'}
 }
 
 /**
@@ -29,12 +33,12 @@ export class WorkflowContext {
     this.reporter = opts.reporter ?? quietReporter
     this.jobs = opts.jobs ?? 8
     this.home = slipwayHome(this.env)
-    const {username, password} = opts.credentials ?? {}
+    const {username, password, registry, from} = opts.credentials ?? {}
     registerSecret(password)
     this.clientOptions = {
       env: this.env,
       jobs: this.jobs,
-      ...(username && password ? {credentials: {username, password}} : {}),
+      ...(username && password && registry ? {credentials: {username, password, registry, ...(from ? {from} : {})}} : {}),
     }
   }
 

@@ -23,6 +23,11 @@ import {STATUS_CODES} from 'node:http'
  * Rules are tried in the order they were added; a rule with `times` applies to that many matching requests
  * and then stops matching. Every request is logged with its headers (the secrets test reads the
  * Authorization headers slipway sent) and the fault applied to it.
+ *
+ * A second proxy on another loopback address (`listenAddress: '127.0.0.2'`) plays "another host" that a
+ * hostile or CDN-backed registry hands out in Link, Location, redirects and token realms: its log shows what
+ * slipway sent there. With `upstreamAuthorization` it authenticates to the registry itself, the way a
+ * pre-signed storage URL carries its own authority, so a request that arrives without credentials still works.
  */
 export type Fault =
   | {kind: 'pass'}
@@ -66,10 +71,14 @@ export interface FaultProxyOptions {
   upstream: string
   /** PEM file trusted for an HTTPS upstream. */
   caFile?: string
+  /** Address to listen on (default 127.0.0.1); another 127.0.0.0/8 address is another origin. */
+  listenAddress?: string
+  /** Authorization header the proxy sends upstream in place of the client's (which is still logged). */
+  upstreamAuthorization?: string
 }
 
 export interface FaultProxy {
-  /** '127.0.0.1:PORT': what goes into image references instead of the registry's host. */
+  /** '127.0.0.1:PORT' (or the listen address): what goes into image references instead of the registry's host. */
   host: string
   /** Every request seen, in order. */
   readonly requests: readonly SeenRequest[]
@@ -133,6 +142,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     delete headers['content-length']
     delete headers['transfer-encoding']
     headers['content-length'] = String(body.length)
+    if (opts.upstreamAuthorization !== undefined) headers.authorization = opts.upstreamAuthorization
     // the registry builds Location headers from Host: keep the proxy's, so uploads come back through it
     const up = requestUpstream({
       host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, ca,
@@ -224,7 +234,8 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     res.writeHead(status, stripHopByHop(headers)).end(req.method === 'HEAD' ? undefined : upBody)
   }
 
-  const proxyHost = (): string => `127.0.0.1:${(server.address() as AddressInfo).port}`
+  const listenAddress = opts.listenAddress ?? '127.0.0.1'
+  const proxyHost = (): string => `${listenAddress}:${(server.address() as AddressInfo).port}`
   const server: Server = createServer((req, res) => {
     handle(req, res).catch(() => {
       if (!req.socket.destroyed) req.socket.destroy()
@@ -234,11 +245,10 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
   })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as AddressInfo
+  await new Promise<void>(resolve => server.listen(0, listenAddress, resolve))
 
   return {
-    host: `127.0.0.1:${port}`,
+    host: proxyHost(),
     requests,
     add(m, fault, times) {
       const rule: FaultRule = {match: m, fault, times, hits: 0}

@@ -26,7 +26,7 @@ export default class DimgBp extends BaseCommand {
   async run(): Promise<void> {
     const {flags, argv} = await this.parse(DimgBp)
     const {dimgs, repo} = dimgsAndRepo(argv as string[], 'dimg bp')
-    const ctx = contextFromFlags(flags)
+    const ctx = contextFromFlags(flags, repo.registry)
     try {
       // with --with-stages each dimg's stages go up as soon as it is built, while the others build
       const stagePushes: Promise<SyncResult>[] = []

@@ -29,7 +29,7 @@ export default class DimgPush extends BaseCommand {
   async run(): Promise<void> {
     const {flags, argv} = await this.parse(DimgPush)
     const {dimgs, repo} = dimgsAndRepo(argv as string[], 'dimg push')
-    const ctx = contextFromFlags(flags)
+    const ctx = contextFromFlags(flags, repo.registry)
     try {
       const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev})
       const result = await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags), withStages: flags['with-stages']})

@@ -19,7 +19,7 @@ export default class DimgSpush extends BaseCommand {
     const {flags, argv} = await this.parse(DimgSpush)
     const {dimgs, repo} = dimgsAndRepo(argv as string[], 'dimg spush')
     if (dimgs.length > 1) throw new SlipwayError('usage', `dimg spush takes at most one DIMG, got ${dimgs.length}`, {hint: 'usage: slipway dimg spush [DIMG] REPO'})
-    const ctx = contextFromFlags(flags)
+    const ctx = contextFromFlags(flags, repo.registry)
     try {
       const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev})
       const result = await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags), asIs: true})

@@ -19,7 +19,7 @@ export default class ImagePull extends BaseCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(ImagePull)
     const ref = parseImageRef(args.ref)
-    const ctx = contextFromFlags(flags)
+    const ctx = contextFromFlags(flags, ref.registry)
     try {
       const result = await pullImages(ctx, [{ref, name: flags.name ?? formatRef(ref)}])
       if (flags.json) this.printJson(result)

@@ -18,7 +18,7 @@ export default class ImagePush extends BaseCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(ImagePush)
     const ref = parseImageRef(args.ref)
-    const ctx = contextFromFlags(flags)
+    const ctx = contextFromFlags(flags, ref.registry)
     try {
       const result = await pushStoredImage(ctx, args.name, ref)
       if (flags.json) this.printJson(result)

@@ -36,8 +36,11 @@ export class Authenticator {
     return p
   }
 
-  /** The header for a request needing `scopes`; undefined when the registry asked for nothing (yet). */
-  async authorization(registry: string, scopes: readonly Scope[], insecure: boolean): Promise<string | undefined> {
+  /**
+   * The header for a request needing `scopes` on the registry at `base`; undefined when the registry asked
+   * for nothing (yet). Only for requests to `base`'s origin (the transport decides).
+   */
+  async authorization(registry: string, scopes: readonly Scope[], base: URL, insecure: boolean): Promise<string | undefined> {
     const challenge = this.challenges.get(registry)
     if (!challenge) return undefined
     const cred = await this.credential(registry)
@@ -55,7 +58,7 @@ export class Authenticator {
     pending = this.tokens.get(key)
     if (!pending) {
       this.tokenFetches++
-      pending = fetchToken(this.http, registry, challenge, wanted, cred, insecure)
+      pending = fetchToken(this.http, {registry, base}, challenge, wanted, cred, insecure)
       this.tokens.set(key, pending)
       pending.catch(() => { if (this.tokens.get(key) === pending) this.tokens.delete(key) })
     }

@@ -5,11 +5,12 @@ import {join} from 'node:path'
 import {SlipwayError} from '../../errors.js'
 import {DEFAULT_REGISTRY} from '../../oci/ref.js'
 
-/** What docker's config.json says about one registry. */
-export type DockerConfigEntry =
+/** What docker's config.json (at `path`) says about one registry. */
+export type DockerConfigEntry = (
   | {kind: 'helper'; helper: string; serverUrl: string}
   | {kind: 'basic'; username: string; password: string}
   | {kind: 'identity-token'; token: string}
+) & {path: string}
 
 interface DockerConfigFile {
   auths?: Record<string, {auth?: string; username?: string; password?: string; identitytoken?: string}>
@@ -55,21 +56,21 @@ export function dockerConfigEntry(registry: string, env: NodeJS.ProcessEnv): Doc
   const serverUrl = host === DEFAULT_REGISTRY ? 'https://index.docker.io/v1/' : host
 
   for (const [key, helper] of Object.entries(config.credHelpers ?? {})) {
-    if (normalizeConfigKey(key) === host && typeof helper === 'string' && helper !== '') return {kind: 'helper', helper, serverUrl}
+    if (normalizeConfigKey(key) === host && typeof helper === 'string' && helper !== '') return {kind: 'helper', helper, serverUrl, path}
   }
   for (const [key, entry] of Object.entries(config.auths ?? {})) {
     if (normalizeConfigKey(key) !== host || !entry || typeof entry !== 'object') continue
-    if (typeof entry.identitytoken === 'string' && entry.identitytoken !== '') return {kind: 'identity-token', token: entry.identitytoken}
+    if (typeof entry.identitytoken === 'string' && entry.identitytoken !== '') return {kind: 'identity-token', token: entry.identitytoken, path}
     if (typeof entry.auth === 'string' && entry.auth !== '') {
       const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
       const colon = decoded.indexOf(':')
       if (colon <= 0) throw new SlipwayError('auth', `the "auth" entry for ${key} in ${path} is not base64 of user:password`, {hint: 'run docker login again'})
-      return {kind: 'basic', username: decoded.slice(0, colon), password: decoded.slice(colon + 1)}
+      return {kind: 'basic', username: decoded.slice(0, colon), password: decoded.slice(colon + 1), path}
     }
     if (typeof entry.username === 'string' && typeof entry.password === 'string') {
-      return {kind: 'basic', username: entry.username, password: entry.password}
+      return {kind: 'basic', username: entry.username, password: entry.password, path}
     }
   }
-  if (typeof config.credsStore === 'string' && config.credsStore !== '') return {kind: 'helper', helper: config.credsStore, serverUrl}
+  if (typeof config.credsStore === 'string' && config.credsStore !== '') return {kind: 'helper', helper: config.credsStore, serverUrl, path}
   return undefined
 }

@@ -1,5 +1,6 @@
 import {SlipwayError} from '../../errors.js'
-import {registerSecret} from '../../redact.js'
+import {isLoopbackRegistry} from '../../oci/ref.js'
+import {redactSecrets, registerSecret} from '../../redact.js'
 import {garbageError, registryErrorFor} from '../errors.js'
 import {type HttpClient, readCapped, readText} from '../http.js'
 import {DEFAULTS} from '../options.js'
@@ -12,19 +13,19 @@ export interface Token {
   renewAt: number
 }
 
+/** The registry a token is for: its name in references and the base URL it answers on. */
+export interface TokenTarget {
+  registry: string
+  base: URL
+}
+
 /**
  * Fetches a bearer token from the challenge's realm (distribution's token protocol): a GET with basic
  * credentials, or the OAuth2 refresh-token POST when we hold an identity token.
  */
-export async function fetchToken(http: HttpClient, registryHost: string, challenge: Challenge, scopes: string[], cred: Credential | undefined, insecure: boolean): Promise<Token> {
-  const realm = challenge.params.realm
-  if (!realm) throw garbageError(registryHost, 'an authentication challenge', 'Bearer challenge without realm')
-  let url: URL
-  try {
-    url = new URL(realm)
-  } catch {
-    throw garbageError(registryHost, 'an authentication challenge', `realm "${realm}" is not a URL`)
-  }
+export async function fetchToken(http: HttpClient, target: TokenTarget, challenge: Challenge, scopes: string[], cred: Credential | undefined, insecure: boolean): Promise<Token> {
+  const registryHost = target.registry
+  const url = realmUrl(challenge, target)
   const service = challenge.params.service
   const headers: Record<string, string> = {}
   let res
@@ -43,7 +44,7 @@ export async function fetchToken(http: HttpClient, registryHost: string, challen
   const what = `a token (${scopes.join(' ') || 'no scope'})`
   if (res.status !== 200) {
     const text = await readText(res.body)
-    throw registryErrorFor(res.status, text, {host: registryHost, method: 'GET', what, authenticated: cred !== undefined})
+    throw registryErrorFor(res.status, text, {host: registryHost, method: 'GET', what, ...(cred ? {credential: cred} : {})})
   }
   const bytes = await readCapped(res.body, DEFAULTS.maxTokenBodyBytes)
   let doc: {token?: unknown; access_token?: unknown; expires_in?: unknown; refresh_token?: unknown}
@@ -59,6 +60,35 @@ export async function fetchToken(http: HttpClient, registryHost: string, challen
   const ttl = typeof doc.expires_in === 'number' && doc.expires_in > 0 ? doc.expires_in : DEFAULTS.tokenTtlSeconds
   // Renew at 90% of the lifetime, so a token never expires between our check and the registry's.
   return {token, renewAt: Date.now() + ttl * 900}
+}
+
+/**
+ * The realm the credentials go to, checked before anything is sent there: https; or plain http on a
+ * loopback address, or on the registry's own host when the registry itself is plain http (it sees the
+ * credentials in clear text anyway). Anything else would hand the password to whoever is on the path.
+ */
+export function realmUrl(challenge: Challenge, target: TokenTarget): URL {
+  const realm = challenge.params.realm
+  if (!realm) throw garbageError(target.registry, 'an authentication challenge', 'Bearer challenge without realm')
+  let url: URL
+  try {
+    url = new URL(realm)
+  } catch {
+    throw garbageError(target.registry, 'an authentication challenge', `realm "${realm}" is not a URL`)
+  }
+  const shown = redactSecrets(realm)
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new SlipwayError('auth', `${target.registry} names the token realm ${shown}, whose scheme ${url.protocol} is not https: refusing to send credentials there`, {
+      hint: 'a registry token service is an https URL; check the registry (or what is in front of it)',
+    })
+  }
+  const sameHostPlainRegistry = target.base.protocol === 'http:' && url.hostname === target.base.hostname
+  if (url.protocol === 'http:' && !isLoopbackRegistry(url.host) && !sameHostPlainRegistry) {
+    throw new SlipwayError('auth', `${target.registry} names the token realm ${shown}, which is plain http on another host: refusing to send credentials there in clear text`, {
+      hint: 'serve the token service over https',
+    })
+  }
+  return url
 }
 
 export function noCredentialsForBasic(host: string): SlipwayError {

@@ -12,14 +12,14 @@ describe('TLS and basic auth (tls-basic registry)', () => {
   afterAll(async () => { await reg?.stop() })
 
   it('rejects an untrusted certificate with a clear line, and works with SLIPWAY_CA_FILE', async () => {
-    const untrusted = new RegistryClient({env: {}, credentials: {username: reg.username!, password: reg.password!}})
+    const untrusted = new RegistryClient({env: {}, credentials: {username: reg.username!, password: reg.password!, registry: reg.host}})
     const e = await untrusted.ping(reg.host).catch((x: unknown) => x)
     await untrusted.close()
     expect(e).toBeInstanceOf(SlipwayError)
     expect((e as SlipwayError).kind).toBe('network')
     expect((e as SlipwayError).userLine).toMatch(new RegExp(`^TLS certificate of ${reg.host} is not trusted .*set SLIPWAY_CA_FILE`))
 
-    const client = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!}, credentials: {username: reg.username!, password: reg.password!}})
+    const client = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!}, credentials: {username: reg.username!, password: reg.password!, registry: reg.host}})
     expect(await client.ping(reg.host)).toEqual({url: `https://${reg.host}/`, auth: 'basic'})
     const repo = parseRepository(`${reg.host}/tls/app`)
     const data = randomBytes(3000)
@@ -31,11 +31,11 @@ describe('TLS and basic auth (tls-basic registry)', () => {
 
   it('reports a wrong password as an auth error without the secret, and missing credentials too', async () => {
     const wrong = `wrong-${randomBytes(6).toString('hex')}`
-    const client = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!}, credentials: {username: reg.username!, password: wrong}})
+    const client = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!}, credentials: {username: reg.username!, password: wrong, registry: reg.host}})
     const e = await client.listTags(parseRepository(`${reg.host}/tls/app`)).catch((x: unknown) => x) as SlipwayError
     await client.close()
     expect(e.kind).toBe('auth')
-    expect(e.userLine).toBe(`authentication to ${reg.host} failed for tags of tls/app: check --registry-username/--registry-password or docker login`)
+    expect(e.userLine).toBe(`authentication to ${reg.host} failed for tags of tls/app with the credentials from the --registry-username/--registry-password flags: check --registry-username/--registry-password`)
     expect(e.userLine).not.toContain(wrong)
 
     const anonymous = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!, DOCKER_CONFIG: '/nonexistent'}})
@@ -46,7 +46,7 @@ describe('TLS and basic auth (tls-basic registry)', () => {
   it('writes a debug log of requests with no secret in it', async () => {
     const lines: string[] = []
     const client = new RegistryClient({
-      env: {SLIPWAY_CA_FILE: reg.caFile!, SLIPWAY_DEBUG: '1'}, credentials: {username: reg.username!, password: reg.password!},
+      env: {SLIPWAY_CA_FILE: reg.caFile!, SLIPWAY_DEBUG: '1'}, credentials: {username: reg.username!, password: reg.password!, registry: reg.host},
       debugLog: (line) => lines.push(line),
     })
     await pushTinyImage(client, parseRepository(`${reg.host}/debug/app`), 'v1')
@@ -65,7 +65,7 @@ describe('bearer tokens (token registry)', () => {
   afterAll(async () => { await reg?.stop() })
 
   it('caches tokens per scope across many requests and renews them after the TTL', async () => {
-    const client = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!}, credentials: {username: reg.username!, password: reg.password!}})
+    const client = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!}, credentials: {username: reg.username!, password: reg.password!, registry: reg.host}})
     const issuer = reg.tokenIssuer!
     const before = issuer.requestCount
     const repo = parseRepository(`${reg.host}/token/app`)
@@ -84,12 +84,12 @@ describe('bearer tokens (token registry)', () => {
   })
 
   it('is denied pushes with a pull-only account, and refused with a wrong password', async () => {
-    const reader = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!}, credentials: reg.readonlyUser!})
+    const reader = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!}, credentials: {...reg.readonlyUser!, registry: reg.host}})
     const blob = blobOf(randomBytes(10))
     await expect(reader.pushBlob(parseRepository(`${reg.host}/token/ro`), blob, blob.open)).rejects.toMatchObject({kind: 'auth'})
     await reader.close()
 
-    const wrong = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!}, credentials: {username: reg.username!, password: 'not-the-password'}})
+    const wrong = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!}, credentials: {username: reg.username!, password: 'not-the-password', registry: reg.host}})
     const e = await wrong.listTags(parseRepository(`${reg.host}/token/app`)).catch((x: unknown) => x) as SlipwayError
     await wrong.close()
     expect(e.kind).toBe('auth')
@@ -97,7 +97,7 @@ describe('bearer tokens (token registry)', () => {
   })
 
   it('deletes a tag with a delete-scoped token', async () => {
-    const client = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!}, credentials: {username: reg.username!, password: reg.password!}})
+    const client = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!}, credentials: {username: reg.username!, password: reg.password!, registry: reg.host}})
     const repo = parseRepository(`${reg.host}/token/del`)
     await pushTinyImage(client, repo, 'a')
     expect(await client.deleteTag(repo, 'a')).toBe('deleted-manifest')

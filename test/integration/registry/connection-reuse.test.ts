@@ -26,7 +26,7 @@ describe.each<RegistryVariant>(['plain', 'tls-basic'])('connection reuse (%s reg
   beforeAll(async () => {
     reg = await startRegistry(variant)
     const env: Record<string, string> = reg.caFile ? {SLIPWAY_CA_FILE: reg.caFile} : {}
-    client = new RegistryClient({env, jobs, ...(reg.username ? {credentials: {username: reg.username, password: reg.password!}} : {})})
+    client = new RegistryClient({env, jobs, ...(reg.username ? {credentials: {username: reg.username, password: reg.password!, registry: reg.host}} : {})})
     await client.ping(reg.host)
   })
   afterAll(async () => {

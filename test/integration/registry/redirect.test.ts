@@ -43,7 +43,7 @@ afterAll(async () => {
 })
 
 it('follows a blob redirect to another host without sending Authorization there', async () => {
-  const client = new RegistryClient({env: {}, credentials: {username: 'u', password: 'redirect-pass'}})
+  const client = new RegistryClient({env: {}, credentials: {username: 'u', password: 'redirect-pass', registry: frontHost}})
   const got = await readAll(await client.getBlob(parseRepository(`${frontHost}/r/app`), digest, {size: content.length}))
   await client.close()
   expect(got.equals(content)).toBe(true)

@@ -45,7 +45,7 @@ describe('findCredential', () => {
 
   it('runs credential helpers, with <token> meaning an identity token', async () => {
     const opts = resolveOptions({env: env()})
-    expect(await findCredential('helper.example', opts)).toMatchObject({kind: 'basic', username: 'hu', password: 'helper-secret-1', source: 'docker-credential-fake'})
+    expect(await findCredential('helper.example', opts)).toMatchObject({kind: 'basic', username: 'hu', password: 'helper-secret-1', source: expect.stringMatching(/^the credential helper docker-credential-fake \(named in .*config.json\)$/)})
     expect(await findCredential('token.example', opts)).toMatchObject({kind: 'identity-token', token: 'identity-xyz-1'})
     expect(redactSecrets('x helper-secret-1 identity-xyz-1')).toBe('x *** ***')
   })
@@ -58,10 +58,10 @@ describe('findCredential', () => {
 
   it('prefers explicit credentials, then GitLab CI variables, then config.json', async () => {
     const ci = {CI_REGISTRY: 'cfg.example', CI_REGISTRY_USER: 'gitlab-ci-token', CI_JOB_TOKEN: 'job-token-1'}
-    expect(await findCredential('cfg.example', resolveOptions({env: env(ci), credentials: {username: 'flag', password: 'flag-pass'}})))
-      .toMatchObject({username: 'flag', source: 'flags'})
+    expect(await findCredential('cfg.example', resolveOptions({env: env(ci), credentials: {username: 'flag', password: 'flag-pass', registry: 'cfg.example'}})))
+      .toMatchObject({username: 'flag', source: 'the --registry-username/--registry-password flags'})
     expect(await findCredential('cfg.example', resolveOptions({env: env(ci), credentials: {username: 'flag', password: 'p', registry: 'elsewhere.example'}})))
-      .toMatchObject({username: 'gitlab-ci-token', password: 'job-token-1'})
+      .toMatchObject({username: 'gitlab-ci-token', password: 'job-token-1', source: 'the GitLab CI variables CI_REGISTRY_USER/CI_JOB_TOKEN'})
     expect(await findCredential('cfg.example', resolveOptions({env: env({...ci, CI_REGISTRY: 'gitlab.example'})})))
       .toMatchObject({username: 'cu'})
   })

@@ -15,9 +15,10 @@ describe('registryErrorFor', () => {
   })
   it('words authentication failures with a login hint and no secret', () => {
     registerSecret('hunter2-secret')
-    const e = registryErrorFor(401, '{"errors":[{"code":"UNAUTHORIZED","message":"bad password hunter2-secret"}]}', {...ctx, authenticated: true})
+    const credential = {source: 'docker config /home/u/.docker/config.json', hint: 'run docker login reg.example:5000 again'}
+    const e = registryErrorFor(401, '{"errors":[{"code":"UNAUTHORIZED","message":"bad password hunter2-secret"}]}', {...ctx, credential})
     expect(e.kind).toBe('auth')
-    expect(e.userLine).toBe('authentication to reg.example:5000 failed for manifest app:1: check --registry-username/--registry-password or docker login')
+    expect(e.userLine).toBe('authentication to reg.example:5000 failed for manifest app:1 with the credentials from docker config /home/u/.docker/config.json: run docker login reg.example:5000 again')
     expect(e.userLine).not.toContain('hunter2')
     expect(registryErrorFor(401, '', ctx).message).toContain('no credentials were found')
     expect(registryErrorFor(403, '{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}', ctx).kind).toBe('auth')

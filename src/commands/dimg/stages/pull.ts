@@ -32,7 +32,7 @@ export default class StagesPull extends BaseCommand {
   async run(): Promise<void> {
     const {flags, argv} = await this.parse(StagesPull)
     const {dimgs, repoText, repo} = dimgsAndRepo(argv as string[], 'dimg stages pull')
-    const ctx = contextFromFlags(flags)
+    const ctx = contextFromFlags(flags, repo.registry)
     try {
       const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev, repo})
       if (flags['dry-run']) {

@@ -18,7 +18,7 @@ export default class StagesPush extends BaseCommand {
   async run(): Promise<void> {
     const {flags, argv} = await this.parse(StagesPush)
     const {dimgs, repoText, repo} = dimgsAndRepo(argv as string[], 'dimg stages push')
-    const ctx = contextFromFlags(flags)
+    const ctx = contextFromFlags(flags, repo.registry)
     try {
       const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev})
       if (flags['dry-run']) {

@@ -16,9 +16,10 @@ export default class StagesCleanupLocal extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(StagesCleanupLocal)
-    const ctx = contextFromFlags(flags)
+    const request = cleanupRequestFromFlags(flags, args.repo)
+    const ctx = contextFromFlags(flags, request.repo?.registry)
     try {
-      const result = await cleanupStages(ctx, 'local', cleanupRequestFromFlags(flags, args.repo))
+      const result = await cleanupStages(ctx, 'local', request)
       if (flags.json) return this.printJson(cleanupJson(result))
       for (const line of cleanupLines(result)) this.log(line)
     } finally {

@@ -15,9 +15,10 @@ export default class StagesFlushRepo extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(StagesFlushRepo)
-    const ctx = contextFromFlags(flags)
+    const repo = parseRepository(args.repo)
+    const ctx = contextFromFlags(flags, repo.registry)
     try {
-      const result = await flushStages(ctx, 'repo', {dir: flags.dir, repo: parseRepository(args.repo), dryRun: flags['dry-run']})
+      const result = await flushStages(ctx, 'repo', {dir: flags.dir, repo, dryRun: flags['dry-run']})
       if (flags.json) return this.printJson(cleanupJson(result))
       for (const line of cleanupLines(result)) this.log(line)
     } finally {

@@ -20,9 +20,10 @@ export default class StagesListLocal extends BaseCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(StagesListLocal)
-    const ctx = contextFromFlags(flags)
+    const repo = flags.repo ? parseRepository(flags.repo) : undefined
+    const ctx = contextFromFlags(flags, repo?.registry)
     try {
-      const rows = await listStages(ctx, 'local', {dir: flags.dir, dev: flags.dev, repo: flags.repo ? parseRepository(flags.repo) : undefined})
+      const rows = await listStages(ctx, 'local', {dir: flags.dir, dev: flags.dev, repo})
       if (flags.json) return this.printJson(rows)
       this.log(stagesTable(rows))
     } finally {

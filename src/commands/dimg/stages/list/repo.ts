@@ -15,9 +15,10 @@ export default class StagesListRepo extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(StagesListRepo)
-    const ctx = contextFromFlags(flags)
+    const repo = parseRepository(args.repo)
+    const ctx = contextFromFlags(flags, repo.registry)
     try {
-      const rows = await listStages(ctx, 'repo', {dir: flags.dir, repo: parseRepository(args.repo)})
+      const rows = await listStages(ctx, 'repo', {dir: flags.dir, repo})
       if (flags.json) return this.printJson(rows)
       this.log(stagesTable(rows))
     } finally {
