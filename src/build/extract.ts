@@ -4,7 +4,9 @@
  *
  *  Symlink entries themselves are created with any target (`/etc/localtime -> /usr/share/zoneinfo/UTC` is
  *  normal); they are only dangerous when followed, and parent components are followed only when the link is
- *  relative and stays inside the root. `security.capability` is restored with setfattr when present;
+ *  relative and stays inside the root. Directory modes and mtimes, applied last, go only to the directory
+ *  the entry made (same inode, reached through real directories only), never through a link that replaced
+ *  it or one of its parents later in the layer. `security.capability` is restored with setfattr when present;
  *  tar-stream decodes PAX values as UTF-8, so a capability whose bytes are not valid UTF-8 is skipped with a
  *  log note. Memory: one set of the paths this layer wrote (for opaque markers) and its directory list. */
 import {createWriteStream} from 'node:fs'
@@ -65,7 +67,7 @@ async function decompressed(input: Readable, label: string): Promise<Readable> {
 
 class LayerExtractor {
   private readonly written = new Set<string>() // real relative paths this layer created
-  private readonly dirs: {abs: string; mode: number; mtime: Date}[] = []
+  private readonly dirs: {parts: string[]; dev: number; ino: number; mode: number; mtime: Date}[] = []
   private readonly isRoot = process.getuid?.() === 0
 
   constructor(private readonly root: string, private readonly label: string, private readonly log?: (msg: string) => void) {}
@@ -155,7 +157,8 @@ class LayerExtractor {
       case 'directory':
         if (!existing?.isDirectory()) await mkdir(abs, {mode: 0o700})
         if (this.isRoot) await lchown(abs, uid, gid)
-        this.dirs.push({abs, mode, mtime})
+        const created = await lstat(abs)
+        this.dirs.push({parts: realParts, dev: created.dev, ino: created.ino, mode, mtime})
         return void entry.resume()
       case 'file':
       case 'contiguous-file':
@@ -227,12 +230,29 @@ class LayerExtractor {
     }
   }
 
-  /** Directory modes and mtimes last, deepest first, so writing children does not disturb them. */
+  /** Directory modes and mtimes last, deepest first, so writing children does not disturb them. A later entry
+   *  may have replaced the directory or one of its parents (by a symlink to a host directory, say): the
+   *  metadata goes only to the very directory the entry made, reached without following any link. */
   async finish(): Promise<void> {
     for (const d of this.dirs.reverse()) {
-      await chmod(d.abs, d.mode)
-      await utimes(d.abs, d.mtime, d.mtime)
+      const abs = await this.sameDirectory(d.parts, d.dev, d.ino)
+      if (abs === null) continue
+      await chmod(abs, d.mode)
+      await utimes(abs, d.mtime, d.mtime)
     }
+  }
+
+  /** The directory's path when every component is still a real directory and the last is the one made
+   *  (same device and inode), else null. */
+  private async sameDirectory(parts: string[], dev: number, ino: number): Promise<string | null> {
+    let abs = this.root
+    let st
+    for (const part of parts) {
+      abs = join(abs, part)
+      st = await lstat(abs).catch(() => null)
+      if (!st?.isDirectory()) return null
+    }
+    return st && st.dev === dev && st.ino === ino ? abs : null
   }
 }
 
