@@ -34,6 +34,8 @@ export interface ExtractResult {
 }
 
 const MAX_SYMLINK_HOPS = 40
+const NAME_MAX = 255 // bytes in one path component (Linux)
+const PATH_MAX = 4096 // bytes in a path given to a system call, with its NUL (Linux)
 const run = promisify(execFile)
 
 /** Yields the input's chunks, gunzipped when it starts with the gzip magic bytes. */
@@ -82,6 +84,18 @@ class LayerExtractor {
     if (name.startsWith('/')) throw this.escape(raw, 'absolute path')
     const parts = name.split('/').filter(p => p !== '' && p !== '.')
     if (parts.includes('..')) throw this.escape(raw, '".." in path')
+    const long = parts.find(p => Buffer.byteLength(p) > NAME_MAX)
+    if (long !== undefined) {
+      throw new SlipwayError('integrity', `layer ${this.label} entry "${raw.slice(0, 120)}…" has a name of ${Buffer.byteLength(long)} bytes, and Linux allows at most ${NAME_MAX}`, {
+        hint: 'the image cannot be unpacked on Linux; rebuild it without that file',
+      })
+    }
+    const length = Buffer.byteLength(this.root) + 1 + Buffer.byteLength(parts.join('/'))
+    if (length >= PATH_MAX) {
+      throw new SlipwayError('integrity', `layer ${this.label} entry "${raw.slice(0, 120)}…" is ${length} bytes long below ${this.root}, and Linux allows at most ${PATH_MAX - 1}`, {
+        hint: 'the image cannot be unpacked here; rebuild it with shorter paths',
+      })
+    }
     return parts
   }
 
