@@ -4,8 +4,10 @@
  *  a deterministic order with nothing buffered but symlink targets. */
 import {Readable} from 'node:stream'
 
+import {diffTrees, listTree} from '../git/git.js'
 import {sha256Digest, type Digest} from '../oci/digest.js'
-import {blobSizes, commitTime, git, GitBlobReader} from './git.js'
+import {nameFromBytes, nameToBytes} from '../oci/file-names.js'
+import {blobSizes, commitTime, GitBlobReader} from './git.js'
 import {ancestorsOf, compareLayerPaths, whiteoutPath} from './layer-path.js'
 import {packLayer, type LayerCompression, type LayerEntry, type LayerStream} from './layer-writer.js'
 import {compileMapping, type CompiledMapping, type PathMapping} from './path-mapping.js'
@@ -69,7 +71,7 @@ async function* gitEntries(repoDir: string, files: GitLayerFile[], mappings: Com
       } else if (item.kind === 'delete') {
         yield {path, type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtime: 0}
       } else if (item.gitMode === '120000') {
-        const target = (await reader.readAll(item.blob!)).toString()
+        const target = nameFromBytes(await reader.readAll(item.blob!))
         yield {path, type: 'symlink', mode: 0o777, uid: item.uid, gid: item.gid, size: 0, mtime, linkTarget: target}
       } else {
         const blob = item.blob!
@@ -83,33 +85,17 @@ async function* gitEntries(repoDir: string, files: GitLayerFile[], mappings: Com
   }
 }
 
-interface TreeEntry {
-  mode: string
-  type: string
-  sha: string
-  path: string
-}
-
-async function lsTree(repoDir: string, commit: string): Promise<TreeEntry[]> {
-  const out = await git(repoDir, ['ls-tree', '-r', '-z', '--full-tree', commit])
-  return out.split('\0').filter(Boolean).map(rec => {
-    const tab = rec.indexOf('\t')
-    const [mode, type, sha] = rec.slice(0, tab).split(' ') as [string, string, string]
-    return {mode, type, sha, path: rec.slice(tab + 1)}
-  })
-}
-
 /** The files of the mapped paths at `commit`; later mappings win where two map to the same path. */
 export async function gitArchiveFiles(repoDir: string, commit: string, mappings: GitMapping[], log?: (m: string) => void): Promise<GitLayerFile[]> {
   const compiled = mappings.map(compileMapping)
   const files = new Map<string, GitLayerFile>()
-  for (const e of await lsTree(repoDir, commit)) {
+  for (const e of await listTree(repoDir, commit)) {
     for (const {path, m} of mapPath(compiled, e.path)) {
-      if (e.type !== 'blob') {
-        log?.(`git ${e.path}: ${e.type} entries (submodules) are not added to the image`)
+      if (e.mode === '160000') {
+        log?.(`git ${e.path}: commit entries (submodules) are not added to the image`)
         continue
       }
-      files.set(path, fileFor(path, m, 'write', e.mode, e.sha))
+      files.set(path, fileFor(path, m, 'write', e.mode, e.object))
     }
   }
   return [...files.values()]
@@ -141,20 +127,15 @@ export interface GitPatch {
 /** The mapped changes between two commits: added/modified files (by blob) and deleted ones. */
 export async function gitPatchChanges(o: GitPatchOptions): Promise<GitPatch> {
   const compiled = o.mappings.map(compileMapping)
-  const out = await git(o.repoDir, ['diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', '--raw', o.fromCommit, o.toCommit])
-  const fields = out.split('\0')
   const files = new Map<string, GitLayerFile>()
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const meta = fields[i]!
-    if (!meta.startsWith(':')) break
-    const [, newMode, , newSha, status] = meta.slice(1).split(' ') as [string, string, string, string, string]
-    for (const {path, m} of mapPath(compiled, fields[i + 1]!)) {
-      if (status.startsWith('D')) {
+  for (const c of await diffTrees(o.repoDir, o.fromCommit, o.toCommit)) {
+    for (const {path, m} of mapPath(compiled, c.path)) {
+      if (c.status.startsWith('D')) {
         if (!files.has(path)) files.set(path, fileFor(path, m, 'delete'))
-      } else if (newMode === '160000') {
-        o.log?.(`git ${fields[i + 1]}: submodules are not added to the image`)
+      } else if (c.newMode === '160000') {
+        o.log?.(`git ${c.path}: submodules are not added to the image`)
       } else {
-        files.set(path, fileFor(path, m, 'write', newMode, newSha))
+        files.set(path, fileFor(path, m, 'write', c.newMode, c.newObject))
       }
     }
   }
@@ -162,7 +143,7 @@ export async function gitPatchChanges(o: GitPatchOptions): Promise<GitPatch> {
   const written = new Set([...files.values()].filter(f => f.kind === 'write').map(f => f.path))
   const list = [...files.values()].filter(f => f.kind === 'write' || !ancestorsOf(f.path).some(a => written.has(a)))
     .sort((a, b) => compareLayerPaths(a.path, b.path))
-  const contentId = sha256Digest(list.map(f => `${f.kind} ${f.path} ${f.gitMode ?? ''} ${f.blob ?? ''} ${f.uid}:${f.gid}`).join('\n'))
+  const contentId = sha256Digest(nameToBytes(list.map(f => `${f.kind} ${f.path} ${f.gitMode ?? ''} ${f.blob ?? ''} ${f.uid}:${f.gid}`).join('\n')))
   return {fromCommit: o.fromCommit, toCommit: o.toCommit, files: list, empty: list.length === 0, contentId}
 }
 

@@ -2,6 +2,8 @@
  *  leading `/`, no trailing `/`, no `.` or `..` components. */
 import {posix} from 'node:path'
 
+import {nameToBytes} from '../oci/file-names.js'
+
 export const WHITEOUT_PREFIX = '.wh.'
 export const OPAQUE_WHITEOUT = '.wh..wh..opq'
 
@@ -25,11 +27,11 @@ export function ancestorsOf(path: string): string[] {
 
 /** Sort key that puts a directory's opaque marker right after the directory itself, before any sibling entry
  *  of this layer (so an extractor that applies it in order never clears this layer's own files). Other paths
- *  sort by their UTF-8 bytes, which always puts a parent before its children. */
+ *  sort by their bytes, which always puts a parent before its children. */
 function sortKey(path: string): Buffer {
   if (path === OPAQUE_WHITEOUT) return Buffer.from([0])
-  if (path.endsWith('/' + OPAQUE_WHITEOUT)) return Buffer.concat([Buffer.from(path.slice(0, -OPAQUE_WHITEOUT.length)), Buffer.from([0])])
-  return Buffer.from(path)
+  if (path.endsWith('/' + OPAQUE_WHITEOUT)) return Buffer.concat([nameToBytes(path.slice(0, -OPAQUE_WHITEOUT.length)), Buffer.from([0])])
+  return nameToBytes(path)
 }
 
 export function compareLayerPaths(a: string, b: string): number {

@@ -3,6 +3,7 @@ import {createReadStream} from 'node:fs'
 import {join} from 'node:path'
 
 import {SlipwayError} from '../errors.js'
+import {fsPath} from '../oci/file-names.js'
 import type {Change} from './diff.js'
 import {ancestorsOf, compareLayerPaths, opaqueWhiteoutPath, whiteoutPath} from './layer-path.js'
 import {packLayer, type LayerCompression, type LayerEntry, type LayerStream} from './layer-writer.js'
@@ -31,7 +32,7 @@ export function entryFromMeta(path: string, abs: string, meta: FileMeta, mtimeCl
   const base = {path, mode: meta.mode & 0o7777, uid: meta.uid, gid: meta.gid, size: 0, mtime: clampMtime(meta.mtimeNs, mtimeClamp)}
   switch (fileType(meta.mode)) {
     case S_IFREG:
-      return {...base, type: 'file', size: meta.size, content: () => createReadStream(abs, meta.size > 0 ? {start: 0, end: meta.size - 1} : {})}
+      return {...base, type: 'file', size: meta.size, content: () => createReadStream(fsPath(abs), meta.size > 0 ? {start: 0, end: meta.size - 1} : {})}
     case S_IFDIR:
       return {...base, type: 'directory'}
     case S_IFLNK:

@@ -3,6 +3,8 @@
 import {lstat, readdir, readlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {fsPath, nameFromBytes} from '../oci/file-names.js'
+
 export interface FileMeta {
   mode: number // full st_mode (type + permissions)
   uid: number
@@ -38,7 +40,7 @@ export function isDir(meta: FileMeta): boolean {
 }
 
 export async function statEntry(absPath: string): Promise<FileMeta> {
-  const st = await lstat(absPath, {bigint: true})
+  const st = await lstat(fsPath(absPath), {bigint: true})
   const mode = Number(st.mode)
   const meta: FileMeta = {
     mode,
@@ -52,13 +54,18 @@ export async function statEntry(absPath: string): Promise<FileMeta> {
     nlink: Number(st.nlink),
     rdev: Number(st.rdev),
   }
-  if (fileType(mode) === S_IFLNK) meta.linkTarget = await readlink(absPath)
+  if (fileType(mode) === S_IFLNK) meta.linkTarget = nameFromBytes(await readlink(fsPath(absPath), {encoding: 'buffer'}))
   return meta
+}
+
+/** Names in a directory, byte for byte (see oci/file-names.ts), sorted by their bytes. */
+export async function readNames(dir: string): Promise<string[]> {
+  return (await readdir(fsPath(dir), {encoding: 'buffer'})).sort(Buffer.compare).map(nameFromBytes)
 }
 
 /** Walks `root` depth first; yields entries in a stable order (names sorted) for callers that stream. */
 export async function* walkTree(root: string, rel = ''): AsyncGenerator<[string, FileMeta]> {
-  const names = (await readdir(rel ? join(root, rel) : root)).sort()
+  const names = await readNames(rel ? join(root, rel) : root)
   for (const name of names) {
     const path = rel ? `${rel}/${name}` : name
     let meta: FileMeta

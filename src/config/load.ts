@@ -233,22 +233,31 @@ function checkProject(parsed: ParsedDocument[], lineCounter: LineCounter, fileLa
       }
     })
   }
-  // Import cycles among artifacts: depth-first search, reported at the import that closes the cycle.
+  // Import cycles among artifacts: depth-first search, reported at the import that closes the cycle. An
+  // explicit stack rather than recursion, so that a chain of thousands of artifacts does not overflow.
   const state = new Map<string, 'visiting' | 'done'>()
-  const visit = (p: ParsedDocument, chain: string[]): void => {
-    const name = p.dimg.name as string
-    state.set(name, 'visiting')
-    p.dimg.imports.forEach((imp, i) => {
-      const target = byName.get(imp.artifact)!
+  for (const first of parsed) {
+    if (!first.dimg.isArtifact || state.has(first.dimg.name as string)) continue
+    const stack: {p: ParsedDocument; next: number}[] = [{p: first, next: 0}]
+    state.set(first.dimg.name as string, 'visiting')
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]
+      if (top.next === top.p.dimg.imports.length) {
+        state.set(top.p.dimg.name as string, 'done')
+        stack.pop()
+        continue
+      }
+      const i = top.next++
+      const imp = top.p.dimg.imports[i]
       const s = state.get(imp.artifact)
       if (s === 'visiting') {
-        const start = chain.indexOf(imp.artifact)
-        const cycle = start === -1 ? [name, imp.artifact] : [...chain.slice(start), name, imp.artifact]
-        fail(p, ['import', i, 'artifact'], `import cycle: ${cycle.join(' → ')}`)
+        const chain = stack.map((f) => f.p.dimg.name as string)
+        fail(top.p, ['import', i, 'artifact'], `import cycle: ${[...chain.slice(chain.indexOf(imp.artifact)), imp.artifact].join(' → ')}`)
       }
-      if (s === undefined) visit(target, [...chain, name])
-    })
-    state.set(name, 'done')
+      if (s === undefined) {
+        state.set(imp.artifact, 'visiting')
+        stack.push({p: byName.get(imp.artifact)!, next: 0})
+      }
+    }
   }
-  for (const p of parsed) if (p.dimg.isArtifact && !state.has(p.dimg.name as string)) visit(p, [])
 }

@@ -4,6 +4,7 @@ import {tmpdir} from 'node:os'
 import {isAbsolute, join} from 'node:path'
 
 import {SlipwayError} from '../errors.js'
+import {nameFromBytes} from '../oci/file-names.js'
 
 /**
  * The project's git repository, read with the `git` command. Everything here reads; the one exception is
@@ -25,13 +26,19 @@ export interface GitRunOptions {
   env?: Record<string, string>
 }
 
-export function runGit(cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<string> {
+export async function runGit(cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<string> {
+  return (await runGitBytes(cwd, args, opts)).toString('utf8')
+}
+
+/** git's output as bytes: file names in it need not be UTF-8. */
+export function runGitBytes(cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     execFile(
       'git',
       [...args],
-      {cwd, env: {...process.env, LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0', ...opts.env}, maxBuffer: 512 * 1024 * 1024, encoding: 'utf8'},
-      (err, stdout, stderr) => {
+      {cwd, env: {...process.env, LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0', ...opts.env}, maxBuffer: 512 * 1024 * 1024, encoding: 'buffer'},
+      (err, stdout, stderrBytes) => {
+        const stderr = stderrBytes.toString('utf8')
         if (!err) return resolve(stdout)
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
           return reject(new SlipwayError('environment', 'the git command was not found', {hint: 'install git and make sure it is on PATH'}))
@@ -100,15 +107,41 @@ export interface TreeEntry {
   object: string
 }
 
-/** Every file of a tree-ish (commit or tree id), recursively, sorted by path as git sorts. */
+/** NUL-separated records of git's `-z` output, the file names decoded byte for byte. */
+function records(out: Buffer): Buffer[] {
+  const list: Buffer[] = []
+  for (let start = 0, nul; start < out.length; start = nul + 1) {
+    nul = out.indexOf(0, start)
+    if (nul === -1) nul = out.length
+    list.push(out.subarray(start, nul))
+  }
+  return list
+}
+
+/** A tree path git may hand out but a file system must not be given: `..` or `.` components (which climb
+ *  out of the mapping's `to`, or out of the image), empty ones, or (`parentIsTree` false) a name with `/`. */
+function checkTreePath(root: string, treeish: string, path: string, parentIsTree = true): void {
+  const parts = path.split('/')
+  if (parentIsTree && !parts.some(p => p === '' || p === '.' || p === '..')) return
+  throw new SlipwayError('integrity', `the git tree of ${treeish} in ${root} has an entry "${path.slice(0, 200)}", which is not a plain path (a "." or ".." component, or a "/" inside a name)`, {
+    hint: 'the commit was made by hand or by a hostile tool and cannot be built; `git fsck` reports it, and a commit made with `git add` will not have it',
+  })
+}
+
+/** Every file of a tree-ish (commit or tree id), recursively, sorted by path as git sorts. Trees with
+ *  entries no checkout could create (`..`, a `/` inside a name) are refused. */
 export async function listTree(root: string, treeish: string): Promise<TreeEntry[]> {
-  const out = await runGit(root, ['ls-tree', '-r', '-z', '--full-tree', treeish])
+  const out = await runGitBytes(root, ['ls-tree', '-r', '-t', '-z', '--full-tree', treeish])
   const entries: TreeEntry[] = []
-  for (const record of out.split('\0')) {
-    if (record === '') continue
-    const tab = record.indexOf('\t')
-    const [mode, , object] = record.slice(0, tab).split(' ')
-    entries.push({path: record.slice(tab + 1), mode, object})
+  const trees = new Set<string>([''])
+  for (const record of records(out)) {
+    const tab = record.indexOf(9)
+    const [mode, type, object] = record.subarray(0, tab).toString('latin1').split(' ')
+    const path = nameFromBytes(record.subarray(tab + 1))
+    const slash = path.lastIndexOf('/')
+    checkTreePath(root, treeish, path, trees.has(slash === -1 ? '' : path.slice(0, slash)))
+    if (type === 'tree') trees.add(path)
+    else entries.push({path, mode, object})
   }
   return entries
 }
@@ -126,14 +159,16 @@ export interface TreeChange {
 
 export async function diffTrees(root: string, from: string, to: string): Promise<TreeChange[]> {
   if (from === to) return []
-  const out = await runGit(root, ['diff-tree', '-r', '-z', '--no-renames', '--full-index', '--no-commit-id', from, to])
-  const fields = out.split('\0')
+  const out = await runGitBytes(root, ['diff-tree', '-r', '-z', '--no-renames', '--full-index', '--no-commit-id', from, to])
+  const fields = records(out)
   const changes: TreeChange[] = []
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    const meta = fields[i]
+    const meta = fields[i].toString('latin1')
     if (!meta.startsWith(':')) continue
     const [oldMode, newMode, oldObject, newObject, status] = meta.slice(1).split(' ')
-    changes.push({path: fields[i + 1], status, oldMode, newMode, oldObject, newObject})
+    const path = nameFromBytes(fields[i + 1])
+    checkTreePath(root, `${from}..${to}`, path)
+    changes.push({path, status, oldMode, newMode, oldObject, newObject})
   }
   return changes
 }

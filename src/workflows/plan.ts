@@ -157,13 +157,25 @@ export function buildOrder(config: DappConfig, selected: readonly string[]): Dim
   const byName = new Map(config.dimgs.filter((d) => d.name !== null).map((d) => [d.name as string, d]))
   const out: DimgConfig[] = []
   const seen = new Set<DimgConfig>()
-  const visit = (d: DimgConfig): void => {
-    if (seen.has(d)) return
-    seen.add(d)
-    for (const imp of d.imports) visit(byName.get(imp.artifact)!)
-    out.push(d)
+  // Depth first, artifacts before what imports them; an explicit stack, so a long import chain cannot overflow.
+  for (const root of roots) {
+    if (seen.has(root)) continue
+    seen.add(root)
+    const stack: {d: DimgConfig; next: number}[] = [{d: root, next: 0}]
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]
+      if (top.next === top.d.imports.length) {
+        out.push(top.d)
+        stack.pop()
+        continue
+      }
+      const dep = byName.get(top.d.imports[top.next++].artifact)!
+      if (!seen.has(dep)) {
+        seen.add(dep)
+        stack.push({d: dep, next: 0})
+      }
+    }
   }
-  roots.forEach(visit)
   return out
 }
 

@@ -1,4 +1,6 @@
 import {execFile} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {mkdir, writeFile} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
@@ -52,5 +54,42 @@ export async function pushBaseImage(reg: TestRegistry, repoPath = 'base/busybox'
   const {ref: source} = await baseImageLayout()
   const target = `${reg.host}/${repoPath}:${tag}`
   await runSkopeo(['copy', '--quiet', ...reg.skopeoFlags('dest'), source, `docker://${target}`])
+  return target
+}
+
+/** Pushes a one-layer image (the uncompressed layer given, e.g. a hostile tar from ./tar.ts) as
+ *  HOST/hostile/NAME:latest and returns that reference. */
+export async function pushLayerImage(reg: TestRegistry, name: string, layer: Buffer): Promise<string> {
+  const layout = join(await makeTempDir('layer-image'), 'layout')
+  const blobs = join(layout, 'blobs', 'sha256')
+  await mkdir(blobs, {recursive: true})
+  const put = async (data: Buffer): Promise<string> => {
+    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`
+    await writeFile(join(blobs, digest.slice(7)), data)
+    return digest
+  }
+  const layerDigest = await put(layer)
+  const config = Buffer.from(JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    config: {Env: ['PATH=/bin'], Cmd: ['/bin/sh']},
+    rootfs: {type: 'layers', diff_ids: [layerDigest]},
+    history: [{created_by: name}],
+  }))
+  const configDigest = await put(config)
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: {mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length},
+    layers: [{mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length}],
+  }))
+  const manifestDigest = await put(manifest)
+  await writeFile(join(layout, 'oci-layout'), JSON.stringify({imageLayoutVersion: '1.0.0'}))
+  await writeFile(join(layout, 'index.json'), JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length, annotations: {'org.opencontainers.image.ref.name': 'latest'}}],
+  }))
+  const target = `${reg.host}/hostile/${name}:latest`
+  await runSkopeo(['copy', '--quiet', ...reg.skopeoFlags('dest'), `oci:${layout}:latest`, `docker://${target}`])
   return target
 }

@@ -1,4 +1,4 @@
-import {execFile} from 'node:child_process'
+import {execFile, spawn} from 'node:child_process'
 import {chmod, cp, mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {promisify} from 'node:util'
@@ -18,6 +18,10 @@ const FIRST_COMMIT_EPOCH = 1_700_000_000
 export type ProjectFile = string | {content: string; mode: number}
 /** Files to write (content or content + mode) or, for `null`, to delete; paths relative to the project. */
 export type ProjectChanges = Record<string, ProjectFile | null>
+
+/** A tree written object by object, as no `git add` would: names are raw bytes (a Buffer) or UTF-8, and may
+ *  be `..`, hold a `/`, or be longer than a file system allows. */
+export type RawTreeEntry = {name: string | Buffer; content: string} | {name: string | Buffer; tree: RawTreeEntry[]}
 
 export interface MakeProjectOptions {
   /** 'HOST:PORT' of the test registry: every `localhost:5000` in the dappfile and files becomes this. */
@@ -44,6 +48,34 @@ export interface TestProject {
   rm(path: string, message?: string): Promise<string>
   head(): Promise<string>
   git(args: string[]): Promise<string>
+  /** Commits exactly this tree on top of HEAD (the work tree is left alone); returns the new HEAD. */
+  commitRawTree(message: string, tree: RawTreeEntry[]): Promise<string>
+}
+
+/** `git hash-object -w --literally` of raw bytes (git checks nothing about a tree written this way). */
+function writeGitObject(dir: string, type: 'blob' | 'tree', data: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['hash-object', '-w', '--literally', '-t', type, '--stdin'], {cwd: dir, env: gitTestEnv('@0 +0000')})
+    let out = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+    child.on('error', reject)
+    child.on('close', code => (code === 0 ? resolve(out.trim()) : reject(new Error(`git hash-object failed: ${err}`))))
+    child.stdin.end(data)
+  })
+}
+
+async function writeRawTree(dir: string, entries: RawTreeEntry[]): Promise<string> {
+  const written: {mode: string; name: Buffer; sha: string; sortKey: Buffer}[] = []
+  for (const e of entries) {
+    const name = Buffer.from(e.name)
+    const isTree = 'tree' in e
+    const sha = isTree ? await writeRawTree(dir, e.tree) : await writeGitObject(dir, 'blob', Buffer.from(e.content))
+    written.push({mode: isTree ? '40000' : '100644', name, sha, sortKey: isTree ? Buffer.concat([name, Buffer.from('/')]) : name})
+  }
+  written.sort((a, b) => Buffer.compare(a.sortKey, b.sortKey)) // git's tree order
+  return writeGitObject(dir, 'tree', Buffer.concat(written.map(w => Buffer.concat([Buffer.from(`${w.mode} `), w.name, Buffer.from([0]), Buffer.from(w.sha, 'hex')]))))
 }
 
 /**
@@ -99,5 +131,11 @@ export async function makeProject(opts: MakeProjectOptions): Promise<TestProject
     rm: (path, message = `remove ${path}`) => commit(message, {[path]: null}),
     head: () => git(['rev-parse', 'HEAD']),
     git,
+    async commitRawTree(message, tree) {
+      const commitId = await git(['commit-tree', await writeRawTree(dir, tree), '-p', 'HEAD', '-m', message])
+      await git(['update-ref', 'HEAD', commitId])
+      commits++
+      return commitId
+    },
   }
 }

@@ -2,20 +2,16 @@
  * Builds that must fail: a stage command that exits non-zero (nothing enters the cache) and base images
  * whose layers try to write outside the root (nothing is written there).
  */
-import {createHash} from 'node:crypto'
 import {existsSync} from 'node:fs'
-import {mkdir, readdir, readFile, writeFile} from 'node:fs/promises'
+import {chmod, lstat, mkdir, readdir, readFile, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import tar from 'tar-stream'
-
-type EntryHeader = Partial<tar.Header> & {name: string}
-
-import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
+import {pushBaseImage, pushLayerImage} from '../../helpers/base-image.js'
 import {freshHome, runSlipway} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {tarOf, type TarEntry} from '../../helpers/tar.js'
 import {build, buildEnv, builtStages, runBuild, storeDir, storeRefs} from './support.js'
 import {scratchBase} from '../../../src/workflows/scratch.js'
 
@@ -93,7 +89,7 @@ describe('dimg build: a failing stage command', () => {
 })
 
 /** Hostile entries, one image each: every one must be refused without writing outside the root. */
-type Hostile = {name: string; entries: (outside: string) => {header: EntryHeader; content?: string}[]; sentinel: (outside: string) => string}
+type Hostile = {name: string; entries: (outside: string) => TarEntry[]; sentinel: (outside: string) => string}
 
 const UP = '../'.repeat(24)
 const HOSTILE: Hostile[] = [
@@ -143,75 +139,6 @@ const HOSTILE: Hostile[] = [
   },
 ]
 
-function sha256(data: Buffer): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`
-}
-
-async function tarOf(entries: {header: EntryHeader; content?: string}[]): Promise<Buffer> {
-  const pack = tar.pack()
-  const chunks: Buffer[] = []
-  pack.on('data', (c: unknown) => chunks.push(c as Buffer))
-  const done = new Promise<void>((resolve, reject) => {
-    pack.on('end', resolve)
-    pack.on('error', reject)
-  })
-  for (const e of entries) {
-    const content = e.content === undefined ? undefined : Buffer.from(e.content)
-    const header: EntryHeader = {mode: 0o644, mtime: new Date(0), uid: 0, gid: 0, ...e.header, ...(content ? {size: content.length} : {})}
-    await new Promise<void>((resolve, reject) => {
-      const done = (err?: Error | null): void => (err ? reject(err) : resolve())
-      if (content) pack.entry(header, content, done)
-      else pack.entry(header, done)
-    })
-  }
-  pack.finalize()
-  await done
-  return Buffer.concat(chunks)
-}
-
-/** Writes a one-layer OCI image layout (uncompressed layer) and pushes it to HOST/hostile/NAME:latest. */
-async function pushHostileImage(reg: TestRegistry, work: string, name: string, layer: Buffer): Promise<string> {
-  const layout = join(work, `layout-${name}`)
-  const blobs = join(layout, 'blobs', 'sha256')
-  await mkdir(blobs, {recursive: true})
-  const put = async (data: Buffer): Promise<string> => {
-    const digest = sha256(data)
-    await writeFile(join(blobs, digest.slice(7)), data)
-    return digest
-  }
-  const layerDigest = await put(layer)
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: {Env: ['PATH=/bin'], Cmd: ['/bin/sh']},
-      rootfs: {type: 'layers', diff_ids: [layerDigest]},
-      history: [{created_by: 'hostile'}],
-    }),
-  )
-  const configDigest = await put(config)
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: {mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length},
-      layers: [{mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length}],
-    }),
-  )
-  const manifestDigest = await put(manifest)
-  await writeFile(join(layout, 'oci-layout'), JSON.stringify({imageLayoutVersion: '1.0.0'}))
-  await writeFile(
-    join(layout, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [{mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length, annotations: {'org.opencontainers.image.ref.name': 'latest'}}],
-    }),
-  )
-  const target = `${reg.host}/hostile/${name}:latest`
-  await runSkopeo(['copy', '--quiet', ...reg.skopeoFlags('dest'), `oci:${layout}:latest`, `docker://${target}`])
-  return target
-}
-
 describe('dimg build: a hostile base image', () => {
   let reg: TestRegistry
   let work: string
@@ -231,7 +158,7 @@ describe('dimg build: a hostile base image', () => {
     const outside = join(work, `outside-${name}`)
     await mkdir(outside, {recursive: true})
     await writeFile(join(outside, 'victim.txt'), 'original')
-    const ref = await pushHostileImage(reg, work, name, await tarOf(hostile.entries(outside)))
+    const ref = await pushLayerImage(reg, name, await tarOf(hostile.entries(outside)))
     const project = await makeProject({
       registryHost: reg.host,
       dappfile: `from: ${ref}\nshell:\n  install: [echo hi > /hi]\n`,
@@ -247,5 +174,45 @@ describe('dimg build: a hostile base image', () => {
     else expect(existsSync(sentinel)).toBe(false)
     expect((await readdir(outside)).sort()).toEqual(['victim.txt'])
     expect((await storeRefs(home)).filter(r => r.startsWith('dimgstage-'))).toEqual([])
+  })
+})
+
+describe('dimg build: a base image whose directory is replaced by a symlink to a host directory', () => {
+  let reg: TestRegistry
+  let work: string
+  let home: string
+
+  beforeAll(async () => {
+    reg = await startRegistry('plain')
+    work = await makeTempDir('hostile-dir')
+    home = freshHome()
+  })
+  afterAll(async () => {
+    await reg?.stop()
+    if (home) await removeTempDir(home)
+  })
+
+  it("builds on it without applying the directory's mode and mtime to the host directory", async () => {
+    const hostDir = join(work, 'host-dir')
+    await mkdir(hostDir)
+    await writeFile(join(hostDir, 'keep'), 'original')
+    await chmod(hostDir, 0o755)
+    const longAgo = new Date('2001-02-03T04:05:06Z')
+    await utimes(hostDir, longAgo, longAgo)
+    const before = await lstat(hostDir)
+    const ref = await pushLayerImage(reg, 'dir-then-symlink', await tarOf([
+      {header: {name: 'bin/', type: 'directory', mode: 0o755}},
+      {header: {name: 'bin/busybox', mode: 0o755}, content: await readFile('/bin/busybox')},
+      {header: {name: 'bin/sh', type: 'symlink', linkname: 'busybox'}},
+      {header: {name: 'd/', type: 'directory', mode: 0o7777, mtime: new Date('2030-01-01T00:00:00Z')}},
+      {header: {name: 'd', type: 'symlink', linkname: hostDir}},
+    ]))
+    const project = await makeProject({registryHost: reg.host, dappfile: `from: ${ref}\nshell:\n  install: [echo hi > /hi]\n`})
+    const result = await runBuild(project.dir, buildEnv(reg, home))
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const after = await lstat(hostDir)
+    expect([after.mode.toString(8), after.mtimeMs, after.uid]).toEqual([before.mode.toString(8), before.mtimeMs, before.uid])
+    expect(await readdir(hostDir)).toEqual(['keep'])
   })
 })

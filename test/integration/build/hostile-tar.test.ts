@@ -1,22 +1,18 @@
-import {lstat, mkdir, readdir, rm, stat, writeFile} from 'node:fs/promises'
+import {execFile} from 'node:child_process'
+import {chmod, lstat, mkdir, readdir, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
-import {pack} from 'tar-stream'
+import {promisify} from 'node:util'
 
 import {SlipwayError} from '../../../src/errors.js'
 import {extractLayer} from '../../../src/build/extract.js'
+import {tarOf as tarOfEntries, type TarEntryHeader} from '../../helpers/tar.js'
 import {tempDir} from './helpers.js'
 
-type Entry = Parameters<ReturnType<typeof pack>['entry']>[0] & {body?: string}
+type Entry = TarEntryHeader & {body?: string}
 
-async function tarOf(entries: Entry[]): Promise<Buffer> {
-  const p = pack()
-  for (const {body, ...h} of entries) p.entry(h, body ?? '')
-  p.finalize()
-  const chunks: Buffer[] = []
-  for await (const c of p) chunks.push(c as Buffer)
-  return Buffer.concat(chunks)
-}
+const run = promisify(execFile)
+const tarOf = (entries: Entry[]): Promise<Buffer> => tarOfEntries(entries.map(({body, ...header}) => ({header, content: body})))
 
 describe('extracting hostile layers', () => {
   let dir: string
@@ -103,5 +99,183 @@ describe('extracting hostile layers', () => {
     const root = join(dir, 'corrupt')
     const data = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(100, 7)])
     await expect(extractLayer(Readable.from([data]), root, {label: 'sha256:bad'})).rejects.toMatchObject({kind: 'integrity', message: expect.stringMatching(/^layer sha256:bad is not a valid tar archive/)})
+  })
+})
+
+/**
+ * Layers that try to change a host directory or file through the metadata the extractor applies (deferred
+ * directory modes and mtimes, chmod, chown, utimes, capabilities), through whiteouts and opaque markers, or
+ * by creating entries over symlinks. Each case unpacks its layers, in order, onto a fresh root beside a
+ * real host directory and file, and may succeed or be refused: the host side must be exactly as it was.
+ */
+describe('a layer never changes anything outside the root', () => {
+  const CAPABILITY = {'SCHILY.xattr.security.capability': '\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'}
+  const LONG_AGO = new Date('2001-02-03T04:05:06Z')
+  const hostile = {mode: 0o7777, uid: 4242, gid: 4242, mtime: new Date('2030-01-01T00:00:00Z')}
+  let dir: string
+  beforeAll(async () => {
+    dir = await tempDir()
+  })
+  afterAll(async () => {
+    await rm(dir, {recursive: true, force: true})
+  })
+
+  interface HostNode {
+    path: string
+    mode: number
+    uid: number
+    gid: number
+    mtimeMs: number
+    nlink: number
+    content?: string
+    capability: string
+  }
+
+  async function capabilityOf(abs: string): Promise<string> {
+    const r = await run('getfattr', ['--absolute-names', '-h', '-e', 'hex', '-n', 'security.capability', abs]).catch(() => ({stdout: ''}))
+    return r.stdout.trim()
+  }
+
+  /** Everything about the host tree a layer could change. */
+  async function describeHost(host: string): Promise<HostNode[]> {
+    const out: HostNode[] = []
+    const walk = async (rel: string): Promise<void> => {
+      const abs = join(host, rel)
+      const st = await lstat(abs)
+      out.push({
+        path: rel, mode: st.mode, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, nlink: st.nlink,
+        content: st.isFile() ? await readFile(abs, 'utf8') : undefined, capability: await capabilityOf(abs),
+      })
+      if (st.isDirectory()) for (const name of (await readdir(abs)).sort()) await walk(join(rel, name))
+    }
+    await walk('')
+    return out
+  }
+
+  /** A host directory `dir` (holding `b/` and `secret`) and a host file `file`, all 0755/0644 root-owned and long unmodified. */
+  async function makeHost(host: string): Promise<void> {
+    await mkdir(join(host, 'dir', 'b'), {recursive: true})
+    await writeFile(join(host, 'dir', 'secret'), 'secret')
+    await writeFile(join(host, 'file'), 'original')
+    for (const [rel, mode] of [['dir/b', 0o755], ['dir/secret', 0o644], ['dir', 0o755], ['file', 0o644], ['', 0o755]] as const) {
+      await chmod(join(host, rel), mode)
+      await utimes(join(host, rel), LONG_AGO, LONG_AGO)
+    }
+  }
+
+  type Case = [name: string, layers: (host: string) => Entry[][]]
+  const cases: Case[] = [
+    ['deferred directory metadata, the directory replaced by an absolute symlink to a host directory', h => [[
+      {name: 'd/', type: 'directory', ...hostile},
+      {name: 'd', type: 'symlink', linkname: `${h}/dir`},
+    ]]],
+    ['deferred directory metadata, the directory replaced by a relative symlink that climbs out', () => [[
+      {name: 'd/', type: 'directory', ...hostile},
+      {name: 'd', type: 'symlink', linkname: '../../../host/dir'},
+    ]]],
+    ['deferred directory metadata, the directory replaced by a symlink to a host file', h => [[
+      {name: 'd/', type: 'directory', ...hostile},
+      {name: 'd', type: 'symlink', linkname: `${h}/file`},
+    ]]],
+    ['deferred metadata of a subdirectory whose parent is replaced by a symlink to a host directory', h => [[
+      {name: 'a/', type: 'directory'},
+      {name: 'a/b/', type: 'directory', ...hostile},
+      {name: 'a', type: 'symlink', linkname: `${h}/dir`},
+    ]]],
+    ['a directory replaced by a symlink and created again in the same layer', h => [[
+      {name: 'd/', type: 'directory', ...hostile},
+      {name: 'd', type: 'symlink', linkname: `${h}/dir`},
+      {name: 'd/', type: 'directory', mode: 0o755},
+    ]]],
+    ['a file written where a lower layer left a symlink to a host file (content, chmod, chown, utimes, capability)', h => [
+      [{name: 'f', type: 'symlink', linkname: `${h}/file`}],
+      [{name: 'f', ...hostile, body: 'pwned', pax: CAPABILITY}],
+    ]],
+    ['a directory entry where a lower layer left a symlink to a host directory', h => [
+      [{name: 'd', type: 'symlink', linkname: `${h}/dir`}],
+      [{name: 'd/', type: 'directory', ...hostile}, {name: 'd/secret', body: 'pwned'}],
+    ]],
+    ['a symlink entry with an owner, mtime and capability (lchown, lutimes, no setfattr through it)', h => [[
+      {name: 's', type: 'symlink', linkname: `${h}/file`, ...hostile, pax: CAPABILITY},
+      {name: 't', type: 'symlink', linkname: `${h}/dir`, ...hostile},
+    ]]],
+    ['a hard link to a symlink to a host file, then a file written at the link', h => [
+      [{name: 's', type: 'symlink', linkname: `${h}/file`}, {name: 'h', type: 'link', linkname: 's'}],
+      [{name: 'h', ...hostile, body: 'pwned'}, {name: 's', ...hostile, body: 'pwned'}],
+    ]],
+    ['a hard link written where a symlink to a host file is', h => [[
+      {name: 'l', type: 'symlink', linkname: `${h}/file`},
+      {name: 'f', ...hostile, body: 'x'},
+      {name: 'l', type: 'link', linkname: 'f'},
+    ]]],
+    ['a hard link whose target path passes through a directory replaced by a symlink', h => [[
+      {name: 'd/', type: 'directory'},
+      {name: 'd', type: 'symlink', linkname: `${h}/dir`},
+      {name: 'h', type: 'link', linkname: 'd/secret'},
+    ]]],
+    ['a whiteout of a symlink to a host directory (removes the link, not the directory)', h => [
+      [{name: 'x', type: 'symlink', linkname: `${h}/dir`}, {name: 'y', type: 'symlink', linkname: '../../../host/file'}],
+      [{name: '.wh.x', body: ''}, {name: '.wh.y', body: ''}],
+    ]],
+    ['a whiteout inside a symlink to a host directory', h => [
+      [{name: 'x', type: 'symlink', linkname: `${h}/dir`}],
+      [{name: 'x/.wh.secret', body: ''}],
+    ]],
+    ['an opaque marker inside a symlink to a host directory', h => [
+      [{name: 'x', type: 'symlink', linkname: `${h}/dir`}],
+      [{name: 'x/.wh..wh..opq', body: ''}],
+    ]],
+    ['an opaque marker in a directory replaced by a symlink in the same layer', h => [[
+      {name: 'x/', type: 'directory'},
+      {name: 'x', type: 'symlink', linkname: `${h}/dir`},
+      {name: 'x/.wh..wh..opq', body: ''},
+    ]]],
+    ['a device and a fifo through a symlinked parent', h => [[
+      {name: 'x', type: 'symlink', linkname: `${h}/dir`},
+      {name: 'x/null', type: 'character-device', devmajor: 1, devminor: 3},
+    ], [
+      {name: 'y', type: 'symlink', linkname: '../../../host/dir'},
+      {name: 'y/fifo', type: 'fifo'},
+    ]]],
+    ['a fifo and a device where symlinks to host files are', h => [
+      [{name: 'p', type: 'symlink', linkname: `${h}/file`}, {name: 'c', type: 'symlink', linkname: `${h}/dir/secret`}],
+      [{name: 'p', type: 'fifo', ...hostile}, {name: 'c', type: 'character-device', devmajor: 1, devminor: 3, ...hostile}],
+    ]],
+  ]
+
+  it.each(cases)('%s', async (name, layers) => {
+    const base = join(dir, name.replace(/\W+/g, '-').slice(0, 60))
+    const host = join(base, 'host')
+    const root = join(base, 'a', 'b', 'root') // `../../../host` from an entry at the top of the root is the host dir
+    await makeHost(host)
+    await mkdir(root, {recursive: true})
+    const before = await describeHost(host)
+    for (const [i, entries] of layers(host).entries()) {
+      const err = await extractLayer(Readable.from([await tarOf(entries)]), root, {label: `layer-${i}`}).then(() => null, (e: unknown) => e)
+      if (err !== null) {
+        expect(err).toBeInstanceOf(SlipwayError)
+        expect((err as SlipwayError).kind).toBe('integrity')
+        break
+      }
+    }
+    expect(await describeHost(host)).toEqual(before)
+  })
+
+  it('still applies the mode and mtime of a directory that stays a directory, also below an in-root symlink', async () => {
+    const root = join(dir, 'benign-dirs', 'root')
+    const when = new Date('2011-01-01T00:00:00Z')
+    await extractLayer(Readable.from([await tarOf([
+      {name: 'real/', type: 'directory', mode: 0o750, mtime: when},
+      {name: 'link', type: 'symlink', linkname: 'real'},
+      {name: 'link/sub/', type: 'directory', mode: 0o1777, mtime: when},
+      {name: 'link/sub/f', body: 'x', pax: CAPABILITY},
+    ])]), root)
+    expect(await capabilityOf(join(root, 'real/sub/f'))).toMatch(/^security\.capability=0x0100000200200000/m)
+    for (const rel of ['real', 'real/sub']) {
+      const st = await lstat(join(root, rel))
+      expect([st.isDirectory(), st.mtime.toISOString()]).toEqual([true, when.toISOString()])
+    }
+    expect((await lstat(join(root, 'real'))).mode & 0o7777).toBe(0o750)
+    expect((await lstat(join(root, 'real/sub'))).mode & 0o7777).toBe(0o1777)
   })
 })

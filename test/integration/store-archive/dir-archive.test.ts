@@ -104,6 +104,7 @@ describe('exportDirectory / importDirectory', () => {
     ['a symlink that climbs out', [{header: {name: 'a/l', type: 'symlink' as const, linkname: '../../x'}}], 'points outside'],
     ['a write through a symlink', [{header: {name: 'l', type: 'symlink' as const, linkname: '.'}}, {header: {name: 'l/x'}, content: 'x'}], 'through the symlink'],
     ['a hard link to outside', [{header: {name: 'h', type: 'link' as const, linkname: '../../etc/passwd'}}], 'climbs out'],
+    ['a directory replaced by a symlink after it (its deferred mode would follow the link)', [{header: {name: 'd', type: 'directory' as const, mode: 0o7777}}, {header: {name: 'd', type: 'symlink' as const, linkname: '.'}}], 'appears twice'],
     ['a device', [{header: {name: 'null', type: 'character-device' as const, devmajor: 1, devminor: 3}}], 'is a character-device'],
   ])('refuses %s and leaves the directory as it was', async (_what, entries, message) => {
     await mkdir(`${dir}/target`)
