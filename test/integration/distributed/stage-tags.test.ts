@@ -74,36 +74,39 @@ afterAll(async () => {
 it('a stage tag re-pointed at another project\'s stage, or at one of another cache version, is not pulled or used; the build makes those stages', async () => {
   expect(Object.keys(mineStages)).toEqual(expect.arrayContaining(['from', 'install', 'docker']))
   const tag = (s: StageRow): string => `dimgstage-${s.signature}`
-  // install: re-pointed at the other project's install stage (its labels: other signature, other project)
-  await putRawManifest(reg, REPO_PATH, tag(mineStages.install), await getRawManifest(reg, REPO_PATH, tag(otherStages.install)))
-  // docker: our own stage relabelled with another cache version (config and annotations alike)
-  const docker = await getRawManifest(reg, REPO_PATH, tag(mineStages.docker))
-  const manifest = JSON.parse(docker.bytes.toString('utf8')) as {config: {digest: string; size: number}; annotations: Record<string, string>}
+  // docker (the final stage): re-pointed at the other project's (its labels: other signature, other project)
+  await putRawManifest(reg, REPO_PATH, tag(mineStages.docker), await getRawManifest(reg, REPO_PATH, tag(otherStages.docker)))
+  // install: our own stage relabelled with another cache version (config and annotations alike)
+  const install = await getRawManifest(reg, REPO_PATH, tag(mineStages.install))
+  const manifest = JSON.parse(install.bytes.toString('utf8')) as {config: {digest: string; size: number}; annotations: Record<string, string>}
   const config = JSON.parse((await getRawBlob(reg, REPO_PATH, manifest.config.digest)).toString('utf8')) as {config: {Labels: Record<string, string>}}
   config.config.Labels['dev.slipway.cache-version'] = '0'
   const configBytes = Buffer.from(JSON.stringify(config))
   manifest.config = {...manifest.config, digest: await putRawBlob(reg, REPO_PATH, configBytes), size: configBytes.length}
   manifest.annotations['dev.slipway.cache-version'] = '0'
-  await putRawManifest(reg, REPO_PATH, tag(mineStages.docker), {bytes: Buffer.from(JSON.stringify(manifest)), mediaType: docker.mediaType})
+  await putRawManifest(reg, REPO_PATH, tag(mineStages.install), {bytes: Buffer.from(JSON.stringify(manifest)), mediaType: install.mediaType})
 
   const h = home()
   const pull = await cli(h, ['dimg', 'stages', 'pull', repo, '--json', '--dir', mine.dir])
   expect(pull.code).toBe(0)
   const pulled = byStage(JSON.parse(pull.stdout).stages)
-  expect({install: pulled.install.status, docker: pulled.docker.status, from: pulled.from.status}).toEqual({install: 'mismatch', docker: 'mismatch', from: 'pulled'})
+  const status = (stage: string): string => pulled[stage]?.status ?? 'not looked up'
+  const local = (JSON.parse(await ok(h, ['dimg', 'stages', 'list', 'local', '--json', '--dir', mine.dir])) as {signature: string}[]).map(s => s.signature)
+  const build = JSON.parse(await ok(h, ['dimg', 'build', '--json', '--dir', mine.dir])) as {dimgs: {stages: {name: string; status: string}[]}[]}
+  const built = Object.fromEntries(build.dimgs[0].stages.map(s => [s.name, s.status]))
+  const output = await runImage(join(h, 'store'), `dimgstage-mine:${mineStages.docker.signature}`)
+  expect({pulled: {docker: status('docker'), install: status('install'), from: status('from')}, local, built, output}).toEqual({
+    pulled: {docker: 'mismatch', install: 'mismatch', from: 'pulled'},
+    local: [mineStages.from.signature],
+    built: {from: 'cached', install: 'built', docker: 'built'},
+    output: 'mine\n',
+  })
   const warnings = pull.stderr.split('\n').filter(l => l.startsWith('warning:'))
   expect(warnings).toEqual(expect.arrayContaining([
-    expect.stringContaining(`${repo}:${tag(mineStages.docker)} is not used as stage ${mineStages.docker.signature.slice(0, 12)}: its cache version is "0", not "`),
-    expect.stringContaining(`${repo}:${tag(mineStages.install)} is not used as stage ${mineStages.install.signature.slice(0, 12)}: its signature label is ${otherStages.install.signature.slice(0, 12)}, it belongs to project "other"`),
+    expect.stringContaining(`${repo}:${tag(mineStages.docker)} is not used as stage ${mineStages.docker.signature.slice(0, 12)}: its signature label is ${otherStages.docker.signature.slice(0, 12)}, it belongs to project "other"`),
+    expect.stringContaining(`${repo}:${tag(mineStages.install)} is not used as stage ${mineStages.install.signature.slice(0, 12)}: its cache version is "0", not "`),
   ]))
   expect(warnings).toHaveLength(2)
-
-  const local = (JSON.parse(await ok(h, ['dimg', 'stages', 'list', 'local', '--json', '--dir', mine.dir])) as {signature: string}[]).map(s => s.signature)
-  expect(local).toEqual([mineStages.from.signature])
-
-  const build = JSON.parse(await ok(h, ['dimg', 'build', '--json', '--dir', mine.dir])) as {dimgs: {stages: {name: string; status: string}[]}[]}
-  expect(Object.fromEntries(build.dimgs[0].stages.map(s => [s.name, s.status]))).toMatchObject({from: 'cached', install: 'built', docker: 'built'})
-  expect(await runImage(join(h, 'store'), `dimgstage-mine:${mineStages.docker.signature}`)).toBe('mine\n')
 }, 120_000)
 
 it('a tag whose labels agree is pulled as before', async () => {
