@@ -40,10 +40,6 @@ export class Lease {
     await saved
   }
 
-  has(digest: Digest): boolean {
-    return this.digests.has(digest)
-  }
-
   async release(): Promise<void> {
     this.released = true
     await this.saving.catch(() => {}) // a save landing after the unlink would bring the file back
