@@ -12,6 +12,7 @@ export function syncSummary(result: SyncResult): string[] {
     ['pulled', count('pulled')],
     ['already local', count('present')],
     ['not in the registry', count('absent')],
+    ['not used (labels do not match the tag)', count('mismatch')],
     ['not on this host (skipped)', count('skipped')],
   ].filter(([, n]) => (n as number) > 0)
   if (result.stages.length > 0) lines.push(`stages: ${parts.map(([w, n]) => `${n} ${w}`).join(', ')}`)

@@ -86,3 +86,27 @@ export function withoutSlipwayLabels(labels: Record<string, string> | undefined)
   for (const [k, v] of Object.entries(labels ?? {})) if (!k.startsWith(SLIPWAY_LABEL_PREFIX)) out[k] = v
   return out
 }
+
+/** What a stage image found under `dimgstage-<signature>` must say about itself to be used as that stage. */
+export interface StageTagExpectation {
+  signature: string
+  cacheVersion: string
+  project: string
+}
+
+/**
+ * How a stage image's labels contradict the tag it was found under (another signature, another cache
+ * version, another project), as a phrase for a warning; undefined when they agree. A stage without a project
+ * label is judged on its signature and cache version alone.
+ */
+export function stageLabelMismatch(labels: Record<string, string> | undefined, want: StageTagExpectation): string | undefined {
+  const problems: string[] = []
+  const signature = labels?.[LABEL.signature]
+  if (!signature) problems.push('it has no stage signature label')
+  else if (signature !== want.signature) problems.push(`its signature label is ${signature.slice(0, 12)}`)
+  const cacheVersion = labels?.[LABEL.cacheVersion]
+  if (cacheVersion !== want.cacheVersion) problems.push(`its cache version is ${cacheVersion === undefined ? 'missing' : JSON.stringify(cacheVersion)}, not ${JSON.stringify(want.cacheVersion)}`)
+  const project = labels?.[LABEL.project]
+  if (project !== undefined && project !== want.project) problems.push(`it belongs to project ${JSON.stringify(project)}`)
+  return problems.length > 0 ? problems.join(', ') : undefined
+}

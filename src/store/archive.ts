@@ -21,7 +21,7 @@ import {blobStat, DEFAULT_MAX_READ_BYTES} from './blob-reader.js'
 import {checkRefName, OCI_LAYOUT_VERSION, parseIndex, REF_NAME_ANNOTATION, type RefEntry} from './layout.js'
 import type {Lease} from './leases.js'
 import type {OciStore} from './oci-store.js'
-import {indexRoots, walkReachable} from './reachability.js'
+import {firstBrokenReference, indexRoots, walkReachable} from './reachability.js'
 
 export interface ExportResult {
   /** Images (names) in the archive. */
@@ -190,8 +190,7 @@ async function readArchive(store: OciStore, reader: TarReader, lease: Lease, lab
     } else {
       const digest = blobDigest(path)
       if (!digest) throw unexpectedEntry(name)
-      await lease.add(digest) // before it lands: a gc running meanwhile keeps it, however old it is
-      if (await storeBlob(store, entry, digest)) written++
+      if (await storeBlob(store, entry, digest, lease)) written++
       else skipped++
     }
   }
@@ -212,13 +211,14 @@ function blobDigest(path: string): Digest | undefined {
 }
 
 /** Write the entry as blob `digest` (checked); when the store has it, hash the entry's bytes anyway. Returns whether it was written. */
-async function storeBlob(store: OciStore, entry: TarEntry, digest: Digest): Promise<boolean> {
+async function storeBlob(store: OciStore, entry: TarEntry, digest: Digest, lease: Lease): Promise<boolean> {
   const size = entry.header.size ?? 0
   let opened = false
+  // leased before it lands or is taken as present: a gc running meanwhile keeps it, however old it is
   await store.writeBlob(() => {
     opened = true
     return entry.content
-  }, {digest, size})
+  }, {digest, size}, lease)
   if (opened) return true
   const digester = new Digester(digestAlgorithm(digest))
   await drainEntry(entry, chunk => digester.update(chunk))
@@ -262,14 +262,12 @@ async function checkComplete(store: OciStore, index: ImageIndex): Promise<string
   const reachable = await walkReachable(store.paths, indexRoots(index))
   const first = reachable.unreadable[0]
   if (first) throw new SlipwayError('integrity', `manifest ${first.digest} in it cannot be read: ${first.reason}`)
-  const checked = new Set<Digest>()
-  for (const {descriptor, referencedBy} of reachable.references) {
-    if (checked.has(descriptor.digest)) continue
-    checked.add(descriptor.digest)
-    const st = await blobStat(store.paths, descriptor.digest)
+  const broken = await firstBrokenReference(store.paths, reachable)
+  if (broken) {
+    const {descriptor, referencedBy} = broken.reference
     const what = referencedBy === 'index.json' ? `image ${nameOf(descriptor)}` : referencedBy
-    if (!st) throw new SlipwayError('integrity', `blob ${descriptor.digest}, which ${what} references, is neither in it nor in the local store`)
-    if (st.size !== descriptor.size) throw new SlipwayError('integrity', `blob ${descriptor.digest} is ${st.size} bytes, ${what} says ${descriptor.size}`)
+    if (broken.size === undefined) throw new SlipwayError('integrity', `blob ${descriptor.digest}, which ${what} references, is neither in it nor in the local store`)
+    throw new SlipwayError('integrity', `blob ${descriptor.digest} is ${broken.size} bytes, ${what} says ${descriptor.size}`)
   }
   return index.manifests.map(nameOf)
 }

@@ -5,6 +5,7 @@ import type {Readable} from 'node:stream'
 import {SlipwayError} from '../errors.js'
 import {type Digest, Digester, digestAlgorithm} from '../oci/digest.js'
 import {fsyncDir, isErrno, tempName} from './fs-atomic.js'
+import type {Lease} from './leases.js'
 import type {StorePaths} from './paths.js'
 
 /** Bytes to store: a stream, any async iterable of chunks, or a buffer. */
@@ -28,12 +29,18 @@ export interface WrittenBlob {
  * Store one blob: stream into a temp file in the store, digest and count while streaming (stop at the first
  * byte beyond the expected size), fsync, check, rename into place, fsync the directory.
  * A mismatch throws SlipwayError('integrity') and leaves nothing behind.
+ *
+ * With a `lease`, the blob is leased before it can be seen in blobs/ (a known digest before anything else,
+ * an unknown one between hashing and the rename), and before an existing copy is taken as present: gc lists
+ * blobs before it reads the leases, and re-reads them before it deletes one (gc.ts), so a gc cannot sweep a
+ * blob this call returns. Without a lease only the age (`store gc --min-age`) protects it until referenced.
  */
-export async function writeBlob(paths: StorePaths, source: BlobSource | BlobOpener, expected: ExpectedBlob = {}): Promise<WrittenBlob> {
+export async function writeBlob(paths: StorePaths, source: BlobSource | BlobOpener, expected: ExpectedBlob = {}, lease?: Lease): Promise<WrittenBlob> {
   if (expected.size !== undefined && (!Number.isSafeInteger(expected.size) || expected.size < 0)) {
     throw new SlipwayError('usage', `invalid expected blob size ${expected.size}`)
   }
   if (expected.digest !== undefined) {
+    await lease?.add(expected.digest)
     const size = await touchExisting(paths.blob(expected.digest), expected.size)
     if (size !== undefined) {
       if (typeof source !== 'function') discard(source)
@@ -52,6 +59,7 @@ export async function writeBlob(paths: StorePaths, source: BlobSource | BlobOpen
     if (expected.digest !== undefined && digest !== expected.digest) {
       throw mismatch(digest, expected.digest, expected)
     }
+    await lease?.add(digest)
     const target = paths.blob(digest)
     await mkdir(dirname(target), {recursive: true}) // blobs/sha512 is made on first use
     await rename(tmp, target)
@@ -115,8 +123,9 @@ function mismatch(got: string, want: string, expected: ExpectedBlob): SlipwayErr
 }
 
 /**
- * If the blob is in place (with the expected size, when known), mark it freshly used so a concurrent gc keeps
- * it until the caller references it, and return its size. A blob of the wrong size is treated as absent and
+ * If the blob is in place (with the expected size, when known), mark it freshly used so a concurrent gc with a
+ * minimum age keeps it until the caller references it (a lease taken before this protects it from any gc),
+ * and return its size. A blob of the wrong size is treated as absent and
  * gets rewritten (the rename replaces it once the new content checked out).
  */
 async function touchExisting(path: string, expectedSize: number | undefined): Promise<number | undefined> {

@@ -31,9 +31,15 @@ export interface GcResult {
 /**
  * Mark what index.json and live leases reach, sweep the other blobs that are old enough. Must run under the
  * store lock, so that no index update adds a reference to a blob while it is being swept.
+ *
+ * Writers take no lock; they lease a blob before it appears in blobs/ and before they take an existing copy
+ * as present (blob-writer.ts). So the blobs are listed first and the leases read afterwards: a blob listed
+ * here was leased (if at all) before this reads the leases, or the lease came later and the blob was already
+ * there, which the re-check in sweepBlob catches.
  */
 export async function collectGarbage(paths: StorePaths, options: GcOptions = {}): Promise<GcResult> {
   const minAge = options.blobMinAgeMs ?? DEFAULT_GC_MIN_AGE_MS
+  const candidates = await listBlobFiles(paths)
   const index = await readIndex(paths)
   const leased = await liveLeasedDigests(paths, options.dryRun)
   const roots = indexRoots(index)
@@ -41,11 +47,11 @@ export async function collectGarbage(paths: StorePaths, options: GcOptions = {})
   const reachable = await walkReachable(paths, roots)
 
   const result: GcResult = {removedBlobs: [], freedBytes: 0, removedTemp: []}
-  for (const [algorithm, hex] of await listBlobFiles(paths)) {
+  for (const [algorithm, hex] of candidates) {
     const digest = `${algorithm}:${hex}`
     if (!isDigest(digest) || reachable.digests.has(digest)) continue
     const file = join(paths.algorithmDir(algorithm), hex)
-    const freed = await sweepBlob(paths, file, minAge, options.dryRun ?? false)
+    const freed = await sweepBlob(paths, digest, file, minAge, options.dryRun ?? false)
     if (freed === undefined) continue
     result.removedBlobs.push(digest)
     result.freedBytes += freed
@@ -57,11 +63,14 @@ export async function collectGarbage(paths: StorePaths, options: GcOptions = {})
 
 /**
  * Remove one unreferenced blob if it is old enough; returns its size, or undefined when kept.
- * A writer that finds the blob already present touches it instead of writing it (blob-writer.ts), possibly
- * between our age check and the unlink. So the blob is first moved aside, checked again, and put back if it
- * was touched meanwhile; a writer that touches after the move gets ENOENT and writes the blob anew.
+ * A writer may lease a blob that is already present after the leases were read, then take it as present
+ * (blob-writer.ts touchExisting, a pull's "present" check). So the blob is first moved aside, and put back if
+ * it was leased (or touched) meanwhile: a writer that checks before the move leased it before the move, so the
+ * re-read below sees its lease; a writer that checks after the move finds nothing and writes the blob anew.
+ * A leased manifest protects its children through the walk, not here: those were leased by the same writer
+ * before the manifest (children are written first), so they are protected as well.
  */
-async function sweepBlob(paths: StorePaths, file: string, minAgeMs: number, dryRun: boolean): Promise<number | undefined> {
+async function sweepBlob(paths: StorePaths, digest: Digest, file: string, minAgeMs: number, dryRun: boolean): Promise<number | undefined> {
   const young = (mtimeMs: number): boolean => Date.now() - mtimeMs < minAgeMs
   let st
   try {
@@ -80,7 +89,7 @@ async function sweepBlob(paths: StorePaths, file: string, minAgeMs: number, dryR
     throw e
   }
   const again = await stat(aside)
-  if (young(again.mtimeMs)) {
+  if (young(again.mtimeMs) || (await liveLeasedDigests(paths, true)).has(digest)) {
     await rename(aside, file)
     return undefined
   }

@@ -18,6 +18,8 @@ interface LeaseFile {
 export class Lease {
   private readonly digests = new Set<Digest>()
   private released = false
+  /** Saves run one after another: each writes the whole set, so a slower earlier save must not land last. */
+  private saving: Promise<void> = Promise.resolve()
 
   private constructor(private readonly paths: StorePaths, readonly file: string) {}
 
@@ -27,14 +29,20 @@ export class Lease {
     return lease
   }
 
+  /** Resolves once the lease file on disk holds `digests`: from then on a gc that starts keeps them. */
   async add(...digests: Digest[]): Promise<void> {
     if (this.released) throw new Error('lease already released')
-    for (const d of digests) this.digests.add(d)
-    await this.save()
+    const fresh = digests.filter(d => !this.digests.has(d))
+    if (fresh.length === 0) return this.saving
+    for (const d of fresh) this.digests.add(d)
+    const saved = this.saving.catch(() => {}).then(() => this.save())
+    this.saving = saved
+    await saved
   }
 
   async release(): Promise<void> {
     this.released = true
+    await this.saving.catch(() => {}) // a save landing after the unlink would bring the file back
     await unlink(this.file).catch(e => {
       if (!isErrno(e, 'ENOENT')) throw e
     })

@@ -8,8 +8,9 @@ import type {AnyManifest, Descriptor, ImageConfig, ImageIndex} from '../oci/type
 import {blobStat, openBlob, readBlob, readJsonBlob} from './blob-reader.js'
 import {type BlobOpener, type BlobSource, type ExpectedBlob, writeBlob, type WrittenBlob} from './blob-writer.js'
 import {collectGarbage, type GcOptions, type GcResult} from './gc.js'
-import {ensureLayout, parseIndex, readIndex, refDescriptor, refEntries, type RefEntry, serializeIndex, withoutRefs, withRefs, writeIndex} from './layout.js'
+import {ensureLayout, parseIndex, readIndex, refDescriptor, refEntries, type RefEntry, refName, serializeIndex, withoutRefs, withRefs, writeIndex} from './layout.js'
 import {Lease} from './leases.js'
+import {firstBrokenReference, walkReachable} from './reachability.js'
 import {type LockOptions, StoreLock} from './lock.js'
 import {StorePaths} from './paths.js'
 import {cleanupTempFiles, type TempFile} from './temp-files.js'
@@ -78,18 +79,22 @@ export class OciStore {
     return readBlob(this.paths, digest, maxBytes)
   }
 
-  writeBlob(source: BlobSource | BlobOpener, expected?: ExpectedBlob): Promise<WrittenBlob> {
-    return writeBlob(this.paths, source, expected)
+  /**
+   * Store a blob. Pass the lease of the work that will reference it: the blob is then leased before it
+   * becomes visible, and no gc can remove it before the reference is recorded (blob-writer.ts).
+   */
+  writeBlob(source: BlobSource | BlobOpener, expected?: ExpectedBlob, lease?: Lease): Promise<WrittenBlob> {
+    return writeBlob(this.paths, source, expected, lease)
   }
 
-  writeBlobBytes(data: Uint8Array | string, expected?: ExpectedBlob): Promise<WrittenBlob> {
+  writeBlobBytes(data: Uint8Array | string, expected?: ExpectedBlob, lease?: Lease): Promise<WrittenBlob> {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
-    return writeBlob(this.paths, bytes, {digest: expected?.digest ?? sha256Digest(bytes), size: expected?.size ?? bytes.length})
+    return writeBlob(this.paths, bytes, {digest: expected?.digest ?? sha256Digest(bytes), size: expected?.size ?? bytes.length}, lease)
   }
 
-  /** Serialize `value` as JSON, store it, return its descriptor. */
-  async writeJson(value: unknown, mediaType: string): Promise<Descriptor> {
-    const {digest, size} = await this.writeBlobBytes(JSON.stringify(value))
+  /** Serialize `value` as JSON, store it (leased by `lease`), return its descriptor. */
+  async writeJson(value: unknown, mediaType: string, lease?: Lease): Promise<Descriptor> {
+    const {digest, size} = await this.writeBlobBytes(JSON.stringify(value), undefined, lease)
     return {mediaType, digest, size}
   }
 
@@ -126,6 +131,8 @@ export class OciStore {
    * Read-modify-write index.json under the store lock. `fn` returns the new index (or undefined to leave it
    * unchanged) and must not take long: other processes wait for it. Resolves to the index as it now is.
    * Calling updateIndex or gc from inside `fn` deadlocks.
+   * Every blob a new entry reaches must be in the store with its size (checked under the lock, so no gc can
+   * remove it before the entry is written): a dangling name is refused with SlipwayError('conflict').
    */
   async updateIndex(fn: (index: ImageIndex) => ImageIndex | undefined | Promise<ImageIndex | undefined>): Promise<ImageIndex> {
     return this.lock.run(async handle => {
@@ -136,6 +143,7 @@ export class OciStore {
       const text = serializeIndex(next)
       if (text === before) return next
       parseIndex(text, 'the updated index') // never write an index other tools cannot read
+      await checkNewEntries(this.paths, current, next)
       handle.assertHeld()
       await writeIndex(this.paths, next)
       return next
@@ -190,4 +198,24 @@ export class OciStore {
   cleanupTemp(options: {olderThanMs: number; dryRun?: boolean}): Promise<TempFile[]> {
     return cleanupTempFiles(this.paths, options)
   }
+}
+
+/**
+ * Entries of `next` that `current` does not have must reach only blobs that are in the store. Entries already
+ * in the index were checked when they were added, and gc keeps what the index reaches.
+ */
+async function checkNewEntries(paths: StorePaths, current: ImageIndex, next: ImageIndex): Promise<void> {
+  const known = new Set(current.manifests.map(d => d.digest))
+  const added = next.manifests.filter(d => !known.has(d.digest))
+  if (added.length === 0) return
+  const roots = added.map(descriptor => ({descriptor, referencedBy: `image ${refName(descriptor) ?? descriptor.digest}`}))
+  const broken = await firstBrokenReference(paths, await walkReachable(paths, roots))
+  if (!broken) return
+  const {descriptor, referencedBy} = broken.reference
+  const names = added.map(d => refName(d) ?? d.digest)
+  const list = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ')
+  const what = broken.size === undefined ? 'is not in the local store' : `is ${broken.size} bytes, not ${descriptor.size}`
+  throw new SlipwayError(broken.size === undefined ? 'conflict' : 'integrity', `not recording ${list}: blob ${descriptor.digest} (referenced by ${referencedBy}) ${what}`, {
+    hint: broken.size === undefined ? 'another slipway process removed it meanwhile (gc or cleanup); run the command again' : 'run `slipway store verify`, then build or pull the image again',
+  })
 }

@@ -1,7 +1,7 @@
 import {type Digest, isDigest} from '../oci/digest.js'
 import {isIndexMediaType, isManifestMediaType, MediaType} from '../oci/media-types.js'
 import type {Descriptor, ImageIndex, ImageManifest} from '../oci/types.js'
-import {DEFAULT_MAX_READ_BYTES, readBlob} from './blob-reader.js'
+import {blobStat, DEFAULT_MAX_READ_BYTES, readBlob} from './blob-reader.js'
 import type {StorePaths} from './paths.js'
 
 /** A descriptor found while walking, and what referenced it (`index.json` or a manifest digest). */
@@ -81,4 +81,23 @@ export function indexRoots(index: ImageIndex): Reference[] {
  */
 export function leasedDescriptor(digest: Digest): Descriptor {
   return {mediaType: 'application/vnd.slipway.leased+json', digest, size: 0}
+}
+
+/** A reference whose blob is absent (`size` undefined) or holds another number of bytes than referenced. */
+export interface BrokenReference {
+  reference: Reference
+  size: number | undefined
+}
+
+/** The first blob a walk reached that is missing or has the wrong size; undefined when everything is there. */
+export async function firstBrokenReference(paths: StorePaths, reachable: Reachable): Promise<BrokenReference | undefined> {
+  const checked = new Set<Digest>()
+  for (const reference of reachable.references) {
+    const {digest, size} = reference.descriptor
+    if (checked.has(digest)) continue
+    checked.add(digest)
+    const st = await blobStat(paths, digest)
+    if (!st || st.size !== size) return {reference, size: st?.size}
+  }
+  return undefined
 }

@@ -278,7 +278,8 @@ export async function pullImages(ctx: WorkflowContext, items: PullItem[]): Promi
       group.blobs.push(...imageBlobs(manifest))
       byRepo.set(key, group)
     }
-    // one lease update for everything this pull references (each update rewrites and syncs the lease file)
+    // one lease update for everything this pull references (each update rewrites and syncs the lease file),
+    // before any of it is written or found present: from then on no gc removes it
     const referenced = new Set([...fetched.map(f => f.got.digest), ...[...byRepo.values()].flatMap(g => g.blobs.map(d => d.digest))])
     if (referenced.size > 0) await lease.add(...referenced)
     const seen = new Set<string>()
@@ -292,10 +293,7 @@ export async function pullImages(ctx: WorkflowContext, items: PullItem[]): Promi
           ctx.reporter.begin(id, `${repo.path}@${d.digest.slice(7, 19)}`, d.size)
           // the store's writer hashes what it writes and keeps nothing that does not match: no second hash here
           const open = () => client.getBlob(repo, d.digest, {size: d.size, checkDigest: false, onProgress: bytes => ctx.reporter.progress(id, bytes)})
-          await store.writeBlob(open, {
-            digest: d.digest,
-            size: d.size,
-          })
+          await store.writeBlob(open, {digest: d.digest, size: d.size}, lease)
           ctx.reporter.end(id, 'pulled')
           return {digest: d.digest, size: d.size, outcome: 'pulled' as const}
         })),
@@ -304,7 +302,7 @@ export async function pullImages(ctx: WorkflowContext, items: PullItem[]): Promi
     const updates = await Promise.all(
       fetched.map(({item, got, manifest}) =>
         limit(async () => {
-          await store.writeBlobBytes(got.bytes, {digest: got.digest, size: got.bytes.length})
+          await store.writeBlobBytes(got.bytes, {digest: got.digest, size: got.bytes.length}, lease)
           return {
             name: item.name,
             descriptor: {mediaType: got.mediaType, digest: got.digest, size: got.bytes.length},

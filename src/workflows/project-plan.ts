@@ -1,8 +1,10 @@
 import {SlipwayError} from '../errors.js'
-import {formatRef, parseImageRef, type Repository, withTag} from '../oci/ref.js'
-import {LABEL, localStageName, stageTag} from '../naming/index.js'
+import {formatRef, parseImageRef, type Repository} from '../oci/ref.js'
+import {LABEL, localStageName} from '../naming/index.js'
+import {CACHE_VERSION} from '../stage/signature.js'
 import type {WorkflowContext} from './context.js'
 import {loadProject, planProject, type Project, type ProjectPlan} from './plan.js'
+import {lookUpStageTag} from './stage-tags.js'
 
 export interface PlanRequest {
   dir: string
@@ -31,14 +33,9 @@ export async function planWithCaches(ctx: WorkflowContext, req: PlanRequest): Pr
       const local = await store.resolveRef(localStageName(project.name, signature, project.dev))
       if (local) return local.annotations?.[LABEL.gitContentRef]
       if (!req.repo) return undefined
-      const ref = withTag(req.repo, stageTag(signature))
-      if (!(await (await ctx.registry()).headManifest(ref))) return undefined
-      const got = await (await ctx.registry()).getManifest(ref)
-      try {
-        return (JSON.parse(got.bytes.toString('utf8')) as {annotations?: Record<string, string>}).annotations?.[LABEL.gitContentRef]
-      } catch {
-        return undefined
-      }
+      // a tag whose image is another stage is no stage here (`stages pull` warns about it)
+      const found = await lookUpStageTag(ctx, req.repo, {signature, cacheVersion: CACHE_VERSION, project: project.name})
+      return found.found === 'stage' ? found.annotations[LABEL.gitContentRef] : undefined
     },
   })
   return {project, plan}

@@ -10,6 +10,7 @@ import type {WorkflowContext} from './context.js'
 import {finalImageOf} from './final-image.js'
 import {pullImages, pushImages, type PushItem, type TransferredBlob} from './image-transfer.js'
 import {type DimgPlan, listedName, type ProjectPlan} from './plan.js'
+import {lookUpStageTag, mismatchWarning} from './stage-tags.js'
 
 /** The stages-cache and final-image traffic between the local store and a registry repository. */
 
@@ -18,8 +19,12 @@ export interface StageTransfer {
   stage: string
   signature: string
   image: string
-  /** `skipped`: an intermediate stage this host does not have (it pulled only later ones); nothing to push. */
-  status: 'pushed' | 'exists' | 'pulled' | 'present' | 'absent' | 'skipped'
+  /**
+   * `skipped`: an intermediate stage this host does not have (it pulled only later ones); nothing to push.
+   * `mismatch`: REPO has the tag, but its image's labels name another signature, cache version or project;
+   * it was not pulled (treated as absent, with a warning).
+   */
+  status: 'pushed' | 'exists' | 'pulled' | 'present' | 'absent' | 'skipped' | 'mismatch'
 }
 
 export interface FinalImageTransfer {
@@ -116,7 +121,6 @@ export async function pushStages(ctx: WorkflowContext, plan: ProjectPlan, repo: 
  * local cache or REPO has; with `all`, every planned stage REPO has.
  */
 export async function pullStages(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, opts: {all?: boolean} = {}): Promise<SyncResult> {
-  const client = await ctx.registry()
   const limit = pLimit(ctx.jobs)
   const rows: StageTransfer[] = []
   const wanted = new Map<string, {ref: Ref; row: StageTransfer; prefetched: FetchedManifest}>()
@@ -129,14 +133,14 @@ export async function pullStages(ctx: WorkflowContext, plan: ProjectPlan, repo: 
       return 'local'
     }
     // one GET answers both "is it there" and "what is it" (the pull below reuses it)
-    let prefetched: FetchedManifest
-    try {
-      prefetched = await client.getManifest(ref)
-    } catch (e) {
-      if (e instanceof SlipwayError && e.kind === 'not-found') return 'absent'
-      throw e
+    const found = await lookUpStageTag(ctx, repo, {signature, cacheVersion: plan.cacheVersion, project: plan.project.name})
+    if (found.found === 'absent') return 'absent'
+    if (found.found === 'mismatch') {
+      row.status = 'mismatch'
+      ctx.reporter.warn(mismatchWarning(repo, signature, found.reason))
+      return 'absent'
     }
-    wanted.set(signature, {ref, row, prefetched})
+    wanted.set(signature, {ref, row, prefetched: found.fetched})
     return 'remote'
   }
   await Promise.all(

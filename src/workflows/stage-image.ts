@@ -41,11 +41,10 @@ export async function extractImage(store: OciStore, image: ImageState, root: str
 
 /** Streams a layer into the store and returns its blob facts, checking the writer's and the store's digests agree. */
 export async function storeLayer(store: OciStore, lease: Lease, layer: LayerStream): Promise<LayerBlob> {
-  const [written, blob] = await Promise.all([store.writeBlob(layer.stream), layer.done])
+  const [written, blob] = await Promise.all([store.writeBlob(layer.stream, {}, lease), layer.done])
   if (written.digest !== blob.digest || written.size !== blob.size) {
     throw new SlipwayError('internal', `layer digest mismatch: wrote ${written.digest}, computed ${blob.digest}`)
   }
-  await lease.add(blob.digest)
   return blob
 }
 
@@ -70,8 +69,7 @@ export function withContainerConfig(image: ImageState, fn: (c: ContainerConfig) 
 /** Writes config and manifest; returns the manifest's descriptor. Annotations go on the manifest. */
 export async function saveImage(store: OciStore, lease: Lease, image: ImageState, annotations: Record<string, string>, created: string): Promise<Descriptor> {
   const config: ImageConfig = {...image.config, created}
-  const configDesc = await store.writeJson(config, MediaType.OciConfig)
-  await lease.add(configDesc.digest)
+  const configDesc = await store.writeJson(config, MediaType.OciConfig, lease)
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MediaType.OciManifest,
@@ -79,7 +77,5 @@ export async function saveImage(store: OciStore, lease: Lease, image: ImageState
     layers: image.manifest.layers,
     annotations,
   }
-  const desc = await store.writeJson(manifest, MediaType.OciManifest)
-  await lease.add(desc.digest)
-  return desc
+  return store.writeJson(manifest, MediaType.OciManifest, lease)
 }

@@ -1,5 +1,5 @@
 import {execFile, spawn, type ChildProcess} from 'node:child_process'
-import {randomBytes} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
 import {closeSync, openSync, readFileSync} from 'node:fs'
 import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {request as httpRequest} from 'node:http'
@@ -310,4 +310,44 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
       return stopped
     },
   }
+}
+
+/** A manifest as a plain registry serves it: the exact bytes and their media type. */
+export interface RawManifest {
+  bytes: Buffer
+  mediaType: string
+}
+
+const RAW_MANIFEST_ACCEPT = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'].join(', ')
+
+/** GET a manifest by tag or digest from a `plain` registry, bypassing slipway. */
+export async function getRawManifest(reg: TestRegistry, repoPath: string, reference: string): Promise<RawManifest> {
+  const res = await fetch(`${reg.url}/v2/${repoPath}/manifests/${reference}`, {headers: {accept: RAW_MANIFEST_ACCEPT}})
+  if (res.status !== 200) throw new Error(`GET manifest ${repoPath}:${reference}: ${res.status}`)
+  return {bytes: Buffer.from(await res.arrayBuffer()), mediaType: res.headers.get('content-type') ?? ''}
+}
+
+/** PUT manifest bytes at a tag of a `plain` registry (re-pointing the tag, as a hostile or careless writer would). */
+export async function putRawManifest(reg: TestRegistry, repoPath: string, tag: string, manifest: RawManifest): Promise<void> {
+  const res = await fetch(`${reg.url}/v2/${repoPath}/manifests/${tag}`, {method: 'PUT', headers: {'content-type': manifest.mediaType}, body: manifest.bytes})
+  if (res.status !== 201) throw new Error(`PUT manifest ${repoPath}:${tag}: ${res.status} ${await res.text()}`)
+}
+
+/** GET a blob's bytes from a `plain` registry. */
+export async function getRawBlob(reg: TestRegistry, repoPath: string, digest: string): Promise<Buffer> {
+  const res = await fetch(`${reg.url}/v2/${repoPath}/blobs/${digest}`)
+  if (res.status !== 200) throw new Error(`GET blob ${repoPath}@${digest}: ${res.status}`)
+  return Buffer.from(await res.arrayBuffer())
+}
+
+/** Upload a blob to a `plain` registry in one monolithic PUT; returns its digest. */
+export async function putRawBlob(reg: TestRegistry, repoPath: string, bytes: Buffer): Promise<string> {
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+  const start = await fetch(`${reg.url}/v2/${repoPath}/blobs/uploads/`, {method: 'POST'})
+  if (start.status !== 202) throw new Error(`POST upload ${repoPath}: ${start.status}`)
+  const location = new URL(start.headers.get('location')!, reg.url)
+  location.searchParams.set('digest', digest)
+  const put = await fetch(location, {method: 'PUT', headers: {'content-type': 'application/octet-stream'}, body: bytes})
+  if (put.status !== 201) throw new Error(`PUT blob ${repoPath}@${digest}: ${put.status}`)
+  return digest
 }

@@ -67,6 +67,7 @@ describe('a process killed while holding the store lock', () => {
     const holder = startWriter(['hold-lock', root, '2000'])
     await holder.waitFor('ready')
     const store = await OciStore.open(root, {lock: {staleMs: 2000, timeoutMs: 3500}})
+    await store.writeBlobBytes('{}')
     const manifest = await store.writeJson({schemaVersion: 2, mediaType: MediaType.OciManifest, config: {mediaType: MediaType.OciEmpty, digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2}, layers: []}, MediaType.OciManifest)
 
     // alive: the holder keeps its lock fresh, so it is never taken over as stale

@@ -12,7 +12,9 @@ beforeEach(async () => {
 })
 afterEach(() => removeTempDir(dir))
 
+/** A manifest with the empty config (written too: the store records only names whose blobs are all there). */
 async function manifestIn(store: OciStore, n: number): Promise<Descriptor> {
+  await store.writeBlobBytes('{}')
   return store.writeJson({schemaVersion: 2, mediaType: MediaType.OciManifest, config: {mediaType: MediaType.OciEmpty, digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2}, layers: [], annotations: {n: String(n)}}, MediaType.OciManifest)
 }
 

@@ -1,0 +1,62 @@
+import {SlipwayError} from '../errors.js'
+import {stageLabelMismatch, stageTag, type StageTagExpectation} from '../naming/index.js'
+import {formatRef, type Repository, withTag} from '../oci/ref.js'
+import type {ImageConfig, ImageManifest} from '../oci/types.js'
+import type {FetchedManifest} from '../registry/index.js'
+import type {WorkflowContext} from './context.js'
+
+/** Stage configs are a few KiB; anything much larger at a stage tag is not a stage image. */
+const STAGE_CONFIG_MAX_BYTES = 1024 * 1024
+
+export type StageLookup =
+  | {found: 'stage'; fetched: FetchedManifest; annotations: Record<string, string>}
+  | {found: 'absent'}
+  /** The tag names an image whose labels say it is another stage: it must not be used as this one. */
+  | {found: 'mismatch'; reason: string}
+
+/**
+ * `REPO:dimgstage-<signature>` as this project's stage, checked before anything of it is used or stored: the
+ * manifest's annotations and the config's labels must both carry the tag's signature and our cache version
+ * (and our project, when they name one). A tag re-pointed at another image is 'mismatch'.
+ */
+export async function lookUpStageTag(ctx: WorkflowContext, repo: Repository, want: StageTagExpectation): Promise<StageLookup> {
+  const client = await ctx.registry()
+  const ref = withTag(repo, stageTag(want.signature))
+  let fetched: FetchedManifest
+  try {
+    fetched = await client.getManifest(ref)
+  } catch (e) {
+    if (e instanceof SlipwayError && e.kind === 'not-found') return {found: 'absent'}
+    throw e
+  }
+  let manifest: Partial<ImageManifest>
+  try {
+    manifest = JSON.parse(fetched.bytes.toString('utf8')) as Partial<ImageManifest>
+  } catch {
+    return {found: 'mismatch', reason: 'it is not a JSON image manifest'}
+  }
+  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) return {found: 'mismatch', reason: 'it is not a single image manifest'}
+  const annotations = manifest.annotations ?? {}
+  // a stage pushed as Docker schema 2 (a registry that refuses OCI manifests) has no annotations: labels decide
+  const byAnnotations = Object.keys(annotations).length > 0 ? stageLabelMismatch(annotations, want) : undefined
+  if (byAnnotations) return {found: 'mismatch', reason: byAnnotations}
+  const byLabels = stageLabelMismatch((await stageConfig(ctx, repo, manifest.config.digest, manifest.config.size)).config?.Labels, want)
+  if (byLabels) return {found: 'mismatch', reason: byLabels}
+  return {found: 'stage', fetched, annotations}
+}
+
+async function stageConfig(ctx: WorkflowContext, repo: Repository, digest: ImageManifest['config']['digest'], size: number | undefined): Promise<Partial<ImageConfig>> {
+  if (size !== undefined && (!Number.isSafeInteger(size) || size > STAGE_CONFIG_MAX_BYTES)) return {}
+  const chunks: Buffer[] = []
+  for await (const chunk of await (await ctx.registry()).getBlob(repo, digest, size === undefined ? {} : {size})) chunks.push(chunk)
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<ImageConfig>
+  } catch {
+    return {}
+  }
+}
+
+/** The warning for a stage tag that is not used. */
+export function mismatchWarning(repo: Repository, signature: string, reason: string): string {
+  return `${formatRef(withTag(repo, stageTag(signature)))} is not used as stage ${signature.slice(0, 12)}: ${reason}; treated as absent (it will be built)`
+}
