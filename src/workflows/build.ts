@@ -35,7 +35,7 @@ import type {WorkflowContext} from './context.js'
 import {pullImages} from './image-transfer.js'
 import {type DimgPlan, listedName, type Project, type ProjectPlan} from './plan.js'
 import {planWithCaches} from './project-plan.js'
-import {makeScratchDir} from './scratch.js'
+import {makeScratchDir, type ScratchDir} from './scratch.js'
 import {appendLayer, extractImage, type ImageState, loadImage, normalizeImage, saveImage, storeLayer, withContainerConfig} from './stage-image.js'
 
 export interface BuildOptions {
@@ -169,7 +169,7 @@ class BuildRun {
     private readonly project: Project,
     private readonly plan: ProjectPlan,
     private readonly opts: BuildOptions,
-    private readonly tempDir: string,
+    private readonly scratch: ScratchDir,
     store: OciStore,
     lease: Lease,
     mtimeClamp: number,
@@ -182,14 +182,22 @@ class BuildRun {
 
   static async start(ctx: WorkflowContext, project: Project, plan: ProjectPlan, opts: BuildOptions): Promise<BuildRun> {
     const store = await ctx.store()
-    const tempDir = await makeScratchDir(ctx.home, 'build', ctx.env)
-    const lease = await store.lease()
-    return new BuildRun(ctx, project, plan, opts, tempDir, store, lease, await layerClamp(project, ctx.env))
+    const mtimeClamp = await layerClamp(project, ctx.env)
+    const scratch = await makeScratchDir(ctx.home, 'build', ctx.env)
+    try {
+      return new BuildRun(ctx, project, plan, opts, scratch, store, await store.lease(), mtimeClamp)
+    } catch (e) {
+      await scratch.remove()
+      throw e
+    }
   }
 
   async finish(): Promise<void> {
-    await this.lease.release()
-    await rm(this.tempDir, {recursive: true, force: true, maxRetries: 3})
+    try {
+      await this.lease.release()
+    } finally {
+      await this.scratch.remove()
+    }
   }
 
   private stageName(signature: string): string {
@@ -197,7 +205,7 @@ class BuildRun {
   }
 
   private async newDir(kind: string): Promise<string> {
-    const dir = join(this.tempDir, `${kind}-${randomBytes(4).toString('hex')}`)
+    const dir = join(this.scratch.path, `${kind}-${randomBytes(4).toString('hex')}`)
     await mkdir(dir, {recursive: true})
     return dir
   }
