@@ -181,6 +181,7 @@ class BuildRun {
   }
 
   static async start(ctx: WorkflowContext, project: Project, plan: ProjectPlan, opts: BuildOptions): Promise<BuildRun> {
+    ctx.signal.throwIfAborted()
     const store = await ctx.store()
     const mtimeClamp = await layerClamp(project, ctx.env)
     const scratch = await makeScratchDir(ctx.home, 'build', ctx.env)
@@ -227,11 +228,12 @@ class BuildRun {
     let extracted = false
     const ensureRoot = async (): Promise<void> => {
       if (extracted || !image) return
-      await extractImage(this.store, image, root)
+      await extractImage(this.store, image, root, this.ctx.signal)
       extracted = true
     }
     const newRefs: RefUpdate[] = []
     for (const stage of dimg.stages.slice(latest + 1)) {
+      this.ctx.signal.throwIfAborted()
       const id = `${label}/${stage.name}`
       const pending = this.stagesThisRun.get(stage.signature)
       const sameStage = pending ? await pending : undefined
@@ -375,7 +377,7 @@ class BuildRun {
           this.lease,
           await gitArchiveLayer({repoDir: this.gitRoot(), commit: inputs.revision.contentRef, mappings, mtime: this.mtimeClamp, compression: this.compression}),
         )
-        await extractLayer(await this.store.openBlob(layer.digest), root, {label: layer.digest})
+        await extractLayer(await this.store.openBlob(layer.digest), root, {label: layer.digest, signal: this.ctx.signal})
         return {image: appendLayer(image, layer, history), layer}
       }
       case 'gitLatestPatch': {
@@ -386,7 +388,7 @@ class BuildRun {
           this.lease,
           await gitPatchLayer(patch, {repoDir: this.gitRoot(), mappings, mtime: this.mtimeClamp, compression: this.compression}),
         )
-        await extractLayer(await this.store.openBlob(layer.digest), root, {label: layer.digest})
+        await extractLayer(await this.store.openBlob(layer.digest), root, {label: layer.digest, signal: this.ctx.signal})
         return {image: appendLayer(image, layer, history), layer}
       }
       case 'imports': {
@@ -413,6 +415,7 @@ class BuildRun {
           mounts,
           isolation: this.opts.isolation,
           onOutput: line => this.ctx.reporter.output(id, line),
+          signal: this.ctx.signal,
         })
         return this.layerFromChanges(image, root, before, {...history, created_by: `/bin/sh -ec ${JSON.stringify(inputs.commands.join('\n'))}`})
       }
@@ -467,7 +470,7 @@ class BuildRun {
         const desc = await this.store.resolveRef(this.stageName(signature))
         if (!desc) throw new SlipwayError('internal', `artifact stage ${signature} is not in the stages cache`)
         const dir = await this.newDir('artifact')
-        await extractImage(this.store, await loadImage(this.store, desc.digest), dir)
+        await extractImage(this.store, await loadImage(this.store, desc.digest), dir, this.ctx.signal)
         return dir
       })()
       this.artifactRoots.set(signature, root)

@@ -46,7 +46,7 @@ export async function runDimg(ctx: WorkflowContext, req: RunRequest): Promise<nu
   const scratch = await makeScratchDir(ctx.home, 'run', ctx.env)
   try {
     const root = join(scratch.path, 'root')
-    await extractImage(store, image, root)
+    await extractImage(store, image, root, ctx.signal)
     await runStage({
       root,
       commands: [`exec ${argv.map(shellQuote).join(' ')}`],

@@ -33,9 +33,9 @@ export function normalizeImage(image: ImageState): ImageState {
 }
 
 /** Unpacks every layer of the image, in order, into `root`. */
-export async function extractImage(store: OciStore, image: ImageState, root: string): Promise<void> {
+export async function extractImage(store: OciStore, image: ImageState, root: string, signal?: AbortSignal): Promise<void> {
   for (const layer of image.manifest.layers) {
-    await extractLayer(await store.openBlob(layer.digest), root, {label: layer.digest})
+    await extractLayer(await store.openBlob(layer.digest), root, {label: layer.digest, ...(signal ? {signal} : {})})
   }
 }
 
