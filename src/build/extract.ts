@@ -279,7 +279,8 @@ export async function extractLayer(input: Readable, rootDir: string, options: Ex
     if (e instanceof SlipwayError) throw e
     const code = (e as NodeJS.ErrnoException).code
     if (code && ['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EDQUOT'].includes(code)) {
-      throw new SlipwayError('environment', `cannot unpack layer ${label} into ${rootDir}: ${(e as Error).message}`, {cause: e})
+      const hint = code === 'ENOSPC' || code === 'EDQUOT' ? 'free disk space (or set SLIPWAY_TMPDIR to a bigger filesystem) and run again' : undefined
+      throw new SlipwayError('environment', `cannot unpack layer ${label} into ${rootDir}: ${(e as Error).message}`, {cause: e, hint})
     }
     throw new SlipwayError('integrity', `layer ${label} is not a valid tar archive: ${(e as Error).message}`, {cause: e})
   }

@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
-import {mkdir, rm} from 'node:fs/promises'
-import {join} from 'node:path'
+import {mkdir, rm, statfs} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
 
 import pLimit from 'p-limit'
 
@@ -36,7 +36,7 @@ import {pullImages} from './image-transfer.js'
 import {type DimgPlan, listedName, type Project, type ProjectPlan} from './plan.js'
 import {planWithCaches} from './project-plan.js'
 import {makeScratchDir, type ScratchDir} from './scratch.js'
-import {appendLayer, extractImage, type ImageState, loadImage, normalizeImage, saveImage, storeLayer, withContainerConfig} from './stage-image.js'
+import {appendLayer, consumeLayer, extractImage, type ImageState, loadImage, normalizeImage, saveImage, storeLayer, withContainerConfig} from './stage-image.js'
 
 export interface BuildOptions {
   dir: string
@@ -327,6 +327,12 @@ class BuildRun {
         this.ctx.reporter.warn('--introspect-error needs a terminal; skipped')
       }
     }
+    if (await filesystemFull(root)) {
+      return new SlipwayError('environment', `${label}: stage ${stage.name} failed: no space left on device in ${dirname(this.scratch.path)} (a command exited with code ${e.commandExitCode})`, {
+        hint: 'free disk space (or set SLIPWAY_TMPDIR to a bigger filesystem) and run again; nothing was added to the stages cache',
+        cause: e,
+      })
+    }
     return new SlipwayError('build', `${label}: stage ${stage.name} failed: a command exited with code ${e.commandExitCode}`, {
       hint: 'see its output above; nothing was added to the stages cache',
       cause: e,
@@ -397,7 +403,7 @@ class BuildRun {
           const srcRoot = await this.artifactRoot(imp.artifactSignature)
           const mapping = toPathMapping(imp, await ownerIds(root, imp.owner, imp.group))
           const files = await importLayer({srcRoot, mappings: [mapping], mtimeClamp: this.mtimeClamp, compression: 'none'})
-          await Promise.all([extractLayer(files.stream, root, {label: `import from ${imp.artifact}`}), files.done])
+          await consumeLayer(extractLayer(files.stream, root, {label: `import from ${imp.artifact}`, signal: this.ctx.signal}), files.done)
         }
         return this.layerFromChanges(image, root, before, {...history, created_by: `slipway ${stage.name}: ${inputs.imports.map(i => `${i.artifact}:${i.add} → ${i.to}`).join(', ')}`})
       }
@@ -439,7 +445,7 @@ class BuildRun {
     const patch = await gitPatchChanges({repoDir: this.gitRoot(), fromCommit: recorded, toCommit: target, mappings})
     if (patch.empty) return
     const layer = await gitPatchLayer(patch, {repoDir: this.gitRoot(), mappings, mtime: this.mtimeClamp, compression: 'none'})
-    await Promise.all([extractLayer(layer.stream, root, {label: 'git patch'}), layer.done])
+    await consumeLayer(extractLayer(layer.stream, root, {label: 'git patch', signal: this.ctx.signal}), layer.done)
   }
 
   private gitRoot(): string {
@@ -477,6 +483,16 @@ class BuildRun {
     }
     return root
   }
+}
+
+/**
+ * Whether the filesystem holding `dir` has no block left for us: a stage command that failed there failed for
+ * want of space (its own message says so), which is the host's problem, not the stage's.
+ */
+async function filesystemFull(dir: string): Promise<boolean> {
+  const st = await statfs(dir).catch(() => undefined)
+  if (!st) return false
+  return (process.getuid?.() === 0 ? st.bfree : st.bavail) === 0
 }
 
 /** Unprivileged builds map root in the sandbox to our own ids; a root build needs no mapping. */
