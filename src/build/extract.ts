@@ -27,6 +27,8 @@ import {writeCapability} from './xattr.js'
 export interface ExtractOptions {
   /** How the layer is named in errors, e.g. its digest. */
   label?: string
+  /** Checked before each entry: an aborted extraction stops with the signal's reason. */
+  signal?: AbortSignal
   log?: (msg: string) => void
 }
 
@@ -339,6 +341,7 @@ export async function extractLayer(input: Readable, rootDir: string, options: Ex
   let current: {entry: Readable; applying: Promise<unknown>} | undefined
   try {
     for await (const entry of ex) {
+      options.signal?.throwIfAborted()
       const applying = extractor.apply(entry.header, entry as unknown as Readable)
       applying.catch(() => {})
       current = {entry: entry as unknown as Readable, applying}
@@ -355,10 +358,12 @@ export async function extractLayer(input: Readable, rootDir: string, options: Ex
       current.entry.destroy()
       await Promise.race([current.applying.catch(() => {}), new Promise(resolve => setTimeout(resolve, 2000).unref())])
     }
+    if (options.signal?.aborted) throw options.signal.reason
     if (e instanceof SlipwayError) throw e
     const code = (e as NodeJS.ErrnoException).code
     if (code && ['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EDQUOT'].includes(code)) {
-      throw new SlipwayError('environment', `cannot unpack layer ${label} into ${rootDir}: ${(e as Error).message}`, {cause: e})
+      const hint = code === 'ENOSPC' || code === 'EDQUOT' ? 'free disk space (or set SLIPWAY_TMPDIR to a bigger filesystem) and run again' : undefined
+      throw new SlipwayError('environment', `cannot unpack layer ${label} into ${rootDir}: ${(e as Error).message}`, {cause: e, hint})
     }
     throw new SlipwayError('integrity', `layer ${label} is not a valid tar archive: ${(e as Error).message}`, {cause: e})
   }

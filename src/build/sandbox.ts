@@ -41,6 +41,8 @@ export interface RunStageOptions {
   log?: (msg: string) => void
   /** How many last output lines a failure keeps; default 50. */
   tailLines?: number
+  /** Aborting kills the stage's process and rejects with the signal's reason, after the mounts are removed. */
+  signal?: AbortSignal
 }
 
 /** A stage command exited non-zero. `exitCode` (the getter) is Slipway's own exit code for `build`. */
@@ -276,6 +278,7 @@ function execute(p: Prepared, env: Record<string, string>, o: RunStageOptions): 
     o.onOutput?.(line, stream)
   }
   return new Promise((resolve, reject) => {
+    o.signal?.throwIfAborted()
     const child = spawn(p.command, p.args, {
       env,
       stdio: o.interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'],
@@ -286,9 +289,14 @@ function execute(p: Prepared, env: Record<string, string>, o: RunStageOptions): 
     child.stdout?.on('data', out.push)
     child.stderr?.on('data', err.push)
     child.on('error', e => reject(new SlipwayError('environment', `cannot start ${p.command}: ${e.message}`, {cause: e})))
+    // bwrap runs the stage with --die-with-parent in its own pid namespace: killing bwrap ends them all
+    const kill = (): void => void child.kill('SIGKILL')
+    o.signal?.addEventListener('abort', kill, {once: true})
     child.on('close', (code, signal) => {
+      o.signal?.removeEventListener('abort', kill)
       out.flush()
       err.flush()
+      if (o.signal?.aborted) return reject(o.signal.reason)
       if (code === 0) return resolve()
       const exit = code ?? 128 + (signal ? ({SIGKILL: 9, SIGTERM: 15, SIGINT: 2} as Record<string, number>)[signal] ?? 0 : 0)
       reject(new StageCommandError(exit, [...tail]))

@@ -2,10 +2,12 @@ import {Command, Flags, Errors, type Interfaces} from '@oclif/core'
 
 import {isSlipwayError, EXIT_CODES, SlipwayError} from '../errors.js'
 import {redactSecrets} from '../redact.js'
+import {installInterruptHandlers, interruptedBy, interruptExitCode} from './interrupt.js'
 
 /**
  * Every command's base: `--debug`, `--json` where the command enables it, and one place where errors
- * become a single line on stderr with the exit code of their kind.
+ * become a single line on stderr with the exit code of their kind. An interrupted command (cli/interrupt.ts)
+ * exits 128+signal once its cleanup ran, whatever error the interruption surfaced as.
  */
 export abstract class BaseCommand extends Command {
   static baseFlags = {
@@ -17,6 +19,7 @@ export abstract class BaseCommand extends Command {
   async init(): Promise<void> {
     this.debugEnabled = this.argv.includes('--debug') || process.env.SLIPWAY_DEBUG === '1'
     if (this.debugEnabled) process.env.SLIPWAY_DEBUG = '1'
+    installInterruptHandlers()
     await super.init()
   }
 
@@ -28,12 +31,29 @@ export abstract class BaseCommand extends Command {
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
     // oclif's own exits (help, version) pass through
     if (err instanceof Errors.ExitError) throw err
+    if (interruptedBy()) {
+      if (this.debugEnabled && err.stack) process.stderr.write(`${redactSecrets(err.stack)}\n`)
+      this.exitInterrupted()
+    }
     const {line, exitCode} = describeError(err)
     if (this.debugEnabled && err.stack) process.stderr.write(`${redactSecrets(err.stack)}\n`)
     process.stderr.write(`slipway: ${redactSecrets(line)}\n`)
     process.exitCode = exitCode
     // Leave through oclif so that it does not print anything more.
     throw new Errors.ExitError(exitCode)
+  }
+
+  /** A command that finished its work although a signal came: it still reports the interruption. */
+  protected async finally(err: Error | undefined): Promise<void> {
+    await super.finally(err)
+    if (!err && interruptedBy()) this.exitInterrupted()
+  }
+
+  private exitInterrupted(): never {
+    const signal = interruptedBy()!
+    process.stderr.write(`slipway: interrupted (${signal}); cleaned up\n`)
+    process.exitCode = interruptExitCode(signal)
+    throw new Errors.ExitError(process.exitCode)
   }
 }
 

@@ -1,5 +1,6 @@
 import {SlipwayError} from '../errors.js'
 import {WorkflowContext} from '../workflows/context.js'
+import {interruptSignal} from './interrupt.js'
 import {createReporter} from './progress.js'
 
 export interface ContextFlags {
@@ -26,6 +27,7 @@ export function contextFromFlags(flags: ContextFlags, credentialsFor?: string): 
     reporter: createReporter({quiet: flags.json}),
     jobs: flags.jobs,
     credentials: username && password ? {username, password, registry: credentialsFor, from: givenAs(username, password)} : undefined,
+    signal: interruptSignal,
   })
 }
 

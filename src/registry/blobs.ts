@@ -104,7 +104,7 @@ export async function pushBlob(t: Transport, repo: Repository, blob: BlobInfo, o
       const retryable = (isRegistryError(e) && e.temporary) || (e instanceof SlipwayError && e.kind === 'network') || isRegistryError(e) && e.codes.includes('BLOB_UPLOAD_UNKNOWN')
       if (!retryable || attempt >= t.opts.retries) throw e
       location = undefined
-      await sleep(backoffMs(attempt, t.opts.retryBaseMs))
+      await sleep(backoffMs(attempt, t.opts.retryBaseMs), t.opts.signal)
       if (await headBlob(t, repo, blob.digest)) return 'uploaded'
     }
   }

@@ -93,6 +93,7 @@ export class HttpClient {
           ...(method === 'HEAD' ? {reset: false} : {}),
           headers,
           body: body === undefined ? null : Buffer.isBuffer(body) ? body : await body(),
+          ...(this.opts.signal ? {signal: this.opts.signal} : {}),
         })
       } catch (e) {
         this.log(`${method} ${url.href} failed after ${Date.now() - started} ms: ${(e as Error).message}`, headers)

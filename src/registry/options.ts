@@ -49,6 +49,8 @@ export interface RegistryClientOptions {
   maxListPages?: number
   /** Where debug lines go when `SLIPWAY_DEBUG=1`. Default stderr. */
   debugLog?: (line: string) => void
+  /** Aborts every request (and the body being read or sent) and every retry wait of the client. */
+  signal?: AbortSignal
 }
 
 export interface ResolvedOptions {
@@ -68,6 +70,7 @@ export interface ResolvedOptions {
   maxListEntries: number
   maxListPages: number
   debug?: (line: string) => void
+  signal?: AbortSignal
 }
 
 export const DEFAULTS = {
@@ -116,6 +119,7 @@ export function resolveOptions(opts: RegistryClientOptions = {}): ResolvedOption
     maxManifestBytes: positive(opts.maxManifestBytes, DEFAULTS.maxManifestBytes),
     maxListEntries: positive(opts.maxListEntries, DEFAULTS.maxListEntries),
     maxListPages: positive(opts.maxListPages, DEFAULTS.maxListPages),
+    ...(opts.signal ? {signal: opts.signal} : {}),
     ...(env.SLIPWAY_DEBUG === '1' ? {debug: opts.debugLog ?? ((line: string) => process.stderr.write(`${line}\n`))} : {}),
   }
 }

@@ -1,3 +1,5 @@
+import {setTimeout as wait} from 'node:timers/promises'
+
 /** Backoff for temporary failures: exponential with full jitter, and the registry's Retry-After honoured. */
 
 /** Wait before retry number `attempt` (0-based): between base·2^attempt / 2 and base·2^attempt, capped. */
@@ -34,6 +36,7 @@ export class RetryBudget {
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
+/** Waits `ms`; rejects with the signal's reason as soon as it is aborted. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return wait(ms, undefined, signal ? {signal} : undefined)
 }

@@ -90,6 +90,8 @@ export class Transport {
     const budget = new RetryBudget(req.retries ?? this.opts.retries, this.opts.maxRetryWaitMs, this.opts.retryBaseMs)
     let refusedAuth = ownOrigin ? 0 : 1
     for (let attempt = 0; ;) {
+      // an interrupted run starts no request, and a resumed download or retry is a new one
+      this.opts.signal?.throwIfAborted()
       const authorization = ownOrigin ? await this.auth.authorization(req.registry, req.scopes, base, insecure) : undefined
       const headers = {...req.headers, ...(authorization ? {authorization} : {})}
       let res: HttpResponse
@@ -99,7 +101,7 @@ export class Transport {
         const delay = isRetryableNetworkError(e) ? budget.next(attempt, undefined) : undefined
         if (delay === undefined) throw networkError(url.host, e)
         attempt++
-        await sleep(delay)
+        await sleep(delay, this.opts.signal)
         continue
       }
       if (req.ok.includes(res.status)) return res
@@ -120,7 +122,7 @@ export class Transport {
         if (delay !== undefined) {
           await drain(res.body)
           attempt++
-          await sleep(delay)
+          await sleep(delay, this.opts.signal)
           continue
         }
       }

@@ -68,6 +68,9 @@ export async function writeBlob(paths: StorePaths, source: BlobSource | BlobOpen
   } catch (e) {
     await unlink(tmp).catch(() => {})
     discard(input)
+    if (isErrno(e, 'ENOSPC') || isErrno(e, 'EDQUOT')) {
+      throw new SlipwayError('environment', `no space left on device for the store ${paths.root}`, {hint: 'free disk space (or set SLIPWAY_HOME to a bigger filesystem) and run again', cause: e})
+    }
     throw e
   }
 }

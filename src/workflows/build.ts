@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
-import {mkdir, rm} from 'node:fs/promises'
-import {join} from 'node:path'
+import {mkdir, rm, statfs} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
 
 import pLimit from 'p-limit'
 
@@ -35,8 +35,8 @@ import type {WorkflowContext} from './context.js'
 import {pullImages} from './image-transfer.js'
 import {type DimgPlan, listedName, type Project, type ProjectPlan} from './plan.js'
 import {planWithCaches} from './project-plan.js'
-import {makeScratchDir} from './scratch.js'
-import {appendLayer, extractImage, type ImageState, loadImage, normalizeImage, saveImage, storeLayer, withContainerConfig} from './stage-image.js'
+import {makeScratchDir, type ScratchDir} from './scratch.js'
+import {appendLayer, consumeLayer, extractImage, type ImageState, loadImage, normalizeImage, saveImage, storeLayer, withContainerConfig} from './stage-image.js'
 
 export interface BuildOptions {
   dir: string
@@ -169,7 +169,7 @@ class BuildRun {
     private readonly project: Project,
     private readonly plan: ProjectPlan,
     private readonly opts: BuildOptions,
-    private readonly tempDir: string,
+    private readonly scratch: ScratchDir,
     store: OciStore,
     lease: Lease,
     mtimeClamp: number,
@@ -181,15 +181,24 @@ class BuildRun {
   }
 
   static async start(ctx: WorkflowContext, project: Project, plan: ProjectPlan, opts: BuildOptions): Promise<BuildRun> {
+    ctx.signal.throwIfAborted()
     const store = await ctx.store()
-    const tempDir = await makeScratchDir(ctx.home, 'build', ctx.env)
-    const lease = await store.lease()
-    return new BuildRun(ctx, project, plan, opts, tempDir, store, lease, await layerClamp(project, ctx.env))
+    const mtimeClamp = await layerClamp(project, ctx.env)
+    const scratch = await makeScratchDir(ctx.home, 'build', ctx.env)
+    try {
+      return new BuildRun(ctx, project, plan, opts, scratch, store, await store.lease(), mtimeClamp)
+    } catch (e) {
+      await scratch.remove()
+      throw e
+    }
   }
 
   async finish(): Promise<void> {
-    await this.lease.release()
-    await rm(this.tempDir, {recursive: true, force: true, maxRetries: 3})
+    try {
+      await this.lease.release()
+    } finally {
+      await this.scratch.remove()
+    }
   }
 
   private stageName(signature: string): string {
@@ -197,7 +206,7 @@ class BuildRun {
   }
 
   private async newDir(kind: string): Promise<string> {
-    const dir = join(this.tempDir, `${kind}-${randomBytes(4).toString('hex')}`)
+    const dir = join(this.scratch.path, `${kind}-${randomBytes(4).toString('hex')}`)
     await mkdir(dir, {recursive: true})
     return dir
   }
@@ -219,11 +228,12 @@ class BuildRun {
     let extracted = false
     const ensureRoot = async (): Promise<void> => {
       if (extracted || !image) return
-      await extractImage(this.store, image, root)
+      await extractImage(this.store, image, root, this.ctx.signal)
       extracted = true
     }
     const newRefs: RefUpdate[] = []
     for (const stage of dimg.stages.slice(latest + 1)) {
+      this.ctx.signal.throwIfAborted()
       const id = `${label}/${stage.name}`
       const pending = this.stagesThisRun.get(stage.signature)
       const sameStage = pending ? await pending : undefined
@@ -317,6 +327,12 @@ class BuildRun {
         this.ctx.reporter.warn('--introspect-error needs a terminal; skipped')
       }
     }
+    if (await filesystemFull(root)) {
+      return new SlipwayError('environment', `${label}: stage ${stage.name} failed: no space left on device in ${dirname(this.scratch.path)} (a command exited with code ${e.commandExitCode})`, {
+        hint: 'free disk space (or set SLIPWAY_TMPDIR to a bigger filesystem) and run again; nothing was added to the stages cache',
+        cause: e,
+      })
+    }
     return new SlipwayError('build', `${label}: stage ${stage.name} failed: a command exited with code ${e.commandExitCode}`, {
       hint: 'see its output above; nothing was added to the stages cache',
       cause: e,
@@ -367,7 +383,7 @@ class BuildRun {
           this.lease,
           await gitArchiveLayer({repoDir: this.gitRoot(), commit: inputs.revision.contentRef, mappings, mtime: this.mtimeClamp, compression: this.compression}),
         )
-        await extractLayer(await this.store.openBlob(layer.digest), root, {label: layer.digest})
+        await extractLayer(await this.store.openBlob(layer.digest), root, {label: layer.digest, signal: this.ctx.signal})
         return {image: appendLayer(image, layer, history), layer}
       }
       case 'gitLatestPatch': {
@@ -378,7 +394,7 @@ class BuildRun {
           this.lease,
           await gitPatchLayer(patch, {repoDir: this.gitRoot(), mappings, mtime: this.mtimeClamp, compression: this.compression}),
         )
-        await extractLayer(await this.store.openBlob(layer.digest), root, {label: layer.digest})
+        await extractLayer(await this.store.openBlob(layer.digest), root, {label: layer.digest, signal: this.ctx.signal})
         return {image: appendLayer(image, layer, history), layer}
       }
       case 'imports': {
@@ -387,7 +403,7 @@ class BuildRun {
           const srcRoot = await this.artifactRoot(imp.artifactSignature)
           const mapping = toPathMapping(imp, await ownerIds(root, imp.owner, imp.group))
           const files = await importLayer({srcRoot, mappings: [mapping], mtimeClamp: this.mtimeClamp, compression: 'none'})
-          await Promise.all([extractLayer(files.stream, root, {label: `import from ${imp.artifact}`}), files.done])
+          await consumeLayer(extractLayer(files.stream, root, {label: `import from ${imp.artifact}`, signal: this.ctx.signal}), files.done)
         }
         return this.layerFromChanges(image, root, before, {...history, created_by: `slipway ${stage.name}: ${inputs.imports.map(i => `${i.artifact}:${i.add} → ${i.to}`).join(', ')}`})
       }
@@ -405,6 +421,7 @@ class BuildRun {
           mounts,
           isolation: this.opts.isolation,
           onOutput: line => this.ctx.reporter.output(id, line),
+          signal: this.ctx.signal,
         })
         return this.layerFromChanges(image, root, before, {...history, created_by: `/bin/sh -ec ${JSON.stringify(inputs.commands.join('\n'))}`})
       }
@@ -428,7 +445,7 @@ class BuildRun {
     const patch = await gitPatchChanges({repoDir: this.gitRoot(), fromCommit: recorded, toCommit: target, mappings})
     if (patch.empty) return
     const layer = await gitPatchLayer(patch, {repoDir: this.gitRoot(), mappings, mtime: this.mtimeClamp, compression: 'none'})
-    await Promise.all([extractLayer(layer.stream, root, {label: 'git patch'}), layer.done])
+    await consumeLayer(extractLayer(layer.stream, root, {label: 'git patch', signal: this.ctx.signal}), layer.done)
   }
 
   private gitRoot(): string {
@@ -459,13 +476,23 @@ class BuildRun {
         const desc = await this.store.resolveRef(this.stageName(signature))
         if (!desc) throw new SlipwayError('internal', `artifact stage ${signature} is not in the stages cache`)
         const dir = await this.newDir('artifact')
-        await extractImage(this.store, await loadImage(this.store, desc.digest), dir)
+        await extractImage(this.store, await loadImage(this.store, desc.digest), dir, this.ctx.signal)
         return dir
       })()
       this.artifactRoots.set(signature, root)
     }
     return root
   }
+}
+
+/**
+ * Whether the filesystem holding `dir` has no block left for us: a stage command that failed there failed for
+ * want of space (its own message says so), which is the host's problem, not the stage's.
+ */
+async function filesystemFull(dir: string): Promise<boolean> {
+  const st = await statfs(dir).catch(() => undefined)
+  if (!st) return false
+  return (process.getuid?.() === 0 ? st.bfree : st.bavail) === 0
 }
 
 /** Unprivileged builds map root in the sandbox to our own ids; a root build needs no mapping. */

@@ -13,6 +13,8 @@ export interface ContextOptions {
    * they are for: the command's REPO (or REF). Without `registry` they go nowhere.
    */
   credentials?: {username?: string; password?: string; registry?: string; from?: 'flags' | 'environment'}
+  /** Aborts long work (transfers, shell stages, extraction) when the command is interrupted. */
+  signal?: AbortSignal
 }
 
 /**
@@ -24,6 +26,7 @@ export class WorkflowContext {
   readonly reporter: Reporter
   readonly jobs: number
   readonly home: string
+  readonly signal: AbortSignal
   private storePromise?: Promise<OciStore>
   private client?: Promise<RegistryClient>
   private readonly clientOptions: RegistryClientOptions
@@ -33,11 +36,13 @@ export class WorkflowContext {
     this.reporter = opts.reporter ?? quietReporter
     this.jobs = opts.jobs ?? 8
     this.home = slipwayHome(this.env)
+    this.signal = opts.signal ?? new AbortController().signal
     const {username, password, registry, from} = opts.credentials ?? {}
     registerSecret(password)
     this.clientOptions = {
       env: this.env,
       jobs: this.jobs,
+      signal: this.signal,
       ...(username && password && registry ? {credentials: {username, password, registry, ...(from ? {from} : {})}} : {}),
     }
   }

@@ -131,8 +131,22 @@ export async function forEachBlob<T>(blobs: Descriptor[], jobs: number, fn: (d: 
   const seen = new Map<string, Descriptor>()
   for (const b of blobs) if (!seen.has(b.digest)) seen.set(b.digest, b)
   const results = new Map<string, Promise<T>>()
-  for (const d of [...seen.values()].sort((a, b) => b.size - a.size)) results.set(d.digest, limit(() => fn(d)))
-  return Promise.all([...seen.keys()].map(digest => results.get(digest)!))
+  // after a failure no blob starts, and the first failure is thrown once the running ones ended (their temp
+  // files removed): the caller's cleanup then never races a transfer still writing
+  let failure: {error: unknown} | undefined
+  const run = async (d: Descriptor): Promise<T> => {
+    if (failure) throw failure.error
+    try {
+      return await fn(d)
+    } catch (e) {
+      failure ??= {error: e}
+      throw e
+    }
+  }
+  for (const d of [...seen.values()].sort((a, b) => b.size - a.size)) results.set(d.digest, limit(() => run(d)))
+  const settled = await Promise.allSettled([...seen.keys()].map(digest => results.get(digest)!))
+  if (failure) throw failure.error
+  return settled.map(r => (r as PromiseFulfilledResult<T>).value)
 }
 
 /** Repositories of the same registry that images in the store came from: candidates for a blob mount. */

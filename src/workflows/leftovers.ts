@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import type {GcResult} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
-import {SCRATCH_PREFIX, scratchBase} from './scratch.js'
+import {existingScratchBase, removeScratchBaseIfEmpty, SCRATCH_PREFIX} from './scratch.js'
 
 export interface LeftoversResult {
   /** Temporary build directories of processes that are gone. */
@@ -30,15 +30,17 @@ const BLOB_GRACE_MS = 60_000
  * alone, so builds running at the same time are not disturbed.
  */
 export async function cleanupLeftovers(ctx: WorkflowContext, opts: {dryRun?: boolean} = {}): Promise<LeftoversResult> {
-  const base = scratchBase(ctx.home, ctx.env)
-  const names = await readdir(base).catch(() => [] as string[])
+  // never through a planted symlink or another user's directory: that would remove what they point at
+  const base = await existingScratchBase(ctx.home, ctx.env)
+  const names = base ? await readdir(base).catch(() => [] as string[]) : []
   const buildDirs: string[] = []
   for (const name of names) {
     const m = new RegExp(`^${SCRATCH_PREFIX}(\\d+)-`).exec(name)
     if (!m || processAlive(Number(m[1]))) continue
-    buildDirs.push(join(base, name))
-    if (!opts.dryRun) await rm(join(base, name), {recursive: true, force: true, maxRetries: 3})
+    buildDirs.push(join(base!, name))
+    if (!opts.dryRun) await rm(join(base!, name), {recursive: true, force: true, maxRetries: 3})
   }
+  if (base && !opts.dryRun) await removeScratchBaseIfEmpty(base)
   const store = await ctx.store()
   const gc = await store.gc({dryRun: opts.dryRun, blobMinAgeMs: BLOB_GRACE_MS, tempMaxAgeMs: 0})
   return {buildDirs, gc, dryRun: opts.dryRun ?? false}

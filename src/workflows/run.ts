@@ -1,4 +1,3 @@
-import {rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {type Isolation, runStage, StageCommandError} from '../build/index.js'
@@ -44,10 +43,10 @@ export async function runDimg(ctx: WorkflowContext, req: RunRequest): Promise<nu
   const config = image.config.config ?? {}
   const argv = [...(config.Entrypoint ?? []), ...(req.args.length > 0 ? req.args : (config.Cmd ?? []))]
   if (argv.length === 0) throw new SlipwayError('usage', `${listedName(plan, dimg)} has neither ENTRYPOINT nor CMD`, {hint: 'give a command: slipway dimg run DIMG -- COMMAND'})
-  const dir = await makeScratchDir(ctx.home, 'run', ctx.env)
+  const scratch = await makeScratchDir(ctx.home, 'run', ctx.env)
   try {
-    const root = join(dir, 'root')
-    await extractImage(store, image, root)
+    const root = join(scratch.path, 'root')
+    await extractImage(store, image, root, ctx.signal)
     await runStage({
       root,
       commands: [`exec ${argv.map(shellQuote).join(' ')}`],
@@ -63,6 +62,6 @@ export async function runDimg(ctx: WorkflowContext, req: RunRequest): Promise<nu
     if (e instanceof StageCommandError) return e.commandExitCode
     throw e
   } finally {
-    await rm(dir, {recursive: true, force: true, maxRetries: 3})
+    await scratch.remove()
   }
 }

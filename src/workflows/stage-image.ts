@@ -33,19 +33,31 @@ export function normalizeImage(image: ImageState): ImageState {
 }
 
 /** Unpacks every layer of the image, in order, into `root`. */
-export async function extractImage(store: OciStore, image: ImageState, root: string): Promise<void> {
+export async function extractImage(store: OciStore, image: ImageState, root: string, signal?: AbortSignal): Promise<void> {
   for (const layer of image.manifest.layers) {
-    await extractLayer(await store.openBlob(layer.digest), root, {label: layer.digest})
+    await extractLayer(await store.openBlob(layer.digest), root, {label: layer.digest, ...(signal ? {signal} : {})})
   }
 }
 
 /** Streams a layer into the store and returns its blob facts, checking the writer's and the store's digests agree. */
 export async function storeLayer(store: OciStore, lease: Lease, layer: LayerStream): Promise<LayerBlob> {
-  const [written, blob] = await Promise.all([store.writeBlob(layer.stream, {}, lease), layer.done])
+  const [written, blob] = await consumeLayer(store.writeBlob(layer.stream, {}, lease), layer.done)
   if (written.digest !== blob.digest || written.size !== blob.size) {
     throw new SlipwayError('internal', `layer digest mismatch: wrote ${written.digest}, computed ${blob.digest}`)
   }
   return blob
+}
+
+/**
+ * Waits for a layer stream's consumer and its producer. When one fails, its error is the one thrown: a
+ * consumer that stops (a full disk, a hostile entry) destroys the stream, and the producer then only
+ * reports AbortError; a producer that fails makes the consumer read its error from the stream.
+ */
+export async function consumeLayer<C, P>(consuming: Promise<C>, producing: Promise<P>): Promise<[C, P]> {
+  const [c, p] = await Promise.allSettled([consuming, producing])
+  if (c.status === 'rejected') throw c.reason
+  if (p.status === 'rejected') throw p.reason
+  return [c.value, p.value]
 }
 
 /** The image with one more layer (or, for `undefined`, an empty history entry). */

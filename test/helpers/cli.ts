@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
@@ -19,24 +19,36 @@ export interface CliOptions {
   timeoutMs?: number
 }
 
-/** Runs the built CLI (`npm run build` first) as a child process, the way a user would. */
-export function runSlipway(args: string[], opts: CliOptions = {}): Promise<CliResult> {
-  return new Promise((resolvePromise, reject) => {
-    const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', ...opts.env}
-    for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k]
-    const child = spawn(process.execPath, [SLIPWAY_BIN, ...args], {cwd: opts.cwd ?? REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe']})
+/** The built CLI running as a child process: signal it through `child`, await its end through `result`. */
+export interface RunningSlipway {
+  child: ChildProcess
+  result: Promise<CliResult>
+}
+
+/** Starts the built CLI (`npm run build` first) as a child process, the way a user would. */
+export function startSlipway(args: string[], opts: CliOptions = {}): RunningSlipway {
+  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', ...opts.env}
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k]
+  const child = spawn(process.execPath, [SLIPWAY_BIN, ...args], {cwd: opts.cwd ?? REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe']})
+  const result = new Promise<CliResult>((resolvePromise, reject) => {
     let stdout = ''
     let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000)
     child.on('error', reject)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
       resolvePromise({code: code ?? (signal ? 128 : 1), stdout, stderr})
     })
-    child.stdin.end(opts.input ?? '')
   })
+  child.stdin!.end(opts.input ?? '')
+  return {child, result}
+}
+
+/** Runs the built CLI (`npm run build` first) as a child process, the way a user would. */
+export function runSlipway(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  return startSlipway(args, opts).result
 }
 
 /** A fresh SLIPWAY_HOME, i.e. a fresh "host" with an empty store. */

@@ -77,7 +77,7 @@ describe('dimg build: a failing stage command', () => {
     expect(await storeRefs(home)).toEqual(refsBefore)
     expect(await readFile(join(storeDir(home), 'index.json'), 'utf8')).toBe(indexBefore)
     // the run's temporary roots are gone
-    expect(await readdir(scratchBase(home))).toEqual([])
+    expect(await readdir(scratchBase(home)).catch(() => [])).toEqual([])
 
     // without --json the output streams with the stage's name on each line
     const plain = await runSlipway(['dimg', 'build', '--dir', project.dir], {env})

@@ -1,0 +1,111 @@
+/**
+ * A full disk during a build, on a real small filesystem (an 8 MiB tmpfs, so root only): on the scratch side
+ * (SLIPWAY_TMPDIR, where roots are unpacked and stages write) and on the store side (SLIPWAY_HOME, where
+ * layers are written). Either is exit 10 with one line naming the path, nothing is left half-written, and the
+ * store verifies.
+ */
+import {execFile} from 'node:child_process'
+import {mkdir, readdir} from 'node:fs/promises'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+
+import {pushBaseImage} from '../../helpers/base-image.js'
+import {freshHome} from '../../helpers/cli.js'
+import {makeProject} from '../../helpers/project.js'
+import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {expectClearError, verifyHome} from '../reliability/support.js'
+import {buildEnv, runBuild} from './support.js'
+
+const run = promisify(execFile)
+const rootDescribe = process.getuid?.() === 0 ? describe : describe.skip
+
+const entries = (dir: string): Promise<string[]> => readdir(dir).catch(() => [] as string[])
+
+rootDescribe('dimg build on a full disk', () => {
+  let reg: TestRegistry
+  const mounts: string[] = []
+  const dirs: string[] = []
+
+  /** A fresh 8 MiB tmpfs. */
+  async function smallFilesystem(): Promise<string> {
+    const dir = await makeTempDir('small-fs')
+    dirs.push(dir)
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0755', 'tmpfs', dir])
+    mounts.push(dir)
+    return dir
+  }
+
+  beforeAll(async () => {
+    reg = await startRegistry('plain')
+    await pushBaseImage(reg)
+  })
+  afterAll(async () => {
+    for (const m of mounts) await run('umount', [m]).catch(() => {})
+    for (const d of dirs) await removeTempDir(d)
+    await reg?.stop()
+  })
+
+  it('the scratch side (SLIPWAY_TMPDIR) fills up while a stage writes: exit 10, one line, nothing left there', async () => {
+    const tmpdir = await smallFilesystem()
+    const home = freshHome()
+    dirs.push(home)
+    const project = await makeProject({registryHost: reg.host, dappfile: `from: localhost:5000/base/busybox:latest
+shell:
+  install: ["dd if=/dev/zero of=/big bs=1M count=20"]
+`})
+    const r = await runBuild(project.dir, {...buildEnv(reg, home), SLIPWAY_TMPDIR: tmpdir})
+    const line = expectClearError(r, 10)
+    // the stage's own command failed (dd: No space left on device): its output says so, the line says why
+    expect(r.stderr).toMatch(/dd: .*No space left on device/)
+    expect(line).toMatch(/^slipway: app: stage install failed: no space left on device in /)
+    expect(line).toContain(tmpdir)
+    expect(line).toMatch(/free disk space/)
+    expect(await entries(tmpdir)).toEqual([])
+    expect((await verifyHome(home)).ok).toBe(true)
+  })
+
+  it('the scratch side fills up while a layer is unpacked: exit 10 naming the directory', async () => {
+    const tmpdir = await smallFilesystem()
+    const home = freshHome()
+    dirs.push(home)
+    // a stage image bigger than the scratch filesystem, built elsewhere, then unpacked there for the next stage
+    const project = await makeProject({registryHost: reg.host, dappfile: `from: localhost:5000/base/busybox:latest
+shell:
+  install: ["head -c 12000000 /dev/urandom > /big"]
+`})
+    const first = await runBuild(project.dir, buildEnv(reg, home))
+    expect(first.code).toBe(0)
+    await project.commit('setup', {'dappfile.yaml': `from: localhost:5000/base/busybox:latest
+shell:
+  install: ["head -c 12000000 /dev/urandom > /big"]
+  setup: ["echo more > /more"]
+`})
+    const r = await runBuild(project.dir, {...buildEnv(reg, home), SLIPWAY_TMPDIR: tmpdir})
+    const line = expectClearError(r, 10)
+    expect(line).toMatch(/no space left on device/i)
+    expect(line).toContain(tmpdir)
+    expect(line).toMatch(/free disk space/)
+    expect(await entries(tmpdir)).toEqual([])
+    expect((await verifyHome(home)).ok).toBe(true)
+  })
+
+  it('the store side (SLIPWAY_HOME) fills up while a layer is written: exit 10, one line, no temp blob, the store verifies', async () => {
+    const home = join(await smallFilesystem(), 'home')
+    await mkdir(home)
+    const tmpdir = await makeTempDir('full-disk-tmpdir')
+    dirs.push(tmpdir)
+    const project = await makeProject({registryHost: reg.host, dappfile: `from: localhost:5000/base/busybox:latest
+shell:
+  install: ["head -c 20000000 /dev/urandom > /big"]
+`})
+    const r = await runBuild(project.dir, {...buildEnv(reg, home), SLIPWAY_TMPDIR: tmpdir})
+    const line = expectClearError(r, 10)
+    expect(line).toBe(`slipway: no space left on device for the store ${join(home, 'store')}: free disk space (or set SLIPWAY_HOME to a bigger filesystem) and run again`)
+    expect(await entries(join(home, 'store', 'tmp'))).toEqual([])
+    expect(await entries(join(home, 'store', 'leases'))).toEqual([])
+    expect(await entries(tmpdir)).toEqual([])
+    const verify = await verifyHome(home)
+    expect({ok: verify.ok, missing: verify.missing, corrupt: verify.corrupt}).toEqual({ok: true, missing: [], corrupt: []})
+  })
+})
