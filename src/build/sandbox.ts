@@ -1,18 +1,29 @@
-/** Runs a shell stage's commands inside a root filesystem: with bubblewrap in new mount, pid, ipc and uts
- *  namespaces (and a user namespace when needed), or with plain chroot where namespaces are forbidden.
+/** Runs a shell stage's commands inside a root filesystem: with bubblewrap in new user, mount, pid, ipc and
+ *  uts namespaces, or with plain chroot where namespaces are forbidden.
  *
- *  Users: running as host root, root inside is root outside (no user namespace), so files keep their real
- *  owners. A non-root image `User` is run through a user namespace that maps that one id to itself, so
- *  files it creates are owned by it on disk; other ids show as `nobody` inside. Running unprivileged, one
- *  id is mapped (the requested one, to our own uid): every file the stage writes is owned by us on disk and
- *  `chown` to other ids fails — build as root for images that need several owners. */
-import {spawn} from 'node:child_process'
+ *  Users: running as host root, the stage's user namespace maps every id to itself (user-namespace.ts), so
+ *  files keep the owners the stage gives them, on disk and in the layer; root there has docker's default
+ *  capabilities, which count only inside, and /proc and /sys are masked and read-only as docker has them
+ *  (container-defaults.ts). A non-root image `User` runs as that uid in the same map, without
+ *  capabilities. The kernel refuses device nodes in a user namespace (all but the 0:0 whiteout), so
+ *  `mknod` fails where docker would make a node its device cgroup then forbids to open. Running
+ *  unprivileged, one id is mapped (the requested one, to our own uid): every file the stage writes is
+ *  owned by us on disk and `chown` to other ids fails — build as root for images that need several owners.
+ *
+ *  Chroot isolation gives no containment (root with every capability): a new pid namespace, when
+ *  `unshare` can make one, ends the stage's processes with it; whatever is still running in the root
+ *  afterwards is killed and everything mounted under it unmounted (root-release.ts). */
+import {spawn, type ChildProcess} from 'node:child_process'
 import {access, constants as fsConstants, lstat} from 'node:fs/promises'
 import {delimiter, join} from 'node:path'
+import type {Readable, Writable} from 'node:stream'
 
 import {SlipwayError} from '../errors.js'
+import {capabilityArgs, procAndSysArgs} from './container-defaults.js'
 import {resolveImageUser} from './image-user.js'
 import {ensureMountPoint, removeMountPoint, type CreatedMountPoint} from './mount-points.js'
+import {killProcessesRootedIn, mountsUnder, unmountUnder} from './root-release.js'
+import {BLOCK_FD, INFO_FD, killWaitingChild, setUpIdentityUserNamespace, userNamespaceArgs} from './user-namespace.js'
 
 export type Isolation = 'namespaces' | 'chroot'
 
@@ -41,7 +52,8 @@ export interface RunStageOptions {
   log?: (msg: string) => void
   /** How many last output lines a failure keeps; default 50. */
   tailLines?: number
-  /** Aborting kills the stage's process and rejects with the signal's reason, after the mounts are removed. */
+  /** Aborting kills the stage's whole process tree and removes its mounts; runStage then rejects with an
+   *  error named 'AbortError'. */
   signal?: AbortSignal
 }
 
@@ -74,14 +86,11 @@ function isRoot(): boolean {
   return process.getuid?.() === 0
 }
 
-const namespaceChecks = new Map<boolean, Promise<string>>()
+let namespaceCheck: Promise<string> | undefined
 
-/** Path of a bwrap that can create the namespaces we need here (a user namespace too when `userNamespace`
- *  or when not root), or an environment error saying what to do. */
-export function checkNamespaceSandbox(userNamespace = false): Promise<string> {
-  const withUser = userNamespace || !isRoot()
-  const cached = namespaceChecks.get(withUser)
-  if (cached) return cached
+/** Path of a bwrap that can create the namespaces we need here, or an environment error saying what to do. */
+export function checkNamespaceSandbox(): Promise<string> {
+  if (namespaceCheck) return namespaceCheck
   const check = (async () => {
     const bwrap = await findExecutable('bwrap')
     if (!bwrap) {
@@ -89,8 +98,7 @@ export function checkNamespaceSandbox(userNamespace = false): Promise<string> {
         hint: 'install it (apt-get install bubblewrap / dnf install bubblewrap) or use --isolation chroot as root',
       })
     }
-    const args = ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', 'true']
-    if (withUser) args.unshift('--unshare-user')
+    const args = ['--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', 'true']
     const result = await collect(bwrap, args)
     if (result.code !== 0) {
       throw new SlipwayError('environment', `cannot create Linux namespaces for shell stages: ${result.stderr.trim().split('\n').pop() ?? 'bwrap failed'}`, {
@@ -99,8 +107,8 @@ export function checkNamespaceSandbox(userNamespace = false): Promise<string> {
     }
     return bwrap
   })()
-  namespaceChecks.set(withUser, check)
-  check.catch(() => namespaceChecks.delete(withUser))
+  namespaceCheck = check
+  check.catch(() => (namespaceCheck = undefined))
   return check
 }
 
@@ -133,12 +141,17 @@ interface Prepared {
   command: string
   args: string[]
   spawnIds?: {uid: number; gid: number}
+  /** Talks to the started sandbox over its extra fds (3, 4) before it runs the commands. */
+  handshake?: (info: Readable, block: Writable) => Promise<void>
+  /** After the command's exit: ends what it left running (its pipes stay open while anything holds them). */
+  afterExit: () => Promise<void>
   cleanup: () => Promise<void>
 }
 
-async function prepareMountPoints(root: string, mounts: SandboxMount[], log?: (m: string) => void): Promise<{points: CreatedMountPoint[]; hostFiles: string[]}> {
+async function prepareMountPoints(root: string, isolation: Isolation, mounts: SandboxMount[], log?: (m: string) => void): Promise<{points: CreatedMountPoint[]; hostFiles: string[]}> {
   const points: CreatedMountPoint[] = []
-  for (const dir of ['proc', 'dev', 'tmp']) {
+  const withSys = isolation === 'namespaces' && isRoot()
+  for (const dir of withSys ? ['proc', 'dev', 'tmp', 'sys'] : ['proc', 'dev', 'tmp']) {
     const p = await ensureMountPoint(root, dir, 'dir')
     if (!p) throw new SlipwayError('build', `/${dir} in the stage's root is not a directory; cannot run the stage there`)
     points.push(p)
@@ -165,21 +178,26 @@ async function prepareMountPoints(root: string, mounts: SandboxMount[], log?: (m
 }
 
 async function prepareBwrap(o: RunStageOptions, uid: number, gid: number, hostname: string, hostFiles: string[]): Promise<Prepared> {
-  const bwrap = await checkNamespaceSandbox(uid !== 0 || gid !== 0)
+  const bwrap = await checkNamespaceSandbox()
   const args = ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--hostname', hostname, '--bind', o.root, '/',
     '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp']
+  const prepared: Prepared = {command: bwrap, args, afterExit: async () => {}, cleanup: async () => {}}
+  if (isRoot()) {
+    args.push(...await procAndSysArgs(), ...userNamespaceArgs(), ...capabilityArgs(uid))
+    let childPid: number | undefined
+    prepared.handshake = (info, block) => setUpIdentityUserNamespace(info, block, pid => (childPid = pid))
+    prepared.afterExit = async () => {
+      if (childPid !== undefined) await killWaitingChild(childPid)
+    }
+    // bwrap starts as the stage's user: it owns the namespace then, and the stage gets no host groups
+    if (uid !== 0 || gid !== 0) prepared.spawnIds = {uid, gid}
+  } else {
+    args.push('--unshare-user', '--uid', String(uid), '--gid', String(gid))
+  }
   for (const rel of hostFiles) args.push('--ro-bind', `/${rel}`, `/${rel}`)
   for (const m of o.mounts ?? []) args.push(m.readOnly ? '--ro-bind' : '--bind', m.hostPath, m.path)
-  let spawnIds: Prepared['spawnIds']
-  if (!isRoot()) {
-    args.push('--unshare-user', '--uid', String(uid), '--gid', String(gid))
-  } else if (uid !== 0 || gid !== 0) {
-    // bwrap runs as the target user and maps it to itself, so its files get their real owner on disk.
-    args.push('--unshare-user', '--uid', String(uid), '--gid', String(gid))
-    spawnIds = {uid, gid}
-  }
   args.push('--chdir', '/', '--', '/bin/sh', '-ec', stageScript(o.commands, o.workingDir))
-  return {command: bwrap, args, spawnIds, cleanup: async () => {}}
+  return prepared
 }
 
 async function mountCmd(args: string[]): Promise<string | null> {
@@ -187,27 +205,36 @@ async function mountCmd(args: string[]): Promise<string | null> {
   return r.code === 0 ? null : r.stderr.trim() || `mount ${args.join(' ')} failed`
 }
 
+let pidNamespaceCheck: Promise<string | null> | undefined
+
+/** `unshare` when it can give a chroot stage its own pid and mount namespaces here, else null. */
+function pidNamespaceRunner(): Promise<string | null> {
+  pidNamespaceCheck ??= (async () => {
+    const unshare = await findExecutable('unshare')
+    if (!unshare) return null
+    return (await collect(unshare, ['--pid', '--fork', '--kill-child', '--mount', '--propagation', 'private', 'true'])).code === 0 ? unshare : null
+  })()
+  return pidNamespaceCheck
+}
+
 async function prepareChroot(o: RunStageOptions, uid: number, gid: number, hostFiles: string[]): Promise<Prepared> {
   if (!isRoot()) throw new SlipwayError('environment', '--isolation chroot needs root', {hint: 'run as root, or use the default namespace isolation'})
   const chroot = await findExecutable('chroot')
   if (!chroot) throw new SlipwayError('environment', 'chroot is not installed', {hint: 'install coreutils'})
-  const mounted: string[] = []
-  const cleanup = async (): Promise<void> => {
-    for (const target of mounted.reverse()) {
-      const r = await collect('umount', ['-l', target])
-      if (r.code !== 0) o.log?.(`umount ${target}: ${r.stderr.trim()}`)
-    }
-  }
+  const unshare = await pidNamespaceRunner()
+  // Everything mounted under the root goes, ours and the stage's (in reverse order of mounting).
+  const cleanup = (): Promise<void> => unmountUnder(o.root)
   const optional = async (args: string[], target: string): Promise<void> => {
     const err = await mountCmd([...args, target])
     if (err) o.log?.(`chroot isolation: ${target} not mounted (${err})`)
-    else mounted.push(target)
   }
   try {
-    await optional(['-t', 'proc', 'proc'], join(o.root, 'proc'))
+    // In a pid namespace of its own, the stage's /proc shows only its processes (unshare mounts it there).
+    if (!unshare) await optional(['-t', 'proc', 'proc'], join(o.root, 'proc'))
     await optional(['-t', 'tmpfs', '-o', 'mode=1777', 'tmpfs'], join(o.root, 'tmp'))
-    await optional(['-t', 'tmpfs', '-o', 'mode=755', 'tmpfs'], join(o.root, 'dev'))
-    if (mounted.includes(join(o.root, 'dev'))) {
+    const dev = join(o.root, 'dev')
+    await optional(['-t', 'tmpfs', '-o', 'mode=755', 'tmpfs'], dev)
+    if ((await mountsUnder(o.root, false)).includes(dev)) {
       for (const node of DEV_NODES) {
         const point = await ensureMountPoint(o.root, `dev/${node}`, 'file')
         if (point) await optional(['--bind', `/dev/${node}`], join(o.root, 'dev', node))
@@ -218,13 +245,17 @@ async function prepareChroot(o: RunStageOptions, uid: number, gid: number, hostF
       const target = join(o.root, m.path)
       const err = await mountCmd(['--bind', ...(m.readOnly ? ['-o', 'ro'] : []), m.hostPath, target])
       if (err) throw new SlipwayError('environment', `cannot bind-mount ${m.hostPath} to ${m.path} for chroot isolation: ${err}`)
-      mounted.push(target)
     }
   } catch (e) {
     await cleanup()
     throw e
   }
-  return {command: chroot, args: [`--userspec=${uid}:${gid}`, '--', o.root, '/bin/sh', '-ec', stageScript(o.commands, o.workingDir)], cleanup}
+  const inRoot = [`--userspec=${uid}:${gid}`, '--', o.root, '/bin/sh', '-ec', stageScript(o.commands, o.workingDir)]
+  // --kill-child: when unshare dies (we killed it), the namespace's first process and so all of them die.
+  const args = unshare
+    ? ['--pid', '--fork', '--kill-child', '--mount', '--propagation', 'private', `--mount-proc=${join(o.root, 'proc')}`, '--', chroot, ...inRoot]
+    : inRoot
+  return {command: unshare ?? chroot, args, afterExit: async () => void (await killProcessesRootedIn(o.root)), cleanup}
 }
 
 function lineSplitter(onLine: (line: string) => void): {push: (d: Buffer) => void; flush: () => void} {
@@ -254,7 +285,8 @@ export async function runStage(o: RunStageOptions): Promise<void> {
   const env = buildEnv(o.env, user.home, hostname)
   // Like Docker's WORKDIR, a missing working directory is created (as root, kept in the layer).
   if (o.workingDir && o.workingDir !== '/') await ensureMountPoint(o.root, o.workingDir, 'dir')
-  const {points, hostFiles} = await prepareMountPoints(o.root, o.mounts ?? [], o.log)
+  if (o.signal?.aborted) throw abortError(o.signal)
+  const {points, hostFiles} = await prepareMountPoints(o.root, isolation, o.mounts ?? [], o.log)
   try {
     const prepared = isolation === 'chroot'
       ? await prepareChroot(o, user.uid, user.gid, hostFiles)
@@ -269,7 +301,17 @@ export async function runStage(o: RunStageOptions): Promise<void> {
   }
 }
 
+/** The rejection of an aborted stage: named 'AbortError' like every aborted operation in Node.js. */
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason
+  if (reason instanceof Error && reason.name === 'AbortError') return reason
+  const e = new Error('the stage was stopped', {cause: reason})
+  e.name = 'AbortError'
+  return e
+}
+
 function execute(p: Prepared, env: Record<string, string>, o: RunStageOptions): Promise<void> {
+  if (o.signal?.aborted) return Promise.reject(abortError(o.signal))
   const tailMax = o.tailLines ?? 50
   const tail: string[] = []
   const record = (line: string, stream: 'stdout' | 'stderr'): void => {
@@ -278,28 +320,39 @@ function execute(p: Prepared, env: Record<string, string>, o: RunStageOptions): 
     o.onOutput?.(line, stream)
   }
   return new Promise((resolve, reject) => {
-    o.signal?.throwIfAborted()
-    const child = spawn(p.command, p.args, {
-      env,
-      stdio: o.interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'],
-      ...(p.spawnIds ?? {}),
-    })
+    const stdio: Array<'inherit' | 'ignore' | 'pipe'> = o.interactive ? ['inherit', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe']
+    if (p.handshake) stdio.push('pipe', 'pipe') // INFO_FD, BLOCK_FD
+    const child: ChildProcess = spawn(p.command, p.args, {env, stdio, ...(p.spawnIds ?? {})})
+    let failure: Error | undefined
+    const stop = (e: Error): void => {
+      failure ??= e
+      child.kill('SIGKILL') // the sandbox's processes die with it (--die-with-parent, --kill-child, afterExit)
+    }
+    const onAbort = (): void => stop(abortError(o.signal!))
+    o.signal?.addEventListener('abort', onAbort, {once: true})
+    if (p.handshake) p.handshake(child.stdio[INFO_FD] as Readable, child.stdio[BLOCK_FD] as Writable).catch((e: Error) => stop(e))
     const out = lineSplitter(l => record(l, 'stdout'))
     const err = lineSplitter(l => record(l, 'stderr'))
     child.stdout?.on('data', out.push)
     child.stderr?.on('data', err.push)
-    child.on('error', e => reject(new SlipwayError('environment', `cannot start ${p.command}: ${e.message}`, {cause: e})))
-    // bwrap runs the stage with --die-with-parent in its own pid namespace: killing bwrap ends them all
-    const kill = (): void => void child.kill('SIGKILL')
-    o.signal?.addEventListener('abort', kill, {once: true})
+    let leftovers: Promise<void> = Promise.resolve()
+    child.once('exit', () => {
+      leftovers = p.afterExit().catch((e: Error) => void (failure ??= e))
+    })
+    child.on('error', e => {
+      o.signal?.removeEventListener('abort', onAbort)
+      reject(new SlipwayError('environment', `cannot start ${p.command}: ${e.message}`, {cause: e}))
+    })
     child.on('close', (code, signal) => {
-      o.signal?.removeEventListener('abort', kill)
       out.flush()
       err.flush()
-      if (o.signal?.aborted) return reject(o.signal.reason)
-      if (code === 0) return resolve()
-      const exit = code ?? 128 + (signal ? ({SIGKILL: 9, SIGTERM: 15, SIGINT: 2} as Record<string, number>)[signal] ?? 0 : 0)
-      reject(new StageCommandError(exit, [...tail]))
+      void leftovers.then(() => {
+        o.signal?.removeEventListener('abort', onAbort)
+        if (failure) return reject(failure)
+        if (code === 0) return resolve()
+        const exit = code ?? 128 + (signal ? ({SIGKILL: 9, SIGTERM: 15, SIGINT: 2} as Record<string, number>)[signal] ?? 0 : 0)
+        reject(new StageCommandError(exit, [...tail]))
+      })
     })
   })
 }

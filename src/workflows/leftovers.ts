@@ -1,6 +1,7 @@
 import {readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {releaseRoot} from '../build/root-release.js' // not build/index: `dimg cleanup` loads no layer code
 import type {GcResult} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
 import {existingScratchBase, removeScratchBaseIfEmpty, SCRATCH_PREFIX} from './scratch.js'
@@ -25,8 +26,8 @@ function processAlive(pid: number): boolean {
 const BLOB_GRACE_MS = 60_000
 
 /**
- * `dimg cleanup`: what killed builds left behind — their temporary root filesystems, half-written blobs
- * and blobs nothing references. Directories of live processes, leased blobs and very young blobs are left
+ * `dimg cleanup`: what killed builds left behind — their temporary root filesystems (with the processes
+ * and mounts a crashed stage left in them), half-written blobs and blobs nothing references. Directories of live processes, leased blobs and very young blobs are left
  * alone, so builds running at the same time are not disturbed.
  */
 export async function cleanupLeftovers(ctx: WorkflowContext, opts: {dryRun?: boolean} = {}): Promise<LeftoversResult> {
@@ -37,8 +38,13 @@ export async function cleanupLeftovers(ctx: WorkflowContext, opts: {dryRun?: boo
   for (const name of names) {
     const m = new RegExp(`^${SCRATCH_PREFIX}(\\d+)-`).exec(name)
     if (!m || processAlive(Number(m[1]))) continue
-    buildDirs.push(join(base!, name))
-    if (!opts.dryRun) await rm(join(base!, name), {recursive: true, force: true, maxRetries: 3})
+    const dir = join(base!, name)
+    buildDirs.push(dir)
+    if (opts.dryRun) continue
+    // A crashed chroot stage may have left processes in its root and mounts (/proc, binds of host
+    // directories) that a recursive delete would walk into.
+    await releaseRoot(dir, true)
+    await rm(dir, {recursive: true, force: true, maxRetries: 3})
   }
   if (base && !opts.dryRun) await removeScratchBaseIfEmpty(base)
   const store = await ctx.store()

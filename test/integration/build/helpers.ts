@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {chmod, lstat, mkdtemp, readFile, readdir, readlink} from 'node:fs/promises'
+import {chmod, chown, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
@@ -12,6 +12,21 @@ export async function tempDir(prefix = 'slipway-build-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
   await chmod(dir, 0o755) // sandboxes running as another user must reach roots inside
   return dir
+}
+
+const APPLETS = ['sh', 'echo', 'id', 'hostname', 'ls', 'cat', 'mkdir', 'pwd', 'touch', 'env', 'grep', 'wc', 'tr', 'head', 'sleep']
+
+/** A minimal image root: static busybox (the given applets) plus passwd/group with root and app (1000). */
+export async function busyboxRoot(root: string, applets: string[] = APPLETS): Promise<void> {
+  await mkdir(join(root, 'bin'), {recursive: true})
+  await copyFile('/bin/busybox', join(root, 'bin/busybox'))
+  await chmod(join(root, 'bin/busybox'), 0o755)
+  for (const a of applets) await symlink('busybox', join(root, 'bin', a))
+  await mkdir(join(root, 'etc'))
+  await writeFile(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001:app:/home/app:/bin/sh\n')
+  await writeFile(join(root, 'etc/group'), 'root:x:0:\napp:x:1001:\nstaff:x:50:\n')
+  await mkdir(join(root, 'home/app'), {recursive: true})
+  await chown(join(root, 'home/app'), 1000, 1001)
 }
 
 export interface TreeNode {

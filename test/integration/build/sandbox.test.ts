@@ -1,26 +1,11 @@
-import {chmod, chown, lstat, mkdir, readFile, rm, symlink, writeFile, copyFile} from 'node:fs/promises'
+import {lstat, mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {diffLayer} from '../../../src/build/diff.js'
 import {runStage, StageCommandError, type RunStageOptions} from '../../../src/build/sandbox.js'
 import {snapshot} from '../../../src/build/snapshot.js'
 import {SlipwayError} from '../../../src/errors.js'
-import {tempDir} from './helpers.js'
-
-const APPLETS = ['sh', 'echo', 'id', 'hostname', 'ls', 'cat', 'mkdir', 'pwd', 'touch', 'env', 'grep', 'wc', 'tr', 'head', 'sleep']
-
-/** A minimal image root: static busybox plus passwd/group with root and app (1000). */
-async function busyboxRoot(root: string): Promise<void> {
-  await mkdir(join(root, 'bin'), {recursive: true})
-  await copyFile('/bin/busybox', join(root, 'bin/busybox'))
-  await chmod(join(root, 'bin/busybox'), 0o755)
-  for (const a of APPLETS) await symlink('busybox', join(root, 'bin', a))
-  await mkdir(join(root, 'etc'))
-  await writeFile(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001:app:/home/app:/bin/sh\n')
-  await writeFile(join(root, 'etc/group'), 'root:x:0:\napp:x:1001:\nstaff:x:50:\n')
-  await mkdir(join(root, 'home/app'), {recursive: true})
-  await chown(join(root, 'home/app'), 1000, 1001)
-}
+import {busyboxRoot, tempDir} from './helpers.js'
 
 async function run(options: RunStageOptions): Promise<{lines: string[]; streams: string[]}> {
   const lines: string[] = []

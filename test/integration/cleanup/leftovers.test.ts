@@ -1,6 +1,8 @@
-import {spawn} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
+import {copyFile, mkdir, readFile, readdir, readlink, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
 
-import {scratchBase} from '../../../src/workflows/scratch.js'
+import {SCRATCH_PREFIX, scratchBase} from '../../../src/workflows/scratch.js'
 import {pushBaseImage} from '../../helpers/base-image.js'
 import {runSlipway, SLIPWAY_BIN} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
@@ -83,4 +85,51 @@ describe('dimg cleanup', () => {
     expect(JSON.parse(rerun.stdout).built).toBeGreaterThan(0)
     expect((await hosts.run(home, ['dimg', 'cleanup'], {SLIPWAY_TMPDIR: scratchRoot})).stdout).toMatch(/^removed 0 build directories/)
   }, 60_000)
+
+  // Rooted in the chroot stage of a build that crashed: `dimg cleanup` must end them and unmount before it deletes.
+  ;(process.getuid?.() === 0 ? it : it.skip)('ends processes and removes mounts an older crash left in a build directory', async () => {
+    const home = hosts.make()
+    const scratchRoot = await makeTempDir('scratch')
+    const base = scratchBase(home, {SLIPWAY_TMPDIR: scratchRoot})
+    const deadPid = Number(execFileSync('/bin/sh', ['-c', 'echo $$'], {encoding: 'utf8'})) // exited
+    const dir = join(base, `${SCRATCH_PREFIX}${deadPid}-build-crash`)
+    const root = join(dir, 'root')
+    for (const d of ['bin', 'proc', 'tmp', 'mnt/host']) await mkdir(join(root, d), {recursive: true})
+    await copyFile('/bin/busybox', join(root, 'bin/busybox'))
+    const host = join(scratchRoot, 'host-data') // a host directory bound into the root: must survive
+    await mkdir(host)
+    await writeFile(join(host, 'keep'), 'host file')
+    const mountAt = async (args: string[]): Promise<void> => void execFileSync('mount', args)
+    await mountAt(['-t', 'tmpfs', 'tmpfs', join(root, 'tmp')])
+    await mountAt(['--bind', '/proc', join(root, 'proc')])
+    await mountAt(['--bind', host, join(root, 'mnt/host')])
+    const sleeper = spawn('chroot', [root, '/bin/busybox', 'sleep', '1000'], {stdio: 'ignore', detached: true})
+    sleeper.unref()
+    const daemon = spawn('chroot', [root, '/bin/busybox', 'sh', '-c', '/bin/busybox setsid /bin/busybox sleep 1000 & /bin/busybox sleep 1000'], {stdio: 'ignore', detached: true})
+    daemon.unref()
+    const rootedIn = async (): Promise<number[]> => {
+      const pids: number[] = []
+      for (const name of (await readdir('/proc')).filter(n => /^\d+$/.test(n))) {
+        const r = await readlink(`/proc/${name}/root`).catch(() => '')
+        if (r === root || r.startsWith(`${root}/`)) pids.push(Number(name))
+      }
+      return pids
+    }
+    const mountsUnder = async (): Promise<string[]> => (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map(l => l.split(' ')[4] ?? '').filter(p => p.startsWith(`${base}/`))
+    try {
+      await waitFor('the crashed stage\'s processes', async () => (await rootedIn()).length >= 2)
+      expect(await mountsUnder()).toHaveLength(3)
+
+      const cleaned = await hosts.json(home, ['dimg', 'cleanup'], {SLIPWAY_TMPDIR: scratchRoot})
+      expect(cleaned.buildDirs).toEqual([dir])
+      expect(await rootedIn()).toEqual([])
+      expect(await mountsUnder()).toEqual([])
+      expect(await entriesOf(base)).toEqual([])
+      expect(await readFile(join(host, 'keep'), 'utf8')).toBe('host file')
+    } finally {
+      // when cleanup failed: nothing may stay mounted under the temp dir its sweeper deletes
+      for (const pid of await rootedIn()) process.kill(pid, 'SIGKILL')
+      for (const point of (await mountsUnder()).reverse()) execFileSync('umount', ['-l', point])
+    }
+  })
 })

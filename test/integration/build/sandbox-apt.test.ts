@@ -1,0 +1,72 @@
+/** apt-get in a real Debian root, in both isolations: apt drops to its `_apt` user to fetch, a package's
+ *  maintainer script adds a system user and chowns to it — what a root build's user namespace must allow.
+ *  The Debian root comes from mmdebstrap (scripts/setup.sh installs it), made once per run (~40 s). */
+import {execFile, execFileSync} from 'node:child_process'
+import {chmod, lstat, mkdir, rm, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+
+import {runStage, type Isolation} from '../../../src/build/sandbox.js'
+import {tempDir} from './helpers.js'
+
+const run = promisify(execFile)
+const hasMmdebstrap = (() => {
+  try {
+    execFileSync('mmdebstrap', ['--version'], {stdio: 'ignore'})
+    return true
+  } catch {
+    return false
+  }
+})()
+const describeWithDebian = process.getuid?.() === 0 && hasMmdebstrap ? describe : describe.skip
+
+/** A package whose postinst adds a system user (uid 3001) and gives it a directory. */
+async function makeRepository(dir: string): Promise<string> {
+  const pkg = join(dir, 'pkg')
+  await mkdir(join(pkg, 'DEBIAN'), {recursive: true})
+  await mkdir(join(pkg, 'usr/share/slipway-probe'), {recursive: true})
+  await writeFile(join(pkg, 'usr/share/slipway-probe/README'), 'probe\n')
+  await writeFile(join(pkg, 'DEBIAN/control'), 'Package: slipway-probe\nVersion: 1.0\nArchitecture: all\nMaintainer: Slipway <slipway@example.invalid>\nDescription: test package\n')
+  await writeFile(join(pkg, 'DEBIAN/postinst'), '#!/bin/sh\nset -e\ngroupadd --system --gid 3001 probe\nuseradd --system --uid 3001 --gid probe --home-dir /var/lib/probe --create-home probe\nchown probe:probe /var/lib/probe\n')
+  await chmod(join(pkg, 'DEBIAN/postinst'), 0o755)
+  const repo = join(dir, 'repo')
+  await mkdir(repo)
+  await run('dpkg-deb', ['--root-owner-group', '--build', pkg, join(repo, 'slipway-probe_1.0_all.deb')])
+  const {stdout} = await run('dpkg-scanpackages', ['.', '/dev/null'], {cwd: repo})
+  await writeFile(join(repo, 'Packages'), stdout)
+  return repo
+}
+
+describeWithDebian('apt-get in a Debian root', () => {
+  let dir: string
+  let debianTar: string
+  let repo: string
+  beforeAll(async () => {
+    dir = await tempDir()
+    debianTar = join(dir, 'debian.tar')
+    await run('mmdebstrap', ['--variant=minbase', '--quiet', 'bookworm', debianTar, 'http://deb.debian.org/debian'], {maxBuffer: 64 << 20})
+    repo = await makeRepository(dir)
+  }, 600_000)
+  afterAll(async () => {
+    if (dir) await rm(dir, {recursive: true, force: true})
+  })
+
+  it.each(['namespaces', 'chroot'] as Isolation[])('installs a local package whose postinst adds a user, with %s isolation', async isolation => {
+    const root = join(dir, `root-${isolation}`)
+    await mkdir(root)
+    await run('tar', ['-xf', debianTar, '-C', root])
+    const tail: string[] = []
+    await runStage({root, isolation, mounts: [{hostPath: repo, path: '/srv/repo', readOnly: true}], onOutput: l => tail.push(l), commands: [
+      'echo "deb [trusted=yes] file:/srv/repo ./" > /etc/apt/sources.list.d/local.list',
+      'apt-get -q update -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/local.list -o Dir::Etc::sourceparts=-',
+      'DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends slipway-probe',
+      'id probe',
+    ]}).catch((e: Error) => {
+      throw new Error(`${e.message}\n${tail.slice(-20).join('\n')}`)
+    })
+    expect(tail).toContain('uid=3001(probe) gid=3001(probe) groups=3001(probe)')
+    const st = await lstat(join(root, 'var/lib/probe'))
+    expect([st.uid, st.gid]).toEqual([3001, 3001])
+    expect((await lstat(join(root, 'usr/share/slipway-probe/README'))).uid).toBe(0)
+  }, 300_000)
+})
