@@ -1,7 +1,7 @@
 /**
- * Existence checks are HEAD requests: Docker Hub counts a GET of a manifest as a pull against the rate
- * limit and a HEAD not ("Docker Hub pull usage and limits", https://docs.docker.com/docker-hub/usage/pulls/:
- * "a GET request to a manifest counts as a pull; HEAD requests are not counted").
+ * Existence checks are HEAD requests: Docker Hub counts each GET of a manifest as a pull against the pull
+ * rate limit and does not count HEAD requests (Docker's "Pull usage and limits",
+ * https://docs.docker.com/docker-hub/usage/pulls/, which measures the remaining quota itself with a HEAD).
  *
  * Some registries answer 404 to a HEAD for content a GET serves. Their 404 is confirmed with a GET (a
  * one-byte ranged GET for blobs). Hosts are matched by name; self-hosted ones with other names are listed

@@ -90,9 +90,8 @@ interface BlobTarget {
   sources: Map<string, Repository>
 }
 
-async function pushBlobs(ctx: TransferContext, client: RegistryClient, store: OciStore, target: BlobTarget): Promise<TransferredBlob[]> {
+async function pushBlobs(ctx: TransferContext, client: RegistryClient, store: OciStore, target: BlobTarget, fromStore: Map<string, string[]>): Promise<TransferredBlob[]> {
   const {repo} = target
-  const fromStore = await storeSources(store, repo.registry)
   return forEachBlob(target.blobs, ctx.jobs, async d => {
     const source = target.sources.get(d.digest)
     const inStore = await store.hasBlob(d.digest)
@@ -157,14 +156,17 @@ export async function pushImages(ctx: TransferContext, items: PushItem[]): Promi
   const byRepo = new Map<string, BlobTarget>()
   for (const {item, manifest} of todo) {
     if (isImageIndex(manifest)) throw new SlipwayError('usage', `${formatRef(item.ref)}: pushing image indexes is not supported`)
+    if (item.source && item.source.registry !== item.ref.registry) throw new SlipwayError('internal', `${formatRef(item.ref)}: a source repository must be on the same registry`)
     const key = repositoryName(item.ref)
     const target: BlobTarget = byRepo.get(key) ?? {repo: {registry: item.ref.registry, path: item.ref.path}, blobs: [], sources: new Map()}
     target.blobs.push(...imageBlobs(manifest))
     if (item.source) for (const d of imageBlobs(manifest)) target.sources.set(d.digest, item.source)
     byRepo.set(key, target)
   }
+  const sources = new Map<string, Promise<Map<string, string[]>>>()
+  for (const {repo} of byRepo.values()) if (!sources.has(repo.registry)) sources.set(repo.registry, storeSources(store, repo.registry))
   // repositories are filled side by side: a blob two of them need goes up once, the second one mounts it
-  const blobs = (await Promise.all([...byRepo.values()].map(target => pushBlobs(ctx, client, store, target)))).flat()
+  const blobs = (await Promise.all([...byRepo.values()].map(async target => pushBlobs(ctx, client, store, target, await sources.get(target.repo.registry)!)))).flat()
   // registries found to refuse OCI manifests in this push get Docker schema 2 straight away
   const refusesOci = new Set<string>()
   const putDockerSchema2 = (ref: Ref, manifest: ImageManifest): Promise<Digest> =>

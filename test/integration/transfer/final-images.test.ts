@@ -114,6 +114,15 @@ describe('final images and uploads: every layer crosses the wire at most once', 
     const r = await runSlipway(['image', 'pull', `${repo('two')}/big:latest`, '--name', 'big'], {env: {SLIPWAY_HOME: runner}})
     expect(r.code).toBe(0)
     expect(await runImage(join(runner, 'store'), 'big')).toBe('made-by-install\n')
+
+    // spush from the same empty store: REPO itself gets the final image, every layer already there
+    const spush = (await counted(() => slipway(fresh, ['dimg', 'spush', 'big', repo('two'), '--tag', 'solo']))).result as PushJson
+    expect(spush.images).toEqual([expect.objectContaining({image: `${repo('two')}:solo`, madeFrom: 'registry', digest: localFinal})])
+    expect(spush.blobs.bytesUploaded).toBeLessThan(SMALL)
+    // the plain output ends with the run's transfer line
+    const plain = await runSlipway(['dimg', 'push', repo('two'), '--dir', project.dir], {env: {SLIPWAY_HOME: fresh}})
+    expect(plain.code).toBe(0)
+    expect(plain.stdout.trimEnd().split('\n').at(-1)).toBe('uploaded 0 B, mounted 0 blobs, downloaded 0 B')
   }, 300_000)
 
   it('a registry that refuses the mount gets the layer copied registry to registry, streamed through, counted', async () => {
