@@ -1,8 +1,15 @@
+import type {BlobTotals} from '../transfer/index.js'
 import type {SyncResult} from '../workflows/registry-sync.js'
 import {formatBytes} from './progress.js'
 
-/** Human summary lines of a push or pull. */
-export function syncSummary(result: SyncResult): string[] {
+/** The closing line of a run: what it cost in registry traffic, e.g. `uploaded 12.3 MiB, mounted 4 blobs, downloaded 0 B`. */
+export function transferLine(t: BlobTotals): string {
+  const copied = t.copied > 0 ? ` (${t.copied} ${t.copied === 1 ? 'blob' : 'blobs'} copied between repositories, streamed)` : ''
+  return `uploaded ${formatBytes(t.bytesUploaded)}, mounted ${t.mounted} ${t.mounted === 1 ? 'blob' : 'blobs'}, downloaded ${formatBytes(t.bytesDownloaded)}${copied}`
+}
+
+/** Human summary lines of a push or pull; the last one totals the whole run's transfers (`run`). */
+export function syncSummary(result: SyncResult, run: BlobTotals): string[] {
   const lines: string[] = []
   for (const i of result.images) lines.push(`${i.image} ${i.digest}`)
   const count = (status: string) => result.stages.filter(s => s.status === status).length
@@ -17,6 +24,7 @@ export function syncSummary(result: SyncResult): string[] {
   ].filter(([, n]) => (n as number) > 0)
   if (result.stages.length > 0) lines.push(`stages: ${parts.map(([w, n]) => `${n} ${w}`).join(', ')}`)
   const b = result.blobs
-  lines.push(`blobs: ${b.uploaded} uploaded, ${b.mounted} mounted, ${b.exists} already there, ${b.pulled} pulled, ${b.present} already local (${formatBytes(b.bytes)} sent or received)`)
+  lines.push(`blobs: ${b.uploaded} uploaded, ${b.copied} copied, ${b.mounted} mounted, ${b.exists} already there, ${b.pulled} pulled, ${b.present} already local`)
+  lines.push(transferLine(run))
   return lines
 }

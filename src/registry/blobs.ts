@@ -5,6 +5,7 @@ import type {Digest} from '../oci/digest.js'
 import type {Repository} from '../oci/ref.js'
 import {repoScope, type Scope} from './auth/scope.js'
 import {garbageError, isRegistryError} from './errors.js'
+import {headNeedsConfirmation} from './head-checks.js'
 import {discard, drain, header, type HttpResponse} from './http.js'
 import {apiPath} from './paths.js'
 import {backoffMs, sleep} from './retry.js'
@@ -17,7 +18,8 @@ export interface BlobInfo {
   mediaType?: string
 }
 
-export type BlobSource = () => Readable | Promise<Readable>
+/** A blob's bytes for one upload attempt: a file stream, or another registry's verified body (a copy). */
+export type BlobSource = () => BlobBody | Promise<BlobBody>
 
 export interface PushBlobOptions {
   /** Repositories on the same registry that may hold the blob already (cross-repository mount). */
@@ -31,15 +33,30 @@ export type PushBlobResult = 'exists' | 'mounted' | 'uploaded'
 
 const what = (repo: Repository, digest: string) => `blob ${digest} in ${repo.path}`
 
+/** The blob's size, or undefined when the repository does not have it (a HEAD; see head-checks.ts for the GET that confirms a 404). */
 export async function headBlob(t: Transport, repo: Repository, digest: Digest): Promise<{size: number} | undefined> {
   const res = await t.request({
     registry: repo.registry, method: 'HEAD', path: apiPath.blob(repo, digest), scopes: [repoScope(repo.path, 'pull')],
     ok: [200, 404], what: what(repo, digest),
   })
   await drain(res.body)
-  if (res.status === 404) return undefined
+  if (res.status === 404) return headNeedsConfirmation(repo.registry, t.opts.headConfirmRegistries) ? confirmBlob(t, repo, digest) : undefined
   const size = Number(header(res.headers, 'content-length'))
   if (!Number.isSafeInteger(size) || size < 0) throw garbageError(res.url.host, what(repo, digest), 'HEAD without Content-Length')
+  return {size}
+}
+
+/** A GET of the blob's first byte: its size from Content-Range (or Content-Length when the range is ignored). */
+async function confirmBlob(t: Transport, repo: Repository, digest: Digest): Promise<{size: number} | undefined> {
+  const res = await t.request({
+    registry: repo.registry, method: 'GET', path: apiPath.blob(repo, digest), headers: {range: 'bytes=0-0'}, scopes: [repoScope(repo.path, 'pull')],
+    ok: [200, 206, 404], what: what(repo, digest),
+  })
+  discard(res.body)
+  if (res.status === 404) return undefined
+  const total = res.status === 206 ? /\/(\d+)$/.exec(header(res.headers, 'content-range') ?? '')?.[1] : header(res.headers, 'content-length')
+  const size = Number(total)
+  if (total === undefined || !Number.isSafeInteger(size) || size < 0) throw garbageError(res.url.host, what(repo, digest), 'GET without the blob\'s size')
   return {size}
 }
 
@@ -184,7 +201,7 @@ async function checkUploaded(res: HttpResponse, blob: BlobInfo, subject: string)
 }
 
 /** Counts bytes of a request body for progress reports. */
-async function* counted(source: Readable, blob: BlobInfo, onProgress?: (bytes: number) => void): AsyncGenerator<Buffer> {
+async function* counted(source: BlobBody, blob: BlobInfo, onProgress?: (bytes: number) => void): AsyncGenerator<Buffer> {
   let n = 0
   try {
     for await (const chunk of source as AsyncIterable<Buffer | string>) {

@@ -4,6 +4,7 @@ import {MANIFEST_MEDIA_TYPES, MediaType} from '../oci/media-types.js'
 import {formatRef, type Ref, type Repository, withDigest} from '../oci/ref.js'
 import {repoScope} from './auth/scope.js'
 import {garbageError} from './errors.js'
+import {headNeedsConfirmation} from './head-checks.js'
 import {discard, drain, header, readCapped} from './http.js'
 import {apiPath} from './paths.js'
 import type {Transport} from './transport.js'
@@ -85,7 +86,10 @@ function mediaTypeOf(bytes: Buffer, declared: string | undefined, host: string, 
   throw garbageError(host, subject, 'neither an image manifest nor an index')
 }
 
-/** Digest, media type and size of a manifest without its body; undefined when it does not exist. */
+/**
+ * Digest, media type and size of a manifest without its body; undefined when it does not exist. A 404 from
+ * a registry known to answer HEAD wrongly (head-checks.ts) is confirmed with a GET.
+ */
 export async function headManifest(t: Transport, ref: Ref): Promise<ManifestHead | undefined> {
   const subject = `manifest ${formatRef(ref)}`
   const res = await t.request({
@@ -93,7 +97,16 @@ export async function headManifest(t: Transport, ref: Ref): Promise<ManifestHead
     scopes: [repoScope(ref.path, 'pull')], ok: [200, 404], what: subject,
   })
   await drain(res.body)
-  if (res.status === 404) return undefined
+  if (res.status === 404) {
+    if (!headNeedsConfirmation(ref.registry, t.opts.headConfirmRegistries)) return undefined
+    try {
+      const full = await getManifest(t, ref)
+      return {digest: full.digest, mediaType: full.mediaType, size: full.bytes.length}
+    } catch (e) {
+      if (e instanceof SlipwayError && e.kind === 'not-found') return undefined
+      throw e
+    }
+  }
   const reported = header(res.headers, 'docker-content-digest')
   const mediaType = contentType(header(res.headers, 'content-type'))
   const size = Number(header(res.headers, 'content-length'))

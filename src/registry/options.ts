@@ -28,6 +28,8 @@ export interface RegistryClientOptions {
   caFile?: string
   /** Hosts that may be spoken to over plain HTTP or HTTPS without verification. Default `$SLIPWAY_INSECURE_REGISTRIES`. */
   insecureRegistries?: string[]
+  /** Hosts whose 404 answers to HEAD are confirmed with a GET, besides those head-checks.ts knows. Default `$SLIPWAY_HEAD_CONFIRM_REGISTRIES`. */
+  headConfirmRegistries?: string[]
   /** Explicit credentials (the --registry-username/--registry-password flags) for one registry; they win there over every other source. */
   credentials?: RegistryCredentials
   /** Environment read for credentials, CA file, insecure registries and debug logging. Default `process.env`. */
@@ -61,6 +63,7 @@ export interface ResolvedOptions {
   userAgent: string
   caFile?: string
   insecureRegistries: string[]
+  headConfirmRegistries: string[]
   credentials?: RegistryCredentials
   env: NodeJS.ProcessEnv
   timeoutMs: number
@@ -102,6 +105,7 @@ export const DEFAULTS = {
 export function resolveOptions(opts: RegistryClientOptions = {}): ResolvedOptions {
   const env = opts.env ?? process.env
   const insecure = opts.insecureRegistries ?? (env.SLIPWAY_INSECURE_REGISTRIES ?? '').split(',')
+  const headConfirm = opts.headConfirmRegistries ?? (env.SLIPWAY_HEAD_CONFIRM_REGISTRIES ?? '').split(',')
   const caFile = opts.caFile ?? (env.SLIPWAY_CA_FILE || undefined)
   return {
     jobs: positive(opts.jobs, DEFAULTS.jobs),
@@ -111,6 +115,7 @@ export function resolveOptions(opts: RegistryClientOptions = {}): ResolvedOption
     userAgent: opts.userAgent ?? DEFAULTS.userAgent,
     ...(caFile ? {caFile} : {}),
     insecureRegistries: insecure.map((h) => h.trim()).filter((h) => h !== ''),
+    headConfirmRegistries: headConfirm.map((h) => h.trim()).filter((h) => h !== ''),
     ...(opts.credentials ? {credentials: opts.credentials} : {}),
     env,
     timeoutMs: positive(opts.timeoutMs, DEFAULTS.timeoutMs),

@@ -32,7 +32,7 @@ import {LABEL, localStageName, stageLabels, withoutSlipwayLabels} from '../namin
 import type {PlannedStage, StageInputs} from '../stage/plan.js'
 import type {Lease, OciStore, RefUpdate} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
-import {pullImages} from './image-transfer.js'
+import {pullImages} from '../transfer/index.js'
 import {type DimgPlan, listedName, type Project, type ProjectPlan} from './plan.js'
 import {planWithCaches} from './project-plan.js'
 import {makeScratchDir, type ScratchDir} from './scratch.js'

@@ -1,6 +1,7 @@
 import {registerSecret} from '../redact.js'
 import type {RegistryClient, RegistryClientOptions} from '../registry/index.js'
 import {OciStore, slipwayHome, storeRoot} from '../store/index.js'
+import {TransferLedger} from '../transfer/index.js'
 import {quietReporter, type Reporter} from './reporter.js'
 
 export interface ContextOptions {
@@ -27,6 +28,8 @@ export class WorkflowContext {
   readonly jobs: number
   readonly home: string
   readonly signal: AbortSignal
+  /** The run's blob transfers: where blobs are known to be, sends in flight, bytes moved. */
+  readonly transfers = new TransferLedger()
   private storePromise?: Promise<OciStore>
   private client?: Promise<RegistryClient>
   private readonly clientOptions: RegistryClientOptions

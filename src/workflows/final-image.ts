@@ -1,17 +1,80 @@
+import {SlipwayError} from '../errors.js'
 import {LABEL, withoutSlipwayLabels} from '../naming/index.js'
-import type {Descriptor} from '../oci/types.js'
+import {sha256Digest} from '../oci/digest.js'
+import {MediaType} from '../oci/media-types.js'
+import {formatRef, type Repository, withDigest} from '../oci/ref.js'
+import {toOciManifest} from '../oci/docker-schema2.js'
+import type {Descriptor, ImageConfig, ImageManifest} from '../oci/types.js'
+import type {FetchedManifest, RegistryClient} from '../registry/index.js'
 import type {Lease, OciStore} from '../store/index.js'
-import {loadImage, saveImage, withContainerConfig} from './stage-image.js'
+import {type ImageState, loadImage, withContainerConfig} from './stage-image.js'
+
+/** Stage configs are a few KiB; the final image reads the whole one into memory. */
+const CONFIG_MAX_BYTES = 4 * 1024 * 1024
+
+/** A final image's two documents, as the bytes that are stored and sent. */
+export interface FinalImageDocuments {
+  config: {bytes: Buffer; descriptor: Descriptor}
+  manifest: {bytes: Buffer; descriptor: Descriptor}
+}
 
 /**
  * The final image of a dimg: the layers of its last stage with a config and manifest that name the dimg
  * and that stage. Its manifest therefore never equals a stage manifest (deleting a stage by digest can
- * never delete a final image), and it is the same for every push of the same stage.
+ * never delete a final image), and it is byte for byte the same for every push of the same stage, whether
+ * the stage is read from the local store or from REPO.
  */
-export async function finalImageOf(store: OciStore, lease: Lease, stage: Descriptor, dimg: string | null, signature: string): Promise<Descriptor> {
-  const image = await loadImage(store, stage.digest)
-  const created = image.config.created ?? stage.annotations?.['org.opencontainers.image.created'] ?? new Date(0).toISOString()
+export function finalImageDocuments(stage: ImageState, stageAnnotations: Record<string, string> | undefined, dimg: string | null, signature: string): FinalImageDocuments {
+  const created = stage.config.created ?? stageAnnotations?.['org.opencontainers.image.created'] ?? new Date(0).toISOString()
   const labels = {[LABEL.finalStage]: signature, [LABEL.finalDimg]: dimg ?? ''}
-  const final = withContainerConfig(image, c => ({...c, Labels: {...withoutSlipwayLabels(c.Labels), ...labels}}))
-  return saveImage(store, lease, final, {...labels, 'org.opencontainers.image.created': created}, created)
+  const final = withContainerConfig(stage, c => ({...c, Labels: {...withoutSlipwayLabels(c.Labels), ...labels}}))
+  const config: ImageConfig = {...final.config, created}
+  const configBytes = Buffer.from(JSON.stringify(config))
+  const configDesc: Descriptor = {mediaType: MediaType.OciConfig, digest: sha256Digest(configBytes), size: configBytes.length}
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    config: configDesc,
+    layers: stage.manifest.layers,
+    annotations: {...labels, 'org.opencontainers.image.created': created},
+  }
+  const manifestBytes = Buffer.from(JSON.stringify(manifest))
+  return {
+    config: {bytes: configBytes, descriptor: configDesc},
+    manifest: {bytes: manifestBytes, descriptor: {mediaType: MediaType.OciManifest, digest: sha256Digest(manifestBytes), size: manifestBytes.length}},
+  }
+}
+
+/** Writes the two documents into the store under the lease (its layers stay wherever they are); returns the manifest. */
+async function storeDocuments(store: OciStore, lease: Lease, docs: FinalImageDocuments): Promise<Descriptor> {
+  for (const {bytes, descriptor} of [docs.config, docs.manifest]) await store.writeBlobBytes(bytes, {digest: descriptor.digest, size: descriptor.size}, lease)
+  return docs.manifest.descriptor
+}
+
+/** The final image of a stage in the local store. */
+export async function finalImageOf(store: OciStore, lease: Lease, stage: Descriptor, dimg: string | null, signature: string): Promise<Descriptor> {
+  return storeDocuments(store, lease, finalImageDocuments(await loadImage(store, stage.digest), stage.annotations, dimg, signature))
+}
+
+/**
+ * The final image of a stage that is in REPO only: its manifest (already fetched, as the stage tag was
+ * checked) and config are read from REPO, the final config and manifest are written to the store, and its
+ * layers are left in REPO for the push to mount. A Docker schema 2 stage (a registry that refused OCI
+ * manifests) is read as OCI, as a pull would store it, so the final image is the one a local push makes.
+ */
+export async function finalImageOfRemoteStage(client: RegistryClient, store: OciStore, lease: Lease, repo: Repository, fetched: FetchedManifest, dimg: string | null, signature: string): Promise<Descriptor> {
+  const parsed = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest
+  const manifest = fetched.mediaType === MediaType.DockerManifest || parsed.mediaType === MediaType.DockerManifest ? toOciManifest(parsed) : parsed
+  if (!Number.isSafeInteger(manifest.config.size) || manifest.config.size > CONFIG_MAX_BYTES) {
+    throw new SlipwayError('registry', `the config of ${formatRef(withDigest(repo, fetched.digest))} is ${manifest.config.size} bytes, more than a stage config can be`)
+  }
+  const chunks: Buffer[] = []
+  for await (const chunk of await client.getBlob(repo, manifest.config.digest, {size: manifest.config.size})) chunks.push(chunk as Buffer)
+  let config: ImageConfig
+  try {
+    config = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ImageConfig
+  } catch {
+    throw new SlipwayError('registry', `the config of ${formatRef(withDigest(repo, fetched.digest))} is not JSON`, {hint: 'the stage image is damaged: delete its tag so that it is built again'})
+  }
+  return storeDocuments(store, lease, finalImageDocuments({manifest, config}, manifest.annotations, dimg, signature))
 }

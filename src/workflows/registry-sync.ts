@@ -6,9 +6,9 @@ import {finalImageRepository, localStageName, resolveTags, stageTag, type TagOpt
 import {formatRef, type Ref, type Repository, withTag} from '../oci/ref.js'
 import type {Descriptor} from '../oci/types.js'
 import type {FetchedManifest} from '../registry/index.js'
+import {type BlobTotals, pullImages, pushImages, type PushItem, sumTotals, totalsOf} from '../transfer/index.js'
 import type {WorkflowContext} from './context.js'
-import {finalImageOf} from './final-image.js'
-import {pullImages, pushImages, type PushItem, type TransferredBlob} from './image-transfer.js'
+import {finalImageOf, finalImageOfRemoteStage} from './final-image.js'
 import {type DimgPlan, listedName, type ProjectPlan} from './plan.js'
 import {lookUpStageTag, mismatchWarning} from './stage-tags.js'
 
@@ -32,30 +32,21 @@ export interface FinalImageTransfer {
   image: string
   digest: string
   stageSignature: string
+  /** Where the final image was made from: the local stages cache, or REPO's stage (no layer through this host). */
+  madeFrom: 'local' | 'registry'
 }
 
 export interface SyncResult {
   stages: StageTransfer[]
   images: FinalImageTransfer[]
-  blobs: {uploaded: number; mounted: number; exists: number; pulled: number; present: number; bytes: number}
+  blobs: BlobTotals
 }
 
 /** Several pushes or pulls as one result. */
 export function mergeResults(results: SyncResult[]): SyncResult {
-  const blobs = {uploaded: 0, mounted: 0, exists: 0, pulled: 0, present: 0, bytes: 0}
-  for (const r of results) for (const k of Object.keys(blobs) as (keyof typeof blobs)[]) blobs[k] += r.blobs[k]
   const seen = new Set<string>()
   const stages = results.flatMap(r => r.stages).filter(s => !seen.has(s.signature) && seen.add(s.signature))
-  return {stages, images: results.flatMap(r => r.images), blobs}
-}
-
-function blobSummary(blobs: TransferredBlob[]): SyncResult['blobs'] {
-  const out = {uploaded: 0, mounted: 0, exists: 0, pulled: 0, present: 0, bytes: 0}
-  for (const b of blobs) {
-    out[b.outcome]++
-    if (b.outcome === 'uploaded' || b.outcome === 'pulled') out.bytes += b.size
-  }
-  return out
+  return {stages, images: results.flatMap(r => r.images), blobs: sumTotals(results.map(r => r.blobs))}
 }
 
 function stageRef(repo: Repository, signature: string): Ref {
@@ -68,27 +59,32 @@ async function localStage(ctx: WorkflowContext, project: PlannedProject, signatu
   return (await ctx.store()).resolveRef(localStageName(project.name, signature, project.dev))
 }
 
-async function requireBuilt(ctx: WorkflowContext, plan: ProjectPlan, dimg: DimgPlan, signature: string): Promise<Descriptor> {
-  const desc = await localStage(ctx, plan.project, signature)
-  if (!desc) {
-    throw new SlipwayError('not-found', `${listedName(plan, dimg)} is not built: stage ${signature.slice(0, 12)} is not in the local stages cache`, {
-      hint: 'run `slipway dimg build` first (or `dimg bp` to build and push)',
-    })
-  }
-  return desc
+/** Where a dimg's last stage is: the local stages cache, or REPO (its tag checked against its labels). */
+type LastStage = {at: 'local'; descriptor: Descriptor} | {at: 'registry'; fetched: FetchedManifest}
+
+async function locateLastStage(ctx: WorkflowContext, plan: ProjectPlan, dimg: DimgPlan, repo: Repository): Promise<LastStage> {
+  const signature = dimg.lastSignature
+  const descriptor = await localStage(ctx, plan.project, signature)
+  if (descriptor) return {at: 'local', descriptor}
+  const found = await lookUpStageTag(ctx, repo, {signature, cacheVersion: plan.cacheVersion, project: plan.project.name})
+  if (found.found === 'stage') return {at: 'registry', fetched: found.fetched}
+  if (found.found === 'mismatch') ctx.reporter.warn(mismatchWarning(repo, signature, found.reason))
+  throw new SlipwayError('not-found', `${listedName(plan, dimg)} is not built: stage ${signature.slice(0, 12)} is neither in the local stages cache nor in ${formatRef(repo)}`, {
+    hint: 'run `slipway dimg build` first (or `dimg bp` to build and push)',
+  })
 }
 
 /**
  * Push items for every stage of the plan's dimgs (each signature once), written only where absent. Each
- * dimg's last stage must be in the local cache; earlier stages a host never had (it pulled only the latest)
- * are skipped.
+ * dimg's last stage must be in the local cache or REPO; stages this host does not have (it pulled only the
+ * latest, or REPO has them) are skipped.
  */
-async function stagePushItems(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, dimgs = plan.dimgs): Promise<{items: PushItem[]; rows: StageTransfer[]}> {
+async function stagePushItems(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, dimgs = plan.dimgs, located = false): Promise<{items: PushItem[]; rows: StageTransfer[]}> {
   const seen = new Set<string>()
   const items: PushItem[] = []
   const rows: StageTransfer[] = []
   for (const dimg of dimgs) {
-    await requireBuilt(ctx, plan, dimg, dimg.lastSignature)
+    if (!located) await locateLastStage(ctx, plan, dimg, repo)
     for (const stage of dimg.stages) {
       if (seen.has(stage.signature)) continue
       seen.add(stage.signature)
@@ -112,7 +108,7 @@ export async function pushStages(ctx: WorkflowContext, plan: ProjectPlan, repo: 
   const result = await pushImages(ctx, items)
   const status = new Map(result.images.map(i => [i.ref, i.status]))
   for (const row of rows) row.status = status.get(row.image) ?? row.status
-  return {stages: rows, images: [], blobs: blobSummary(result.blobs)}
+  return {stages: rows, images: [], blobs: totalsOf(result.blobs)}
 }
 
 /**
@@ -132,7 +128,7 @@ export async function pullStages(ctx: WorkflowContext, plan: ProjectPlan, repo: 
       row.status = 'present'
       return 'local'
     }
-    // one GET answers both "is it there" and "what is it" (the pull below reuses it)
+    // a HEAD says whether it is there, then one GET says what it is (the pull below reuses it)
     const found = await lookUpStageTag(ctx, repo, {signature, cacheVersion: plan.cacheVersion, project: plan.project.name})
     if (found.found === 'absent') return 'absent'
     if (found.found === 'mismatch') {
@@ -171,7 +167,7 @@ export async function pullStages(ctx: WorkflowContext, plan: ProjectPlan, repo: 
     })),
   )
   for (const {row} of wanted.values()) row.status = 'pulled'
-  return {stages: rows, images: [], blobs: blobSummary(pulled.blobs)}
+  return {stages: rows, images: [], blobs: totalsOf(pulled.blobs)}
 }
 
 export interface FinalPushOptions {
@@ -181,7 +177,12 @@ export interface FinalPushOptions {
   asIs?: boolean
 }
 
-/** `dimg push` / `spush`: final images by the naming rules, and with `withStages` the stages cache too. */
+/**
+ * `dimg push` / `spush`: final images by the naming rules, and with `withStages` the stages cache too. A
+ * dimg whose last stage is only in REPO gets its final image made in the registry: config and manifest
+ * written here, layers mounted from REPO (copied registry to registry, streamed, where a mount is refused).
+ * REPO is every final image's first mount source, so layers its stages carry are never uploaded again.
+ */
 export async function pushFinalImages(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, opts: FinalPushOptions): Promise<SyncResult> {
   const {gitRoot, headCommit} = plan.project
   const branch = gitRoot ? await currentBranch(gitRoot) : undefined
@@ -198,25 +199,27 @@ export async function pushFinalImages(ctx: WorkflowContext, plan: ProjectPlan, r
     const items: PushItem[] = []
     const images: FinalImageTransfer[] = []
     for (const dimg of dimgs) {
-      const stage = await requireBuilt(ctx, plan, dimg, dimg.lastSignature)
-      const manifest = await finalImageOf(store, lease, stage, dimg.name, dimg.lastSignature)
+      const stage = await locateLastStage(ctx, plan, dimg, repo)
+      const manifest = stage.at === 'local'
+        ? await finalImageOf(store, lease, stage.descriptor, dimg.name, dimg.lastSignature)
+        : await finalImageOfRemoteStage(await ctx.registry(), store, lease, repo, stage.fetched, dimg.name, dimg.lastSignature)
       const target = opts.asIs ? repo : finalImageRepository(repo, dimg.name)
       for (const tag of tags) {
         const ref = withTag(target, tag)
-        items.push({manifest, ref})
-        images.push({dimg: listedName(plan, dimg), image: formatRef(ref), digest: manifest.digest, stageSignature: dimg.lastSignature})
+        items.push({manifest, ref, source: repo})
+        images.push({dimg: listedName(plan, dimg), image: formatRef(ref), digest: manifest.digest, stageSignature: dimg.lastSignature, madeFrom: stage.at})
       }
     }
     let stageRows: StageTransfer[] = []
     if (opts.withStages) {
-      const stages = await stagePushItems(ctx, plan, repo)
+      const stages = await stagePushItems(ctx, plan, repo, plan.dimgs, true)
       items.unshift(...stages.items)
       stageRows = stages.rows
     }
     const result = await pushImages(ctx, items)
     const status = new Map(result.images.map(i => [i.ref, i.status]))
     for (const row of stageRows) row.status = status.get(row.image) ?? row.status
-    return {stages: stageRows, images, blobs: blobSummary(result.blobs)}
+    return {stages: stageRows, images, blobs: totalsOf(result.blobs)}
   } finally {
     await lease.release()
   }

@@ -1,6 +1,6 @@
 import {SlipwayError} from '../errors.js'
 import {stageLabelMismatch, stageTag, type StageTagExpectation} from '../naming/index.js'
-import {formatRef, type Repository, withTag} from '../oci/ref.js'
+import {formatRef, type Repository, withDigest, withTag} from '../oci/ref.js'
 import type {ImageConfig, ImageManifest} from '../oci/types.js'
 import type {FetchedManifest} from '../registry/index.js'
 import type {WorkflowContext} from './context.js'
@@ -17,14 +17,19 @@ export type StageLookup =
 /**
  * `REPO:dimgstage-<signature>` as this project's stage, checked before anything of it is used or stored: the
  * manifest's annotations and the config's labels must both carry the tag's signature and our cache version
- * (and our project, when they name one). A tag re-pointed at another image is 'mismatch'.
+ * (and our project, when they name one). A tag re-pointed at another image is 'mismatch'. Whether the tag
+ * exists is asked with a HEAD (on Docker Hub a manifest GET counts as a pull, a HEAD not): most stages a
+ * plan looks up are absent, and those cost no GET.
  */
 export async function lookUpStageTag(ctx: WorkflowContext, repo: Repository, want: StageTagExpectation): Promise<StageLookup> {
   const client = await ctx.registry()
   const ref = withTag(repo, stageTag(want.signature))
   let fetched: FetchedManifest
   try {
-    fetched = await client.getManifest(ref)
+    const head = await client.headManifest(ref)
+    if (!head) return {found: 'absent'}
+    // by digest: the document is the one the HEAD named, checked against it
+    fetched = await client.getManifest(withDigest(repo, head.digest))
   } catch (e) {
     if (e instanceof SlipwayError && e.kind === 'not-found') return {found: 'absent'}
     throw e

@@ -2,7 +2,7 @@ import {SlipwayError} from '../errors.js'
 import type {Ref} from '../oci/ref.js'
 import type {GcResult, VerifyReport} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
-import {pushImages, type PushResult} from './image-transfer.js'
+import {pullImages, type PullResult, pushImages, type PushResult} from '../transfer/index.js'
 
 export interface StoredImage {
   name: string
@@ -33,6 +33,10 @@ export async function pushStoredImage(ctx: WorkflowContext, name: string, ref: R
     throw new SlipwayError('not-found', `no image named "${name}" in the local store`, {hint: 'see `slipway image list`'})
   }
   return pushImages(ctx, [{manifest, ref}])
+}
+
+export async function pullImageToStore(ctx: WorkflowContext, ref: Ref, name: string): Promise<PullResult> {
+  return pullImages(ctx, [{ref, name}])
 }
 
 export async function verifyStore(ctx: WorkflowContext): Promise<VerifyReport> {

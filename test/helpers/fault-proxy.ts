@@ -19,10 +19,13 @@ import {STATUS_CODES} from 'node:http'
  *   stall                wait `ms` before answering (`afterBytes` set: send headers and that many bytes first)
  *   replace              answer with the registry's answer rewritten by `rewrite` (status, headers, body):
  *                        garbage JSON, oversized manifests and tag lists, another blob's content, redirects
+ *   rewrite-path         forward to another path (e.g. a mount request without its `mount`/`from` query, as a
+ *                        registry that refuses cross-repository mounts answers it)
  *
  * Rules are tried in the order they were added; a rule with `times` applies to that many matching requests
  * and then stops matching. Every request is logged with its headers (the secrets test reads the
- * Authorization headers slipway sent) and the fault applied to it.
+ * Authorization headers slipway sent), the fault applied to it, and the body bytes the registry received
+ * and sent (`blobBytes` sums them for blob traffic: what a push or pull really moved).
  *
  * A second proxy on another loopback address (`listenAddress: '127.0.0.2'`) plays "another host" that a
  * hostile or CDN-backed registry hands out in Link, Location, redirects and token realms: its log shows what
@@ -38,6 +41,7 @@ export type Fault =
   | {kind: 'corrupt-body'; offset?: number}
   | {kind: 'stall'; ms: number; afterBytes?: number}
   | {kind: 'replace'; rewrite: (upstream: UpstreamAnswer, req: SeenRequest) => UpstreamAnswer | Promise<UpstreamAnswer>}
+  | {kind: 'rewrite-path'; path: (path: string) => string}
 
 export interface UpstreamAnswer {
   status: number
@@ -52,6 +56,10 @@ export interface SeenRequest {
   headers: IncomingHttpHeaders
   /** The fault applied, `pass` when none matched. */
   fault: Fault['kind']
+  /** Body bytes forwarded to the registry (0 for requests answered by a fault without forwarding). */
+  requestBytes: number
+  /** Body bytes the registry answered with (as it sent them, before any fault altered them). */
+  responseBytes: number
 }
 
 /** What a rule matches: a predicate, or a method and/or a path pattern. */
@@ -88,13 +96,24 @@ export interface FaultProxy {
   clear(): void
   /** Requests seen that match, e.g. `count({method: 'GET', path: /\/blobs\//})`. */
   count(match?: RequestMatcher): number
+  /** Body bytes of blob traffic since `since` (an index into `requests`): uploads received, downloads sent. */
+  blobBytes(since?: number): BlobBytes
   stop(): Promise<void>
+}
+
+export interface BlobBytes {
+  /** Bytes the registry received in blob uploads (PUT/PATCH under /blobs/uploads/). */
+  uploaded: number
+  /** Bytes the registry sent in answers to blob GETs. */
+  downloaded: number
 }
 
 /** Matchers for the distribution API calls tests fault most often. */
 export const match = {
   blobGet: {method: 'GET', path: /\/blobs\/sha256:/} as RequestMatcher,
   blobHead: {method: 'HEAD', path: /\/blobs\/sha256:/} as RequestMatcher,
+  manifestHead: {method: 'HEAD', path: /\/manifests\//} as RequestMatcher,
+  mount: {method: 'POST', path: /\/blobs\/uploads\/\?.*mount=/} as RequestMatcher,
   manifestGet: {method: 'GET', path: /\/manifests\//} as RequestMatcher,
   manifestPut: {method: 'PUT', path: /\/manifests\//} as RequestMatcher,
   uploadStart: {method: 'POST', path: /\/blobs\/uploads\/$/} as RequestMatcher,
@@ -137,7 +156,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   })
 
   /** Forwards the request and hands back the upstream response (a stream, not read yet). */
-  const forward = (req: IncomingMessage, body: Buffer): Promise<IncomingMessage> => new Promise((resolve, reject) => {
+  const forward = (req: IncomingMessage, body: Buffer, path: string): Promise<IncomingMessage> => new Promise((resolve, reject) => {
     const headers = {...req.headers}
     delete headers['content-length']
     delete headers['transfer-encoding']
@@ -145,7 +164,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     if (opts.upstreamAuthorization !== undefined) headers.authorization = opts.upstreamAuthorization
     // the registry builds Location headers from Host: keep the proxy's, so uploads come back through it
     const up = requestUpstream({
-      host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, ca,
+      host: upstream.hostname, port: upstream.port, method: req.method, path, headers, ca,
     }, resolve)
     up.on('error', reject)
     up.end(body)
@@ -171,7 +190,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     const seen = {method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers}
     const rule = pickRule(seen)
     const fault: Fault = rule?.fault ?? {kind: 'pass'}
-    const record: SeenRequest = {...seen, fault: fault.kind}
+    const record: SeenRequest = {...seen, fault: fault.kind, requestBytes: 0, responseBytes: 0}
     requests.push(record)
     const socket = req.socket
 
@@ -190,9 +209,11 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     }
     const body = await readBody(req)
     if (fault.kind === 'stall' && fault.afterBytes === undefined) await wait(fault.ms)
-    const up = await forward(req, body)
+    const up = await forward(req, body, fault.kind === 'rewrite-path' ? fault.path(seen.path) : seen.path)
+    record.requestBytes = body.length
     const status = up.statusCode ?? 502
     const upBody = req.method === 'HEAD' ? Buffer.alloc(0) : await readBody(up)
+    record.responseBytes = upBody.length
     const headers = {...up.headers}
     // an HTTPS registry builds upload Locations from our Host header with its own scheme: keep them on us
     if (typeof headers.location === 'string') headers.location = headers.location.replace(`https://${proxyHost()}`, `http://${proxyHost()}`)
@@ -260,6 +281,14 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     },
     count(m = match.any) {
       return requests.filter(r => matches(m, r)).length
+    },
+    blobBytes(since = 0) {
+      const out: BlobBytes = {uploaded: 0, downloaded: 0}
+      for (const r of requests.slice(since)) {
+        if ((r.method === 'PUT' || r.method === 'PATCH') && /\/blobs\/uploads\//.test(r.path)) out.uploaded += r.requestBytes
+        if (r.method === 'GET' && /\/blobs\/sha256:/.test(r.path)) out.downloaded += r.responseBytes
+      }
+      return out
     },
     stop: () => new Promise<void>(resolve => {
       for (const t of timers) clearTimeout(t)

@@ -47,9 +47,10 @@ export default class DimgBp extends BaseCommand {
       })
       const stages = await Promise.all(stagePushes)
       const result = mergeResults([...stages, await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags)})])
-      if (flags.json) return this.printJson({build: report, push: result})
+      const {bytesUploaded, bytesDownloaded} = ctx.transfers.totals
+      if (flags.json) return this.printJson({build: report, push: result, bytesUploaded, bytesDownloaded})
       this.log(`${report.project}: ${report.built} stages built, ${report.cached} cached in ${report.seconds.toFixed(1)}s`)
-      for (const line of syncSummary(result)) this.log(line)
+      for (const line of syncSummary(result, ctx.transfers.totals)) this.log(line)
     } finally {
       await ctx.close()
     }

@@ -24,7 +24,7 @@ export default class DimgSpush extends BaseCommand {
       const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev})
       const result = await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags), asIs: true})
       if (flags.json) return this.printJson(result)
-      for (const line of syncSummary(result)) this.log(line)
+      for (const line of syncSummary(result, ctx.transfers.totals)) this.log(line)
     } finally {
       await ctx.close()
     }

@@ -4,7 +4,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {contextFromFlags} from '../../cli/context.js'
 import {jsonFlag, registryFlags} from '../../cli/flags.js'
 import {parseImageRef, formatRef} from '../../oci/ref.js'
-import {pullImages} from '../../workflows/image-transfer.js'
+import {pullImageToStore} from '../../workflows/store-images.js'
 
 export default class ImagePull extends BaseCommand {
   static summary = 'Copy an image from a registry into the local store.'
@@ -21,7 +21,7 @@ export default class ImagePull extends BaseCommand {
     const ref = parseImageRef(args.ref)
     const ctx = contextFromFlags(flags, ref.registry)
     try {
-      const result = await pullImages(ctx, [{ref, name: flags.name ?? formatRef(ref)}])
+      const result = await pullImageToStore(ctx, ref, flags.name ?? formatRef(ref))
       if (flags.json) this.printJson(result)
       else for (const img of result.images) this.log(`${img.name} ${img.digest}`)
     } finally {

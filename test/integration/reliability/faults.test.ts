@@ -148,7 +148,7 @@ describe('pull through a misbehaving registry: one clear error, nothing unverifi
     await expectNothingStored(h)
   })
 
-  // KNOWN BUG (src/workflows/image-transfer.ts): a manifest document is not validated before its
+  // KNOWN BUG (src/transfer/pull.ts): a manifest document is not validated before its
   // descriptors are used; a config digest that is not a string crashes with an internal error.
   it('a manifest with the right JSON shape but nonsense fields is a clear error', async () => {
     const body = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {digest: 'sha256:nothex', size: -1}, layers: 'many'}))

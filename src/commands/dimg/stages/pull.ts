@@ -42,7 +42,7 @@ export default class StagesPull extends BaseCommand {
       }
       const result = await pullStages(ctx, plan, repo, {all: flags.all})
       if (flags.json) return this.printJson(result)
-      for (const line of syncSummary(result)) this.log(line)
+      for (const line of syncSummary(result, ctx.transfers.totals)) this.log(line)
     } finally {
       await ctx.close()
     }

@@ -27,7 +27,7 @@ export default class StagesPush extends BaseCommand {
       }
       const result = await pushStages(ctx, plan, repo)
       if (flags.json) return this.printJson(result)
-      for (const line of syncSummary(result)) this.log(line)
+      for (const line of syncSummary(result, ctx.transfers.totals)) this.log(line)
     } finally {
       await ctx.close()
     }

@@ -1,4 +1,4 @@
-import {forEachBlob} from '../../../src/workflows/image-transfer.js'
+import {forEachBlob} from '../../../src/transfer/index.js'
 import type {Descriptor} from '../../../src/oci/types.js'
 
 const blob = (name: string, size: number): Descriptor => ({mediaType: 'application/octet-stream', digest: `sha256:${name.padEnd(64, '0')}` as Descriptor['digest'], size})
