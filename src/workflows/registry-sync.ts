@@ -10,7 +10,7 @@ import type {WorkflowContext} from './context.js'
 import {finalImageOf} from './final-image.js'
 import {pullImages, pushImages, type PushItem, type TransferredBlob} from './image-transfer.js'
 import {type DimgPlan, listedName, type ProjectPlan} from './plan.js'
-import {lookUpStageTag, mismatchWarning} from './stage-tags.js'
+import {lookUpStageTag, mismatchWarning} from '../cache/stage-tags.js'
 
 /** The stages-cache and final-image traffic between the local store and a registry repository. */
 
