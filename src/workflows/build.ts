@@ -153,7 +153,7 @@ export async function buildProject(
  * that names it; its stage labels, in their order, are the manifest's annotations.
  */
 export async function stageRefUpdate(store: OciStore, lease: Lease, name: string, image: Image): Promise<RefUpdate> {
-  const created = image.config.history?.at(-1)?.created ?? new Date().toISOString()
+  const created = new Date().toISOString()
   const labels = Object.entries(image.config.config?.Labels ?? {}).filter(([k]) => k.startsWith(SLIPWAY_LABEL_PREFIX))
   const annotations = {...Object.fromEntries(labels), [CREATED_ANNOTATION]: created}
   return {name, descriptor: await saveImage(store, lease, image, annotations, created), annotations}
