@@ -1,19 +1,15 @@
-import {extractLayer, importLayer, snapshot} from '../build/index.js'
-import {SlipwayError} from '../errors.js'
+import {extractLayer, importLayer} from '../build/index.js'
 import type {StageBuilder} from './builder.js'
 import {consumeLayer} from './layers.js'
 import {mappingsWithIds} from './owners.js'
-import {layerFromChanges} from './root-changes.js'
+import {layerFromChanges, parentFiles} from './root-changes.js'
 
 /** Imports (before/after install or setup): an artifact's files copied into the parent's unpacked root. */
 export const importsBuilder: StageBuilder<'imports'> = {
   kind: 'imports',
   needsParentFiles: () => true,
   build: async (services, work, inputs) => {
-    const parent = work.parent
-    if (!parent) throw new SlipwayError('internal', `stage ${work.stage.name} has no parent image`)
-    const root = await work.parentRoot()
-    const before = await snapshot(root)
+    const {parent, root, before} = await parentFiles(work)
     for (const imp of inputs.imports) {
       const srcRoot = await services.artifactRoot(imp.artifactSignature)
       const {mappings} = await mappingsWithIds([imp], parent, async () => root)

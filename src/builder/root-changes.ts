@@ -1,10 +1,19 @@
 import {diffLayer, type LayerBlob, snapshot, writeLayer} from '../build/index.js'
 import {appendLayer, type Image} from '../image/index.js'
 import type {HistoryEntry} from '../oci/types.js'
-import type {BuildServices} from './builder.js'
+import {SlipwayError} from '../errors.js'
+import type {BuildServices, StageWork} from './builder.js'
 import {storeLayer} from './layers.js'
 
 export type RootSnapshot = Awaited<ReturnType<typeof snapshot>>
+
+/** For a stage that changes its parent's files in place: the parent, its unpacked root, and what the root held before. */
+export async function parentFiles(work: StageWork): Promise<{parent: Image; root: string; before: RootSnapshot}> {
+  const parent = work.parent
+  if (!parent) throw new SlipwayError('internal', `stage ${work.stage.name} has no parent image`)
+  const root = await work.parentRoot()
+  return {parent, root, before: await snapshot(root)}
+}
 
 /** The layer of what changed in `root` since `before` (none when nothing did), appended to the image. */
 export async function layerFromChanges(services: BuildServices, image: Image, root: string, before: RootSnapshot, history: HistoryEntry): Promise<{image: Image; layer?: LayerBlob}> {

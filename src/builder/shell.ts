@@ -1,22 +1,18 @@
-import {extractLayer, gitPatchChanges, gitPatchLayer, runStage, snapshot} from '../build/index.js'
+import {extractLayer, gitPatchChanges, gitPatchLayer, runStage} from '../build/index.js'
 import type {GitMapping} from '../config/types.js'
-import {SlipwayError} from '../errors.js'
 import type {Image} from '../image/index.js'
 import {LABEL} from '../naming/index.js'
 import type {BuildServices, StageBuilder} from './builder.js'
 import {consumeLayer} from './layers.js'
 import {mappingsWithIds} from './owners.js'
-import {layerFromChanges} from './root-changes.js'
+import {layerFromChanges, parentFiles} from './root-changes.js'
 
 /** A user stage (install, beforeSetup, setup…): its commands run in the parent's unpacked root. */
 export const shellBuilder: StageBuilder<'shell'> = {
   kind: 'shell',
   needsParentFiles: () => true,
   build: async (services, work, inputs) => {
-    const parent = work.parent
-    if (!parent) throw new SlipwayError('internal', `stage ${work.stage.name} has no parent image`)
-    const root = await work.parentRoot()
-    const before = await snapshot(root)
+    const {parent, root, before} = await parentFiles(work)
     if (inputs.git) await bringGitFilesUpToDate(services, parent, root, inputs.git.mappings, inputs.git.revision.contentRef)
     const config = parent.config.config ?? {}
     await runStage({

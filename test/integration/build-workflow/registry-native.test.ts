@@ -1,10 +1,9 @@
 import {readFile} from 'node:fs/promises'
 
 import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHome, runSlipway} from '../../helpers/cli.js'
+import {freshHomes, runSlipway} from '../../helpers/cli.js'
 import {makeProject, type TestProject} from '../../helpers/project.js'
 import {getRawManifest, startRegistry, type TestRegistry} from '../../helpers/registry.js'
-import {removeTempDir} from '../../helpers/tmp.js'
 import {build, type BuildReport} from './support.js'
 
 /**
@@ -16,12 +15,7 @@ let reg: TestRegistry
 let project: TestProject
 const REPO_PATH = 'native'
 let repo: string
-const homes: string[] = []
-const home = (): string => {
-  const h = freshHome()
-  homes.push(h)
-  return h
-}
+const {home, removeAll} = freshHomes()
 
 const dappfile = (host: string): string => `dimg: app
 from: ${host}/base/busybox:latest
@@ -80,7 +74,7 @@ beforeAll(async () => {
 }, 120_000)
 afterAll(async () => {
   await reg?.stop()
-  for (const h of homes) await removeTempDir(h)
+  await removeAll()
 })
 
 it('an empty store with every stage in REPO builds nothing and reads no layer', async () => {
