@@ -13,6 +13,8 @@ export const LABEL = {
   gitCommit: 'dev.slipway.git.commit',
   gitContentRef: 'dev.slipway.git.content-ref',
   imports: 'dev.slipway.imports',
+  /** JSON `{"owner[:group]": [uid, gid]}`: owner names of git mappings and imports as the image resolved them. */
+  ownerIds: 'dev.slipway.owner-ids',
   dev: 'dev.slipway.dev',
   /** On final images only: the stage signature the image was built from. */
   finalStage: 'dev.slipway.final.stage-signature',
@@ -38,6 +40,7 @@ export interface StageFacts {
   gitContentRef?: string
   /** Signatures of the artifact stages this stage or any stage before it imported files from. */
   imports?: string[]
+  ownerIds?: Record<string, [number, number]>
   dev: boolean
 }
 
@@ -53,6 +56,7 @@ export function stageLabels(f: StageFacts): Record<string, string> {
     ...(f.gitCommit ? {[LABEL.gitCommit]: f.gitCommit} : {}),
     ...(f.gitContentRef ? {[LABEL.gitContentRef]: f.gitContentRef} : {}),
     ...(f.imports && f.imports.length > 0 ? {[LABEL.imports]: f.imports.join(',')} : {}),
+    ...(f.ownerIds && Object.keys(f.ownerIds).length > 0 ? {[LABEL.ownerIds]: JSON.stringify(f.ownerIds)} : {}),
     ...(f.dev ? {[LABEL.dev]: 'true'} : {}),
   }
 }

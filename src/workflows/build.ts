@@ -4,31 +4,15 @@ import {dirname, join} from 'node:path'
 
 import pLimit from 'p-limit'
 
-import {
-  commitTime,
-  diffLayer,
-  extractLayer,
-  gitArchiveLayer,
-  gitPatchChanges,
-  gitPatchLayer,
-  importLayer,
-  type Isolation,
-  type LayerBlob,
-  type LayerCompression,
-  type PathMapping,
-  resolveImageUser,
-  runStage,
-  type SandboxMount,
-  snapshot,
-  StageCommandError,
-  writeLayer,
-} from '../build/index.js'
-import {applyDockerInstructions} from '../build/docker-instructions.js'
-import type {GitMapping, ImportSpec, MountSpec} from '../config/types.js'
+import {commitTime, type Isolation, type LayerCompression, runStage, type SandboxMount, StageCommandError} from '../build/index.js'
+import {type BuildServices, builderFor, extractLayers, recordedOwnerIds, type StageBuilder, type StageWork} from '../builder/index.js'
+import type {CachedStage, StageCaches} from '../cache/index.js'
+import type {MountSpec} from '../config/types.js'
 import {SlipwayError} from '../errors.js'
-import {formatRef, parseImageRef} from '../oci/ref.js'
+import {blobsMissingFrom, fetchMissingLayers, type Image, loadStoreImage, normalizeImage, relabel, saveImage, storeSource, storeThen} from '../image/index.js'
+import {formatRef, parseImageRef, type Repository} from '../oci/ref.js'
 import type {Descriptor} from '../oci/types.js'
-import {LABEL, localStageName, stageLabels, withoutSlipwayLabels} from '../naming/index.js'
+import {CREATED_ANNOTATION, LABEL, localStageName, SLIPWAY_LABEL_PREFIX, stageLabels, withoutSlipwayLabels} from '../naming/index.js'
 import type {PlannedStage, StageInputs} from '../stage/plan.js'
 import type {Lease, OciStore, RefUpdate} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
@@ -36,26 +20,38 @@ import {pullImages} from '../transfer/index.js'
 import {type DimgPlan, listedName, type Project, type ProjectPlan} from './plan.js'
 import {planWithCaches} from './project-plan.js'
 import {makeScratchDir, type ScratchDir} from './scratch.js'
-import {appendLayer, consumeLayer, extractImage, type ImageState, loadImage, normalizeImage, saveImage, storeLayer, withContainerConfig} from './stage-image.js'
 
 export interface BuildOptions {
   dir: string
   dimgs?: string[]
   dev?: boolean
-  /** Called as soon as a dimg (all its stages) is in the local cache, while others may still build. */
-  onDimgBuilt?: (plan: ProjectPlan, dimg: DimgPlan) => void
+  /** Plan against REPO's stages too: a stage found there is not built, and not downloaded unless built on. */
+  repo?: Repository
+  /** Called as soon as a dimg (all its stages) is built or found, while others may still build. */
+  onDimgBuilt?: (plan: ProjectPlan, dimg: DimgPlan, outcome: DimgOutcome) => void
   isolation?: Isolation
   compression?: LayerCompression
   /** On a failed stage, open an interactive shell in its root (needs a TTY). */
   introspectError?: boolean
   /** Dimgs built at the same time. */
   parallel?: number
+  /**
+   * Held until the caller is done with the outcome: the layers of stages that stayed pending (see
+   * StageOutcome) are in the store under this lease only. Without it the run's own lease is released at its end.
+   */
+  lease?: Lease
 }
+
+/**
+ * `built`: made by this run; `cached`: in the local stages cache; `cached-remote`: in REPO only, used
+ * where it is (nothing of it downloaded unless a stage that had to be built stands on it).
+ */
+export type StageStatus = 'built' | 'cached' | 'cached-remote'
 
 export interface StageReport {
   name: string
   signature: string
-  status: 'built' | 'cached'
+  status: StageStatus
   /** Bytes of the layer the stage added (0 for config-only stages); undefined for cached stages. */
   size?: number
   seconds: number
@@ -70,52 +66,97 @@ export interface DimgReport {
   stages: StageReport[]
 }
 
+/** What `dimg build --json` prints (and `bp --json` as `build`). */
 export interface BuildReport {
   project: string
   dev: boolean
   built: number
   cached: number
+  cachedRemote: number
+  /** Blob bytes (layers and configs) this run read from registries: base images, REPO's stages. */
+  bytesDownloaded: number
   seconds: number
   dimgs: DimgReport[]
 }
 
-/** Builds every stage of the plan that the local stages cache does not have. */
-export async function buildProject(ctx: WorkflowContext, opts: BuildOptions): Promise<{plan: ProjectPlan; report: BuildReport}> {
+/** A stage of a dimg as the run left it, for whoever pushes next. */
+export interface StageOutcome {
+  name: string
+  signature: string
+  status: StageStatus
+  /**
+   * The stage image and where its bytes are: set for built stages and for the stage a dimg's build stood on
+   * (its last cached one). A built stage whose lower layers are only in REPO is not in the local cache
+   * (`descriptor` undefined, "pending"): its new layers are in the store, the rest in `image.source.repository`.
+   */
+  image?: Image
+  /** The manifest in the local store, when the stage is there. */
+  descriptor?: Descriptor
+}
+
+export interface DimgOutcome {
+  name: string | null
+  stages: StageOutcome[]
+}
+
+/**
+ * Builds every stage of the plan that neither the local stages cache nor (with `repo`) REPO has: for each
+ * dimg the longest prefix of its stages found in either is used as it is.
+ */
+export async function buildProject(
+  ctx: WorkflowContext,
+  opts: BuildOptions,
+): Promise<{plan: ProjectPlan; report: BuildReport; dimgs: DimgOutcome[]}> {
   const started = Date.now()
-  const {project, plan} = await planWithCaches(ctx, opts)
-  const run = await BuildRun.start(ctx, project, plan, opts)
+  const {project, plan, caches} = await planWithCaches(ctx, opts)
+  const run = await BuildRun.start(ctx, project, plan, caches, opts)
   try {
     const limit = pLimit(Math.max(1, opts.parallel ?? 2))
-    const finished = new Map<string, Promise<DimgReport>>()
+    const finished = new Map<string, Promise<{report: DimgReport; outcome: DimgOutcome}>>()
     for (const dimg of plan.dimgs) {
       const deps = dimg.imports.map(name => finished.get(name)!)
       const task = Promise.all(deps)
         .then(() => limit(() => run.buildDimg(dimg)))
-        .then(report => {
-          opts.onDimgBuilt?.(plan, dimg)
-          return report
+        .then(done => {
+          opts.onDimgBuilt?.(plan, dimg, done.outcome)
+          return done
         })
       // a failed dependency fails its importers without building them
       task.catch(() => {})
-      if (dimg.name !== null) finished.set(dimg.name, task)
-      else finished.set('', task)
+      finished.set(dimg.name ?? '', task)
     }
-    const reports = await settleInOrder([...finished.values()])
+    const done = await settleInOrder([...finished.values()])
+    const reports = done.map(d => d.report)
     const stages = reports.flatMap(r => r.stages)
+    const count = (status: StageStatus): number => stages.filter(s => s.status === status).length
     return {
       plan,
       report: {
         project: project.name,
         dev: project.dev,
-        built: stages.filter(s => s.status === 'built').length,
-        cached: stages.filter(s => s.status === 'cached').length,
+        built: count('built'),
+        cached: count('cached'),
+        cachedRemote: count('cached-remote'),
+        bytesDownloaded: caches.downloads.bytes,
         seconds: (Date.now() - started) / 1000,
         dimgs: reports,
       },
+      dimgs: done.map(d => d.outcome),
     }
   } finally {
     await run.finish()
   }
+}
+
+/**
+ * A built stage's config and manifest written to the store (its layers must be there), as the ref update
+ * that names it; its stage labels, in their order, are the manifest's annotations.
+ */
+export async function stageRefUpdate(store: OciStore, lease: Lease, name: string, image: Image): Promise<RefUpdate> {
+  const created = new Date().toISOString()
+  const labels = Object.entries(image.config.config?.Labels ?? {}).filter(([k]) => k.startsWith(SLIPWAY_LABEL_PREFIX))
+  const annotations = {...Object.fromEntries(labels), [CREATED_ANNOTATION]: created}
+  return {name, descriptor: await saveImage(store, lease, image, annotations, created), annotations}
 }
 
 /** Waits for all tasks; rethrows the first failure (in plan order) after every task has settled. */
@@ -126,67 +167,95 @@ async function settleInOrder<T>(tasks: Promise<T>[]): Promise<T[]> {
   return results.map(r => (r as PromiseFulfilledResult<T>).value)
 }
 
-function dimgLabel(plan: ProjectPlan, dimg: DimgPlan): string {
-  return listedName(plan, dimg)
-}
-
-function toPathMapping(m: GitMapping | ImportSpec, ids: {uid?: number; gid?: number}): PathMapping {
-  return {
-    add: m.add,
-    to: m.to,
-    includePaths: m.includePaths,
-    excludePaths: m.excludePaths,
-    ...(ids.uid === undefined ? {} : {owner: ids.uid}),
-    ...(ids.gid === undefined ? {} : {group: ids.gid}),
-  }
-}
-
-/** owner/group names resolved against the image being built, as `chown` in the image would. */
-async function ownerIds(root: string, owner?: string, group?: string): Promise<{uid?: number; gid?: number}> {
-  if (owner === undefined && group === undefined) return {}
-  const user = await resolveImageUser(root, `${owner ?? '0'}${group === undefined ? '' : `:${group}`}`)
-  return {...(owner === undefined ? {} : {uid: user.uid}), gid: user.gid}
-}
-
 interface BuiltStage {
-  image: ImageState
-  update: RefUpdate
+  image: Image
+  /** Its entry in the local cache; undefined while it is pending (lower layers only in REPO). */
+  update?: RefUpdate
+}
+
+/**
+ * A directory holding an image's files: the layers unpacked so far are a prefix of the image's, and only
+ * the rest is unpacked (their blobs fetched first) when a stage needs the files.
+ */
+class Root {
+  private layers: Descriptor[] = []
+
+  constructor(
+    private dir: string,
+    private readonly newDir: () => Promise<string>,
+  ) {}
+
+  get path(): string {
+    return this.dir
+  }
+
+  /** Records that the directory now holds this image's files (a builder changed it in place). */
+  holds(image: Image): void {
+    this.layers = [...image.manifest.layers]
+  }
+
+  async of(image: Image, store: OciStore, lease: Lease, signal: AbortSignal): Promise<string> {
+    const want = image.manifest.layers
+    const isPrefix = this.layers.length <= want.length && this.layers.every((l, i) => l.digest === want[i].digest)
+    if (!isPrefix) {
+      await rm(this.dir, {recursive: true, force: true})
+      this.dir = await this.newDir()
+      this.layers = []
+    }
+    const rest = want.slice(this.layers.length)
+    await fetchMissingLayers(store, lease, image, rest)
+    await extractLayers(store, rest, this.dir, signal)
+    this.layers = [...want]
+    return this.dir
+  }
 }
 
 /** One `dimg build` run: shared temp space, lease, artifact roots. */
 class BuildRun {
   private readonly artifactRoots = new Map<string, Promise<string>>()
+  /** How to unpack the last stage of an artifact built in this run (its root may lag behind it). */
+  private readonly builtArtifacts = new Map<string, () => Promise<string>>()
   /** Stages this run builds, by signature, for other dimgs that share them; undefined when it failed. */
   private readonly stagesThisRun = new Map<string, Promise<BuiltStage | undefined>>()
   private readonly basePulls = new Map<string, Promise<Descriptor['digest']>>()
-  private readonly store: OciStore
-  private readonly lease: Lease
-  private readonly mtimeClamp: number
-  private readonly compression: LayerCompression
+  private readonly services: BuildServices
 
   private constructor(
     private readonly ctx: WorkflowContext,
     private readonly project: Project,
     private readonly plan: ProjectPlan,
+    private readonly caches: StageCaches,
     private readonly opts: BuildOptions,
     private readonly scratch: ScratchDir,
-    store: OciStore,
-    lease: Lease,
+    private readonly store: OciStore,
+    private readonly lease: Lease,
     mtimeClamp: number,
   ) {
-    this.store = store
-    this.lease = lease
-    this.mtimeClamp = mtimeClamp
-    this.compression = opts.compression ?? 'gzip'
+    this.services = {
+      store,
+      lease,
+      signal: ctx.signal,
+      compression: opts.compression ?? 'gzip',
+      mtimeClamp,
+      ...(opts.isolation ? {isolation: opts.isolation} : {}),
+      gitRoot: () => {
+        if (!this.project.git) throw new SlipwayError('internal', 'git stage without a git repository')
+        return this.project.git.root
+      },
+      output: (id, line) => ctx.reporter.output(id, line),
+      baseImage: inputs => this.baseImage(inputs),
+      mounts: (dimgName, specs) => this.mounts(dimgName, specs),
+      artifactRoot: signature => this.artifactRoot(signature),
+    }
   }
 
-  static async start(ctx: WorkflowContext, project: Project, plan: ProjectPlan, opts: BuildOptions): Promise<BuildRun> {
+  static async start(ctx: WorkflowContext, project: Project, plan: ProjectPlan, caches: StageCaches, opts: BuildOptions): Promise<BuildRun> {
     ctx.signal.throwIfAborted()
     const store = await ctx.store()
     const mtimeClamp = await layerClamp(project, ctx.env)
     const scratch = await makeScratchDir(ctx.home, 'build', ctx.env)
     try {
-      return new BuildRun(ctx, project, plan, opts, scratch, store, await store.lease(), mtimeClamp)
+      return new BuildRun(ctx, project, plan, caches, opts, scratch, store, opts.lease ?? (await store.lease()), mtimeClamp)
     } catch (e) {
       await scratch.remove()
       throw e
@@ -195,7 +264,7 @@ class BuildRun {
 
   async finish(): Promise<void> {
     try {
-      await this.lease.release()
+      if (!this.opts.lease) await this.lease.release()
     } finally {
       await this.scratch.remove()
     }
@@ -211,27 +280,45 @@ class BuildRun {
     return dir
   }
 
-  async buildDimg(dimg: DimgPlan): Promise<DimgReport> {
-    const label = dimgLabel(this.plan, dimg)
-    const cached = await Promise.all(dimg.stages.map(s => this.store.resolveRef(this.stageName(s.signature))))
-    let latest = cached.length - 1
-    while (latest >= 0 && !cached[latest]) latest--
-    const reports: StageReport[] = dimg.stages.slice(0, latest + 1).map(s => ({name: s.name, signature: s.signature, status: 'cached', seconds: 0}))
-    for (const s of dimg.stages.slice(0, latest + 1)) this.ctx.reporter.info(`${label}: ${s.name} ${s.signature.slice(0, 12)} cached`)
-    const result: DimgReport = {name: dimg.name, listedAs: label, isArtifact: dimg.isArtifact, signature: dimg.lastSignature, stages: reports}
-    if (latest === dimg.stages.length - 1) {
-      return result
-    }
+  private cachedLine(label: string, stage: PlannedStage, status: StageStatus): void {
+    this.ctx.reporter.info(`${label}: ${stage.name} ${stage.signature.slice(0, 12)} ${status}`)
+  }
 
-    let root = await this.newDir('root')
-    let image: ImageState | undefined = latest >= 0 ? await loadImage(this.store, cached[latest]!.digest) : undefined
-    let extracted = false
-    const ensureRoot = async (): Promise<void> => {
-      if (extracted || !image) return
-      await extractImage(this.store, image, root, this.ctx.signal)
-      extracted = true
+  /**
+   * The longest prefix of the dimg's stages the caches have: the last stage found (locally, else in REPO)
+   * that resolves as that stage. A REPO tag whose image is not the stage is skipped (the cache warns).
+   */
+  private async cachedPrefix(dimg: DimgPlan): Promise<{latest: number; where: ('local' | 'repo' | undefined)[]; base?: CachedStage}> {
+    const where = await Promise.all(dimg.stages.map(s => this.caches.where(s.signature)))
+    for (let latest = where.length - 1; latest >= 0; latest--) {
+      if (!where[latest]) continue
+      const base = await this.caches.resolve(dimg.stages[latest].signature)
+      if (base) return {latest, where, base}
+      where[latest] = undefined
     }
-    const newRefs: RefUpdate[] = []
+    return {latest: -1, where}
+  }
+
+  async buildDimg(dimg: DimgPlan): Promise<{report: DimgReport; outcome: DimgOutcome}> {
+    const label = listedName(this.plan, dimg)
+    const {latest, where, base} = await this.cachedPrefix(dimg)
+    const outcomes: StageOutcome[] = dimg.stages.slice(0, latest + 1).map((s, i) => {
+      // a stage below the one built on that neither cache has is never read: it counts as where that one is
+      const status: StageStatus = (where[i] ?? base!.where) === 'local' ? 'cached' : 'cached-remote'
+      return {name: s.name, signature: s.signature, status}
+    })
+    if (base) Object.assign(outcomes[latest], {image: base.image, ...(base.descriptor ? {descriptor: base.descriptor} : {})})
+    for (const [i, o] of outcomes.entries()) this.cachedLine(label, dimg.stages[i], o.status)
+    const reports: StageReport[] = outcomes.map(o => ({name: o.name, signature: o.signature, status: o.status, seconds: 0}))
+    const done = (): {report: DimgReport; outcome: DimgOutcome} => ({
+      report: {name: dimg.name, listedAs: label, isArtifact: dimg.isArtifact, signature: dimg.lastSignature, stages: reports},
+      outcome: {name: dimg.name, stages: outcomes},
+    })
+    if (latest === dimg.stages.length - 1) return done()
+
+    const root = new Root(await this.newDir('root'), () => this.newDir('root'))
+    let image: Image | undefined = base?.image
+    const built: BuiltStage[] = []
     for (const stage of dimg.stages.slice(latest + 1)) {
       this.ctx.signal.throwIfAborted()
       const id = `${label}/${stage.name}`
@@ -240,80 +327,102 @@ class BuildRun {
       if (sameStage) {
         // another dimg of this run built it (dimgs sharing their first stages): reuse it, as from the cache
         image = sameStage.image
-        if (!this.project.dev) newRefs.push(sameStage.update)
-        if (extracted) {
-          await rm(root, {recursive: true, force: true})
-          root = await this.newDir('root')
-          extracted = false
-        }
+        built.push(sameStage)
+        outcomes.push({name: stage.name, signature: stage.signature, status: 'cached', image, ...(sameStage.update ? {descriptor: sameStage.update.descriptor} : {})})
         reports.push({name: stage.name, signature: stage.signature, status: 'cached', seconds: 0})
-        this.ctx.reporter.info(`${label}: ${stage.name} ${stage.signature.slice(0, 12)} cached`)
+        this.cachedLine(label, stage, 'cached')
         continue
       }
       let settle: (built: BuiltStage | undefined) => void = () => {}
       this.stagesThisRun.set(stage.signature, new Promise(resolve => (settle = resolve)))
       const t0 = Date.now()
       this.ctx.reporter.begin(id, `${label}: ${stage.name} ${stage.signature.slice(0, 12)}`)
-      let layer: LayerBlob | undefined
       try {
-        if (stage.inputs.kind === 'from') {
-          image = await this.baseImage(stage.inputs)
-        } else {
-          if (!image) throw new SlipwayError('internal', `stage ${stage.name} has no parent image`)
-          await ensureRoot()
-          extracted = true
-          ;({image, layer} = await this.buildStage(dimg, stage, image, root, id))
+        const parent = image
+        const work: StageWork = {
+          dimgName: dimg.name,
+          stage,
+          ...(parent ? {parent} : {}),
+          id,
+          parentRoot: () => {
+            if (!parent) throw new SlipwayError('internal', `stage ${stage.name} has no parent image`)
+            return root.of(parent, this.store, this.lease, this.ctx.signal)
+          },
         }
+        const result = await (builderFor(stage.inputs.kind) as StageBuilder).build(this.services, work, stage.inputs as never)
+        if (result.rootIsBuilt) root.holds(result.image)
+        image = this.labelled(dimg, stage, parent, result.image, result.ownerIds)
+        const update = await this.save(stage, image)
+        const stageBuilt: BuiltStage = {image, ...(update ? {update} : {})}
+        built.push(stageBuilt)
+        settle(stageBuilt)
+        const seconds = (Date.now() - t0) / 1000
+        outcomes.push({name: stage.name, signature: stage.signature, status: 'built', image, ...(update ? {descriptor: update.descriptor} : {})})
+        reports.push({name: stage.name, signature: stage.signature, status: 'built', size: result.layer?.size ?? 0, seconds})
+        this.ctx.reporter.end(id, `built in ${seconds.toFixed(1)}s${update ? '' : ' (lower layers in REPO)'}`)
       } catch (e) {
         // a dimg waiting for this stage builds it itself
         this.stagesThisRun.delete(stage.signature)
         settle(undefined)
         this.ctx.reporter.end(id, 'failed')
-        throw await this.stageFailure(e, label, stage, root)
+        throw await this.stageFailure(e, label, stage, root.path)
       }
-      const created = new Date().toISOString()
-      const labels = stageLabels({
-        signature: stage.signature,
-        stage: stage.name,
-        parent: stage.parentSignature,
-        dimg: dimg.name,
-        isArtifact: dimg.isArtifact,
-        project: this.project.name,
-        cacheVersion: this.plan.cacheVersion,
-        gitCommit: stage.gitCommit,
-        gitContentRef: stage.gitContentRef,
-        // every artifact stage this image was made with, its ancestors' included: cleanup can tell what a
-        // final image needs even on a host that holds only the last stage of the chain
-        imports: [
-          ...new Set([
-            ...(image.config.config?.Labels?.[LABEL.imports]?.split(',').filter(Boolean) ?? []),
-            ...(stage.inputs.kind === 'imports' ? stage.inputs.imports.map(i => i.artifactSignature) : []),
-          ]),
-        ],
-        dev: this.project.dev,
-      })
-      image = withContainerConfig(image, c => ({...c, Labels: {...withoutSlipwayLabels(c.Labels), ...labels}}))
-      const annotations = {...labels, 'org.opencontainers.image.created': created}
-      let update: RefUpdate
-      try {
-        const descriptor: Descriptor = await saveImage(this.store, this.lease, image, annotations, created)
-        update = {name: this.stageName(stage.signature), descriptor, annotations}
-        if (this.project.dev) await this.store.setRef(update.name, update.descriptor, update.annotations)
-      } catch (e) {
-        this.stagesThisRun.delete(stage.signature)
-        settle(undefined)
-        throw e
-      }
-      if (!this.project.dev) newRefs.push(update)
-      settle({image, update})
-      const seconds = (Date.now() - t0) / 1000
-      reports.push({name: stage.name, signature: stage.signature, status: 'built', size: layer?.size ?? 0, seconds})
-      this.ctx.reporter.end(id, `built in ${seconds.toFixed(1)}s`)
+    }
+    // a stage pending when it was built is complete once a later stage fetched the layers it stands on
+    for (const [i, b] of built.entries()) {
+      if (b.update) continue
+      const stage = dimg.stages[latest + 1 + i]
+      const update = await this.save(stage, b.image)
+      if (!update) continue
+      b.update = update
+      outcomes[latest + 1 + i].descriptor = update.descriptor
     }
     // the stages enter the cache together, only once all of them succeeded
-    if (newRefs.length > 0) await this.store.setRefs(newRefs)
-    if (dimg.isArtifact && dimg.name !== null) this.artifactRoots.set(dimg.lastSignature, Promise.resolve(root))
-    return result
+    const newRefs = built.flatMap(b => (b.update ? [b.update] : []))
+    if (!this.project.dev && newRefs.length > 0) await this.store.setRefs(newRefs)
+    if (dimg.isArtifact && dimg.name !== null && image) {
+      const last = image
+      this.builtArtifacts.set(dimg.lastSignature, () => root.of(last, this.store, this.lease, this.ctx.signal))
+    }
+    return done()
+  }
+
+  /** The built image with its stage labels; its blobs are the store's, then wherever the parent's are. */
+  private labelled(dimg: DimgPlan, stage: PlannedStage, parent: Image | undefined, image: Image, ownerIds: Record<string, [number, number]> | undefined): Image {
+    const labels = stageLabels({
+      signature: stage.signature,
+      stage: stage.name,
+      parent: stage.parentSignature,
+      dimg: dimg.name,
+      isArtifact: dimg.isArtifact,
+      project: this.project.name,
+      cacheVersion: this.plan.cacheVersion,
+      gitCommit: stage.gitCommit,
+      gitContentRef: stage.gitContentRef,
+      // every artifact stage this image was made with, its ancestors' included: cleanup can tell what a
+      // final image needs even on a host that holds only the last stage of the chain
+      imports: [
+        ...new Set([
+          ...(image.config.config?.Labels?.[LABEL.imports]?.split(',').filter(Boolean) ?? []),
+          ...(stage.inputs.kind === 'imports' ? stage.inputs.imports.map(i => i.artifactSignature) : []),
+        ]),
+      ],
+      ownerIds: {...recordedOwnerIds(image), ...ownerIds},
+      dev: this.project.dev,
+    })
+    const source = storeThen(storeSource(this.store), parent?.source ?? image.source)
+    return {...relabel(image, l => ({...withoutSlipwayLabels(l), ...labels})), source}
+  }
+
+  /**
+   * Writes the stage's config and manifest when every layer it has is in the store (in --dev it enters the
+   * dev cache at once); otherwise it stays pending and nothing is written.
+   */
+  private async save(stage: PlannedStage, image: Image): Promise<RefUpdate | undefined> {
+    if ((await blobsMissingFrom(this.store, image)).length > 0) return undefined
+    const update = await stageRefUpdate(this.store, this.lease, this.stageName(stage.signature), image)
+    if (this.project.dev) await this.store.setRef(update.name, update.descriptor, update.annotations)
+    return update
   }
 
   private async stageFailure(e: unknown, label: string, stage: PlannedStage, root: string): Promise<unknown> {
@@ -340,7 +449,7 @@ class BuildRun {
   }
 
   /** The `from` stage: the base image, pulled when the store does not have it (always with fromLatest). */
-  private async baseImage(inputs: Extract<StageInputs, {kind: 'from'}>): Promise<ImageState> {
+  private async baseImage(inputs: Extract<StageInputs, {kind: 'from'}>): Promise<Image> {
     const ref = parseImageRef(inputs.image)
     const name = formatRef(ref)
     const key = `${name}@${inputs.digest ?? ''}`
@@ -352,7 +461,9 @@ class BuildRun {
         if (desc && (!inputs.digest || desc.digest === inputs.digest)) return desc.digest
         const pullRef = inputs.digest ? {registry: ref.registry, path: ref.path, digest: inputs.digest as Descriptor['digest']} : ref
         try {
-          return (await pullImages(this.ctx, [{ref: pullRef, name}])).images[0].digest
+          const pulled = await pullImages(this.ctx, [{ref: pullRef, name}])
+          for (const b of pulled.blobs) if (b.outcome === 'pulled') this.caches.downloads.bytes += b.size
+          return pulled.images[0].digest
         } catch (e) {
           if (e instanceof SlipwayError && e.kind === 'not-found') {
             throw new SlipwayError('not-found', `base image ${name} (from: ${inputs.image}) is not in its registry`, {
@@ -366,118 +477,34 @@ class BuildRun {
       this.basePulls.set(key, digest)
     }
     await this.lease.add(await digest)
-    return normalizeImage(await loadImage(this.store, await digest))
+    return normalizeImage(await loadStoreImage(this.store, await digest))
   }
 
-  private async buildStage(dimg: DimgPlan, stage: PlannedStage, image: ImageState, root: string, id: string): Promise<{image: ImageState; layer?: LayerBlob}> {
-    const inputs = stage.inputs
-    const history = {created: new Date().toISOString(), created_by: `slipway ${stage.name}`}
-    switch (inputs.kind) {
-      case 'docker': {
-        return {image: appendLayer(withContainerConfig(image, c => applyDockerInstructions(c, inputs.instructions)), undefined, history)}
-      }
-      case 'gitArchive': {
-        const mappings = await this.gitMappings(root, inputs.mappings)
-        const layer = await storeLayer(
-          this.store,
-          this.lease,
-          await gitArchiveLayer({repoDir: this.gitRoot(), commit: inputs.revision.contentRef, mappings, mtime: this.mtimeClamp, compression: this.compression}),
-        )
-        await extractLayer(await this.store.openBlob(layer.digest), root, {label: layer.digest, signal: this.ctx.signal})
-        return {image: appendLayer(image, layer, history), layer}
-      }
-      case 'gitLatestPatch': {
-        const mappings = await this.gitMappings(root, inputs.mappings)
-        const patch = await gitPatchChanges({repoDir: this.gitRoot(), fromCommit: inputs.fromCommit, toCommit: inputs.revision.contentRef, mappings})
-        const layer = await storeLayer(
-          this.store,
-          this.lease,
-          await gitPatchLayer(patch, {repoDir: this.gitRoot(), mappings, mtime: this.mtimeClamp, compression: this.compression}),
-        )
-        await extractLayer(await this.store.openBlob(layer.digest), root, {label: layer.digest, signal: this.ctx.signal})
-        return {image: appendLayer(image, layer, history), layer}
-      }
-      case 'imports': {
-        const before = await snapshot(root)
-        for (const imp of inputs.imports) {
-          const srcRoot = await this.artifactRoot(imp.artifactSignature)
-          const mapping = toPathMapping(imp, await ownerIds(root, imp.owner, imp.group))
-          const files = await importLayer({srcRoot, mappings: [mapping], mtimeClamp: this.mtimeClamp, compression: 'none'})
-          await consumeLayer(extractLayer(files.stream, root, {label: `import from ${imp.artifact}`, signal: this.ctx.signal}), files.done)
-        }
-        return this.layerFromChanges(image, root, before, {...history, created_by: `slipway ${stage.name}: ${inputs.imports.map(i => `${i.artifact}:${i.add} → ${i.to}`).join(', ')}`})
-      }
-      case 'shell': {
-        const before = await snapshot(root)
-        if (inputs.git) await this.bringGitFilesUpToDate(image, root, inputs.git.mappings, inputs.git.revision.contentRef)
-        const config = image.config.config ?? {}
-        const mounts = await this.mounts(dimg, inputs.mounts)
-        await runStage({
-          root,
-          commands: inputs.commands,
-          env: config.Env,
-          user: config.User,
-          workingDir: config.WorkingDir,
-          mounts,
-          isolation: this.opts.isolation,
-          onOutput: line => this.ctx.reporter.output(id, line),
-          signal: this.ctx.signal,
-        })
-        return this.layerFromChanges(image, root, before, {...history, created_by: `/bin/sh -ec ${JSON.stringify(inputs.commands.join('\n'))}`})
-      }
-      default:
-        throw new SlipwayError('internal', `unexpected stage kind ${(inputs as {kind: string}).kind}`)
-    }
-  }
-
-  private async layerFromChanges(image: ImageState, root: string, before: Awaited<ReturnType<typeof snapshot>>, history: {created: string; created_by: string}): Promise<{image: ImageState; layer?: LayerBlob}> {
-    const changes = await diffLayer(before, root)
-    if (changes.length === 0) return {image: appendLayer(image, undefined, history)}
-    const layer = await storeLayer(this.store, this.lease, writeLayer(root, changes, {mtimeClamp: this.mtimeClamp, compression: this.compression, hostIds: rootlessIds()}))
-    return {image: appendLayer(image, layer, history), layer}
-  }
-
-  /** Before a rebuilt user stage: the mapped files brought from the commit the parent recorded to the current one. */
-  private async bringGitFilesUpToDate(image: ImageState, root: string, gitMappings: GitMapping[], target: string): Promise<void> {
-    const recorded = image.config.config?.Labels?.[LABEL.gitContentRef]
-    if (!recorded || recorded === target) return
-    const mappings = await this.gitMappings(root, gitMappings)
-    const patch = await gitPatchChanges({repoDir: this.gitRoot(), fromCommit: recorded, toCommit: target, mappings})
-    if (patch.empty) return
-    const layer = await gitPatchLayer(patch, {repoDir: this.gitRoot(), mappings, mtime: this.mtimeClamp, compression: 'none'})
-    await consumeLayer(extractLayer(layer.stream, root, {label: 'git patch', signal: this.ctx.signal}), layer.done)
-  }
-
-  private gitRoot(): string {
-    if (!this.project.git) throw new SlipwayError('internal', 'git stage without a git repository')
-    return this.project.git.root
-  }
-
-  private async gitMappings(root: string, mappings: GitMapping[]): Promise<PathMapping[]> {
-    return Promise.all(mappings.map(async m => toPathMapping(m, await ownerIds(root, m.owner, m.group))))
-  }
-
-  private async mounts(dimg: DimgPlan, specs: MountSpec[]): Promise<SandboxMount[]> {
+  private async mounts(dimgName: string | null, specs: MountSpec[]): Promise<SandboxMount[]> {
     return Promise.all(
       specs.map(async m => {
         const hostPath =
-          m.from === 'tmp_dir' ? await this.newDir('mount') : join(buildDirFor(this.ctx.home, this.project.name, dimg.name), m.to.replace(/^\/+/, '').replace(/\//g, '__'))
+          m.from === 'tmp_dir' ? await this.newDir('mount') : join(buildDirFor(this.ctx.home, this.project.name, dimgName), m.to.replace(/^\/+/, '').replace(/\//g, '__'))
         await mkdir(hostPath, {recursive: true})
         return {hostPath, path: m.to}
       }),
     )
   }
 
-  /** The root filesystem of an artifact's last stage: from this run when it was built here, else unpacked. */
+  /**
+   * The root filesystem of an artifact's last stage: from this run when it was built here, else unpacked from
+   * whichever cache has it (downloaded only now, when an import stage is built).
+   */
   private artifactRoot(signature: string): Promise<string> {
     let root = this.artifactRoots.get(signature)
     if (!root) {
       root = (async () => {
-        const desc = await this.store.resolveRef(this.stageName(signature))
-        if (!desc) throw new SlipwayError('internal', `artifact stage ${signature} is not in the stages cache`)
-        const dir = await this.newDir('artifact')
-        await extractImage(this.store, await loadImage(this.store, desc.digest), dir, this.ctx.signal)
-        return dir
+        const builtHere = this.builtArtifacts.get(signature)
+        if (builtHere) return builtHere()
+        const cached = await this.caches.resolve(signature)
+        if (!cached) throw new SlipwayError('internal', `artifact stage ${signature} is not in the stages cache`)
+        const dir = new Root(await this.newDir('artifact'), () => this.newDir('artifact'))
+        return dir.of(cached.image, this.store, this.lease, this.ctx.signal)
       })()
       this.artifactRoots.set(signature, root)
     }
@@ -493,13 +520,6 @@ async function filesystemFull(dir: string): Promise<boolean> {
   const st = await statfs(dir).catch(() => undefined)
   if (!st) return false
   return (process.getuid?.() === 0 ? st.bfree : st.bavail) === 0
-}
-
-/** Unprivileged builds map root in the sandbox to our own ids; a root build needs no mapping. */
-function rootlessIds(): {uid: number; gid: number} | undefined {
-  const uid = process.getuid?.()
-  const gid = process.getgid?.()
-  return uid === undefined || gid === undefined || uid === 0 ? undefined : {uid, gid}
 }
 
 /** `$SLIPWAY_HOME/build/<project>/<dimg>`: the persistent `build_dir` mounts of a dimg. */

@@ -7,7 +7,7 @@ import {toOciManifest} from '../oci/docker-schema2.js'
 import type {Descriptor, ImageConfig, ImageManifest} from '../oci/types.js'
 import type {FetchedManifest, RegistryClient} from '../registry/index.js'
 import type {Lease, OciStore} from '../store/index.js'
-import {type ImageState, loadImage, withContainerConfig} from './stage-image.js'
+import {type ImageParts, loadStoreImage, withContainerConfig} from '../image/index.js'
 
 /** Stage configs are a few KiB; the final image reads the whole one into memory. */
 const CONFIG_MAX_BYTES = 4 * 1024 * 1024
@@ -24,7 +24,7 @@ export interface FinalImageDocuments {
  * never delete a final image), and it is byte for byte the same for every push of the same stage, whether
  * the stage is read from the local store or from REPO.
  */
-export function finalImageDocuments(stage: ImageState, stageAnnotations: Record<string, string> | undefined, dimg: string | null, signature: string): FinalImageDocuments {
+export function finalImageDocuments(stage: ImageParts, stageAnnotations: Record<string, string> | undefined, dimg: string | null, signature: string): FinalImageDocuments {
   const created = stage.config.created ?? stageAnnotations?.['org.opencontainers.image.created'] ?? new Date(0).toISOString()
   const labels = {[LABEL.finalStage]: signature, [LABEL.finalDimg]: dimg ?? ''}
   const final = withContainerConfig(stage, c => ({...c, Labels: {...withoutSlipwayLabels(c.Labels), ...labels}}))
@@ -53,7 +53,7 @@ async function storeDocuments(store: OciStore, lease: Lease, docs: FinalImageDoc
 
 /** The final image of a stage in the local store. */
 export async function finalImageOf(store: OciStore, lease: Lease, stage: Descriptor, dimg: string | null, signature: string): Promise<Descriptor> {
-  return storeDocuments(store, lease, finalImageDocuments(await loadImage(store, stage.digest), stage.annotations, dimg, signature))
+  return storeDocuments(store, lease, finalImageDocuments(await loadStoreImage(store, stage.digest), stage.annotations, dimg, signature))
 }
 
 /**

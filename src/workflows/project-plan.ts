@@ -1,26 +1,37 @@
+import {LocalStagesCache, RegistryStagesCache, StageCaches} from '../cache/index.js'
 import {SlipwayError} from '../errors.js'
+import {DownloadCounter} from '../image/index.js'
 import {formatRef, parseImageRef, type Repository} from '../oci/ref.js'
-import {LABEL, localStageName} from '../naming/index.js'
+import {LABEL} from '../naming/index.js'
 import {CACHE_VERSION} from '../stage/signature.js'
 import type {WorkflowContext} from './context.js'
 import {loadProject, planProject, type Project, type ProjectPlan} from './plan.js'
-import {lookUpStageTag} from './stage-tags.js'
 
 export interface PlanRequest {
   dir: string
   dimgs?: string[]
   dev?: boolean
-  /** Also ask this registry repository for the commits its stages recorded (stages pull on an empty host). */
+  /** Plan against this registry repository's stages too (`REPO:dimgstage-<signature>`). */
   repo?: Repository
+}
+
+/** The stages caches a run plans against: the local store's, and REPO's when one is given. */
+export async function stageCaches(ctx: WorkflowContext, project: Project, repo?: Repository): Promise<StageCaches> {
+  const downloads = new DownloadCounter()
+  const local = new LocalStagesCache(await ctx.store(), project.name, project.dev)
+  const remote = repo
+    ? new RegistryStagesCache(ctx, repo, {project: project.name, cacheVersion: CACHE_VERSION, downloads, warn: line => ctx.reporter.warn(line)})
+    : undefined
+  return new StageCaches(local, remote, downloads)
 }
 
 /**
  * The project and its plan against the stages caches: the commit a cached stage recorded (which decides
- * the latest-patch stage) is read from the local store, then from the registry when one is given.
+ * the latest-patch stage) is read from the local store, then from REPO when one is given.
  */
-export async function planWithCaches(ctx: WorkflowContext, req: PlanRequest): Promise<{project: Project; plan: ProjectPlan}> {
+export async function planWithCaches(ctx: WorkflowContext, req: PlanRequest): Promise<{project: Project; plan: ProjectPlan; caches: StageCaches}> {
   const project = await loadProject(req.dir, {dev: req.dev})
-  const store = await ctx.store()
+  const caches = await stageCaches(ctx, project, req.repo)
   const plan = await planProject(project, {
     dimgs: req.dimgs,
     resolveFromDigest: async reference => {
@@ -29,14 +40,8 @@ export async function planWithCaches(ctx: WorkflowContext, req: PlanRequest): Pr
       if (!head) throw new SlipwayError('not-found', `base image ${formatRef(ref)} is not in its registry`, {hint: 'check the `from` reference'})
       return head.digest
     },
-    recordedCommitOf: async signature => {
-      const local = await store.resolveRef(localStageName(project.name, signature, project.dev))
-      if (local) return local.annotations?.[LABEL.gitContentRef]
-      if (!req.repo) return undefined
-      // a tag whose image is another stage is no stage here (`stages pull` warns about it)
-      const found = await lookUpStageTag(ctx, req.repo, {signature, cacheVersion: CACHE_VERSION, project: project.name})
-      return found.found === 'stage' ? found.annotations[LABEL.gitContentRef] : undefined
-    },
+    // a tag whose image is another stage is no stage here (the cache warns about it)
+    recordedCommitOf: async signature => (await caches.labels(signature))?.[LABEL.gitContentRef],
   })
-  return {project, plan}
+  return {project, plan, caches}
 }

@@ -10,7 +10,7 @@ import {type BlobTotals, pullImages, pushImages, type PushItem, sumTotals, total
 import type {WorkflowContext} from './context.js'
 import {finalImageOf, finalImageOfRemoteStage} from './final-image.js'
 import {type DimgPlan, listedName, type ProjectPlan} from './plan.js'
-import {lookUpStageTag, mismatchWarning} from './stage-tags.js'
+import {lookUpStageTag, mismatchWarning} from '../cache/stage-tags.js'
 
 /** The stages-cache and final-image traffic between the local store and a registry repository. */
 
@@ -62,9 +62,16 @@ async function localStage(ctx: WorkflowContext, project: PlannedProject, signatu
 /** Where a dimg's last stage is: the local stages cache, or REPO (its tag checked against its labels). */
 type LastStage = {at: 'local'; descriptor: Descriptor} | {at: 'registry'; fetched: FetchedManifest}
 
-async function locateLastStage(ctx: WorkflowContext, plan: ProjectPlan, dimg: DimgPlan, repo: Repository): Promise<LastStage> {
+/**
+ * Stage manifests a build of this run wrote to the store that are not in the local cache: stages built on
+ * stages only in REPO keep their new layers in the store and the rest in REPO, so a push reads them from
+ * both (the store's blobs, and REPO as the mount source). By signature.
+ */
+export type RunStages = ReadonlyMap<string, Descriptor>
+
+async function locateLastStage(ctx: WorkflowContext, plan: ProjectPlan, dimg: DimgPlan, repo: Repository, runStages: RunStages): Promise<LastStage> {
   const signature = dimg.lastSignature
-  const descriptor = await localStage(ctx, plan.project, signature)
+  const descriptor = (await localStage(ctx, plan.project, signature)) ?? runStages.get(signature)
   if (descriptor) return {at: 'local', descriptor}
   const found = await lookUpStageTag(ctx, repo, {signature, cacheVersion: plan.cacheVersion, project: plan.project.name})
   if (found.found === 'stage') return {at: 'registry', fetched: found.fetched}
@@ -79,20 +86,22 @@ async function locateLastStage(ctx: WorkflowContext, plan: ProjectPlan, dimg: Di
  * dimg's last stage must be in the local cache or REPO; stages this host does not have (it pulled only the
  * latest, or REPO has them) are skipped.
  */
-async function stagePushItems(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, dimgs = plan.dimgs, located = false): Promise<{items: PushItem[]; rows: StageTransfer[]}> {
+async function stagePushItems(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, runStages: RunStages, dimgs = plan.dimgs, located = false): Promise<{items: PushItem[]; rows: StageTransfer[]}> {
   const seen = new Set<string>()
   const items: PushItem[] = []
   const rows: StageTransfer[] = []
   for (const dimg of dimgs) {
-    if (!located) await locateLastStage(ctx, plan, dimg, repo)
+    if (!located) await locateLastStage(ctx, plan, dimg, repo, runStages)
     for (const stage of dimg.stages) {
       if (seen.has(stage.signature)) continue
       seen.add(stage.signature)
       const ref = stageRef(repo, stage.signature)
       const row: StageTransfer = {dimg: listedName(plan, dimg), stage: stage.name, signature: stage.signature, image: formatRef(ref), status: 'pushed'}
       rows.push(row)
-      const manifest = await localStage(ctx, plan.project, stage.signature)
-      if (manifest) items.push({manifest, ref, ifAbsent: true})
+      const local = await localStage(ctx, plan.project, stage.signature)
+      const pending = local ? undefined : runStages.get(stage.signature)
+      if (local) items.push({manifest: local, ref, ifAbsent: true})
+      else if (pending) items.push({manifest: pending, ref, ifAbsent: true, source: repo})
       else row.status = 'skipped'
     }
   }
@@ -103,8 +112,8 @@ async function stagePushItems(ctx: WorkflowContext, plan: ProjectPlan, repo: Rep
  * `dimg stages push`: the stages cache as `REPO:dimgstage-<signature>`, first writer wins. `dimgs` narrows
  * it to some of the plan's dimgs (bp pushes each dimg's stages as soon as it is built).
  */
-export async function pushStages(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, dimgs = plan.dimgs): Promise<SyncResult> {
-  const {items, rows} = await stagePushItems(ctx, plan, repo, dimgs)
+export async function pushStages(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, dimgs = plan.dimgs, runStages: RunStages = new Map()): Promise<SyncResult> {
+  const {items, rows} = await stagePushItems(ctx, plan, repo, runStages, dimgs)
   const result = await pushImages(ctx, items)
   const status = new Map(result.images.map(i => [i.ref, i.status]))
   for (const row of rows) row.status = status.get(row.image) ?? row.status
@@ -175,6 +184,8 @@ export interface FinalPushOptions {
   withStages?: boolean
   /** spush: push the one dimg to REPO itself, not REPO/DIMG. */
   asIs?: boolean
+  /** bp: the stages its build left outside the local cache. */
+  runStages?: RunStages
 }
 
 /**
@@ -199,7 +210,7 @@ export async function pushFinalImages(ctx: WorkflowContext, plan: ProjectPlan, r
     const items: PushItem[] = []
     const images: FinalImageTransfer[] = []
     for (const dimg of dimgs) {
-      const stage = await locateLastStage(ctx, plan, dimg, repo)
+      const stage = await locateLastStage(ctx, plan, dimg, repo, opts.runStages ?? new Map())
       const manifest = stage.at === 'local'
         ? await finalImageOf(store, lease, stage.descriptor, dimg.name, dimg.lastSignature)
         : await finalImageOfRemoteStage(await ctx.registry(), store, lease, repo, stage.fetched, dimg.name, dimg.lastSignature)
@@ -212,7 +223,7 @@ export async function pushFinalImages(ctx: WorkflowContext, plan: ProjectPlan, r
     }
     let stageRows: StageTransfer[] = []
     if (opts.withStages) {
-      const stages = await stagePushItems(ctx, plan, repo, plan.dimgs, true)
+      const stages = await stagePushItems(ctx, plan, repo, opts.runStages ?? new Map(), plan.dimgs, true)
       items.unshift(...stages.items)
       stageRows = stages.rows
     }

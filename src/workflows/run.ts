@@ -7,7 +7,8 @@ import type {WorkflowContext} from './context.js'
 import {listedName} from './plan.js'
 import {planWithCaches} from './project-plan.js'
 import {makeScratchDir} from './scratch.js'
-import {extractImage, loadImage} from './stage-image.js'
+import {extractImage} from '../builder/index.js'
+import {loadStoreImage} from '../image/index.js'
 
 export interface RunRequest {
   dir: string
@@ -39,7 +40,7 @@ export async function runDimg(ctx: WorkflowContext, req: RunRequest): Promise<nu
   const store = await ctx.store()
   const desc = await store.resolveRef(localStageName(plan.project.name, dimg.lastSignature, plan.project.dev))
   if (!desc) throw new SlipwayError('not-found', `${listedName(plan, dimg)} is not built`, {hint: 'run `slipway dimg build` first'})
-  const image = await loadImage(store, desc.digest)
+  const image = await loadStoreImage(store, desc.digest)
   const config = image.config.config ?? {}
   const argv = [...(config.Entrypoint ?? []), ...(req.args.length > 0 ? req.args : (config.Cmd ?? []))]
   if (argv.length === 0) throw new SlipwayError('usage', `${listedName(plan, dimg)} has neither ENTRYPOINT nor CMD`, {hint: 'give a command: slipway dimg run DIMG -- COMMAND'})

@@ -10,9 +10,10 @@ import {
   type StageInput,
   usageIndex,
 } from '../cleanup/index.js'
+import {LocalStagesCache} from '../cache/index.js'
 import {SlipwayError} from '../errors.js'
 import {existingCommits} from '../git/commits.js'
-import {finalImageRepository, LABEL, localStageName, localStageSignature, parseStageLabels, signatureOfStageTag, stageTag} from '../naming/index.js'
+import {finalImageRepository, LABEL, localStageSignature, parseStageLabels, signatureOfStageTag, stageTag} from '../naming/index.js'
 import type {Digest} from '../oci/digest.js'
 import {formatRef, type Repository, withTag} from '../oci/ref.js'
 import type {AnyManifest, ImageManifest} from '../oci/types.js'
@@ -272,12 +273,7 @@ export async function flushStages(ctx: WorkflowContext, where: 'local' | 'repo',
 }
 
 async function deleteLocal(ctx: WorkflowContext, project: Project, plan: DeletionPlan): Promise<string[]> {
-  const store = await ctx.store()
-  const names = plan.delete.map(d => localStageName(project.name, d.signature))
-  const removed = await store.removeRefs(names)
-  // blobs no image needs any more; young blobs stay for builds running right now
-  await store.gc()
-  return removed.map(r => r.name)
+  return new LocalStagesCache(await ctx.store(), project.name).delete(plan.delete.map(d => d.signature))
 }
 
 /**

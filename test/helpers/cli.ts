@@ -3,6 +3,8 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
+import {removeTempDir} from './tmp.js'
+
 export const REPO_ROOT = resolve(new URL('../..', import.meta.url).pathname)
 export const SLIPWAY_BIN = join(REPO_ROOT, 'bin', 'run.js')
 
@@ -54,4 +56,19 @@ export function runSlipway(args: string[], opts: CliOptions = {}): Promise<CliRe
 /** A fresh SLIPWAY_HOME, i.e. a fresh "host" with an empty store. */
 export function freshHome(prefix = 'slipway-home-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
+}
+
+/** Fresh homes for a test file: `home()` makes one, `removeAll()` (in afterAll) removes every one made. */
+export function freshHomes(): {home: () => string; removeAll: () => Promise<void>} {
+  const made: string[] = []
+  return {
+    home: () => {
+      const h = freshHome()
+      made.push(h)
+      return h
+    },
+    removeAll: async () => {
+      for (const h of made.splice(0)) await removeTempDir(h)
+    },
+  }
 }

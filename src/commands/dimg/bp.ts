@@ -5,9 +5,9 @@ import {dimgsAndRepo} from '../../cli/args.js'
 import {contextFromFlags} from '../../cli/context.js'
 import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
 import {buildFlags, jsonFlag, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
+import {buildSummary} from '../../cli/build-output.js'
 import {syncSummary} from '../../cli/sync-output.js'
-import {buildProject} from '../../workflows/build.js'
-import {mergeResults, pushFinalImages, pushStages, type SyncResult} from '../../workflows/registry-sync.js'
+import {buildAndPush} from '../../workflows/bp.js'
 
 export default class DimgBp extends BaseCommand {
   static summary = 'Build and push in one run (the plan is computed once).'
@@ -28,16 +28,10 @@ export default class DimgBp extends BaseCommand {
     const {dimgs, repo} = dimgsAndRepo(argv as string[], 'dimg bp')
     const ctx = contextFromFlags(flags, repo.registry)
     try {
-      // with --with-stages each dimg's stages go up as soon as it is built, while the others build
-      const stagePushes: Promise<SyncResult>[] = []
-      const {plan, report} = await buildProject(ctx, {
-        onDimgBuilt: flags['with-stages']
-          ? (p, dimg) => {
-              const push = pushStages(ctx, p, repo, [dimg])
-              push.catch(() => {}) // awaited below; a failed build must not leave it unhandled
-              stagePushes.push(push)
-            }
-          : undefined,
+      const {build, push} = await buildAndPush(ctx, {
+        repo,
+        tags: tagOptionsFromFlags(flags),
+        withStages: flags['with-stages'],
         dir: flags.dir,
         dimgs,
         dev: flags.dev,
@@ -45,12 +39,10 @@ export default class DimgBp extends BaseCommand {
         compression: flags.compression as 'gzip' | 'none',
         introspectError: flags['introspect-error'],
       })
-      const stages = await Promise.all(stagePushes)
-      const result = mergeResults([...stages, await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags)})])
       const {bytesUploaded, bytesDownloaded} = ctx.transfers.totals
-      if (flags.json) return this.printJson({build: report, push: result, bytesUploaded, bytesDownloaded})
-      this.log(`${report.project}: ${report.built} stages built, ${report.cached} cached in ${report.seconds.toFixed(1)}s`)
-      for (const line of syncSummary(result, ctx.transfers.totals)) this.log(line)
+      if (flags.json) return this.printJson({build, push, bytesUploaded, bytesDownloaded})
+      this.log(buildSummary(build))
+      for (const line of syncSummary(push, ctx.transfers.totals)) this.log(line)
     } finally {
       await ctx.close()
     }

@@ -31,7 +31,7 @@ export default class DimgPush extends BaseCommand {
     const {dimgs, repo} = dimgsAndRepo(argv as string[], 'dimg push')
     const ctx = contextFromFlags(flags, repo.registry)
     try {
-      const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev})
+      const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev, repo})
       const result = await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags), withStages: flags['with-stages']})
       if (flags.json) return this.printJson(result)
       for (const line of syncSummary(result, ctx.transfers.totals)) this.log(line)

@@ -10,21 +10,9 @@ import {runSkopeo} from '../../helpers/base-image.js'
 import {runSlipway, type CliResult} from '../../helpers/cli.js'
 import type {TestRegistry} from '../../helpers/registry.js'
 
-/** What `slipway dimg build --json` prints. */
-export interface BuildReport {
-  project: string
-  dev: boolean
-  built: number
-  cached: number
-  seconds: number
-  dimgs: {
-    name: string | null
-    listedAs: string
-    isArtifact: boolean
-    signature: string
-    stages: {name: string; signature: string; status: 'built' | 'cached'; size?: number; seconds: number}[]
-  }[]
-}
+/** What `slipway dimg build --json` prints: the workflow's own type, so the shape is defined once. */
+export type {BuildReport} from '../../../src/workflows/build.js'
+import type {BuildReport} from '../../../src/workflows/build.js'
 
 export function storeDir(home: string): string {
   return join(home, 'store')

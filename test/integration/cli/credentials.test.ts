@@ -75,7 +75,8 @@ describe("explicit credentials are for REPO's registry only", () => {
   }, 180_000)
 
   it('without a config for A, A refuses with one line saying whom the flags are for', async () => {
-    const r = await run(['dimg', 'bp', `${proxyB.host}/app`], 'flags', join(tmp, 'no-config'))
+    // a REPO with no stages: B/app has them all from the runs above, and a bp finding them there needs nothing from A
+    const r = await run(['dimg', 'bp', `${proxyB.host}/app-without-stages`], 'flags', join(tmp, 'no-config'))
     expect(r.code).toBe(4)
     // the progress line of the failed stage, then the error
     expect(r.stderr.trim().split('\n').filter(l => l.startsWith('slipway: '))).toEqual([

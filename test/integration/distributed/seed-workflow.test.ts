@@ -232,6 +232,8 @@ shell:
     const notCi = await slipway(home, ['dimg', 'push', repo, '--tag-ci'], {GITLAB_CI: '', CI_COMMIT_REF_NAME: '', GITHUB_ACTIONS: '', GITHUB_REF_NAME: ''})
     expect(notCi.code).toBe(2)
     expect(notCi.stderr).toContain('--tag-ci: not running in a known CI system')
+    // bp built on the stages REPO has and kept none of them locally; spush to another repository reads the local cache
+    await json(home, ['dimg', 'build', 'worker'])
     const spush = await json(home, ['dimg', 'spush', 'worker', `${reg.host}/plain-worker`, '--tag', 'Release 1'])
     expect(spush.images[0].image).toMatch(new RegExp(`^${reg.host}/plain-worker:release-1-[0-9a-f]+$`))
     const twoDimgs = await slipway(home, ['dimg', 'spush', `${reg.host}/x`])

@@ -2,14 +2,18 @@ import {SlipwayError} from '../errors.js'
 import {stageLabelMismatch, stageTag, type StageTagExpectation} from '../naming/index.js'
 import {formatRef, type Repository, withDigest, withTag} from '../oci/ref.js'
 import type {ImageConfig, ImageManifest} from '../oci/types.js'
-import type {FetchedManifest} from '../registry/index.js'
-import type {WorkflowContext} from './context.js'
+import type {FetchedManifest, RegistryClient} from '../registry/index.js'
 
 /** Stage configs are a few KiB; anything much larger at a stage tag is not a stage image. */
 const STAGE_CONFIG_MAX_BYTES = 1024 * 1024
 
+/** Whatever hands out the registry client (a workflow context). */
+export interface RegistryAccess {
+  registry(): Promise<RegistryClient>
+}
+
 export type StageLookup =
-  | {found: 'stage'; fetched: FetchedManifest; annotations: Record<string, string>}
+  | {found: 'stage'; fetched: FetchedManifest; manifest: ImageManifest; config: ImageConfig; annotations: Record<string, string>}
   | {found: 'absent'}
   /** The tag names an image whose labels say it is another stage: it must not be used as this one. */
   | {found: 'mismatch'; reason: string}
@@ -21,7 +25,7 @@ export type StageLookup =
  * exists is asked with a HEAD (on Docker Hub a manifest GET counts as a pull, a HEAD not): most stages a
  * plan looks up are absent, and those cost no GET.
  */
-export async function lookUpStageTag(ctx: WorkflowContext, repo: Repository, want: StageTagExpectation): Promise<StageLookup> {
+export async function lookUpStageTag(ctx: RegistryAccess, repo: Repository, want: StageTagExpectation): Promise<StageLookup> {
   const client = await ctx.registry()
   const ref = withTag(repo, stageTag(want.signature))
   let fetched: FetchedManifest
@@ -45,15 +49,23 @@ export async function lookUpStageTag(ctx: WorkflowContext, repo: Repository, wan
   // a stage pushed as Docker schema 2 (a registry that refuses OCI manifests) has no annotations: labels decide
   const byAnnotations = Object.keys(annotations).length > 0 ? stageLabelMismatch(annotations, want) : undefined
   if (byAnnotations) return {found: 'mismatch', reason: byAnnotations}
-  const byLabels = stageLabelMismatch((await stageConfig(ctx, repo, manifest.config.digest, manifest.config.size)).config?.Labels, want)
+  const config = await stageConfig(ctx, repo, manifest.config.digest, manifest.config.size)
+  if (!config) return {found: 'mismatch', reason: 'its config blob is not in the repository'}
+  const byLabels = stageLabelMismatch(config.config?.Labels, want)
   if (byLabels) return {found: 'mismatch', reason: byLabels}
-  return {found: 'stage', fetched, annotations}
+  if (!config.rootfs || !Array.isArray(config.rootfs.diff_ids)) return {found: 'mismatch', reason: 'its config has no rootfs'}
+  return {found: 'stage', fetched, manifest: manifest as ImageManifest, config: config as ImageConfig, annotations}
 }
 
-async function stageConfig(ctx: WorkflowContext, repo: Repository, digest: ImageManifest['config']['digest'], size: number | undefined): Promise<Partial<ImageConfig>> {
+async function stageConfig(ctx: RegistryAccess, repo: Repository, digest: ImageManifest['config']['digest'], size: number | undefined): Promise<Partial<ImageConfig> | undefined> {
   if (size !== undefined && (!Number.isSafeInteger(size) || size > STAGE_CONFIG_MAX_BYTES)) return {}
   const chunks: Buffer[] = []
-  for await (const chunk of await (await ctx.registry()).getBlob(repo, digest, size === undefined ? {} : {size})) chunks.push(chunk)
+  try {
+    for await (const chunk of await (await ctx.registry()).getBlob(repo, digest, size === undefined ? {} : {size})) chunks.push(chunk)
+  } catch (e) {
+    if (e instanceof SlipwayError && e.kind === 'not-found') return undefined
+    throw e
+  }
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<ImageConfig>
   } catch {

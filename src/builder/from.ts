@@ -1,0 +1,8 @@
+import type {StageBuilder} from './builder.js'
+
+/** `from`: the base image as it is (normalized to OCI); nothing is unpacked. */
+export const fromBuilder: StageBuilder<'from'> = {
+  kind: 'from',
+  needsParentFiles: () => false,
+  build: async (services, _work, inputs) => ({image: await services.baseImage(inputs), rootIsBuilt: false}),
+}

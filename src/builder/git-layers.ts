@@ -1,0 +1,49 @@
+import {gitArchiveLayer, gitPatchChanges, gitPatchLayer} from '../build/index.js'
+import {SlipwayError} from '../errors.js'
+import {appendLayer, type Image} from '../image/index.js'
+import type {StageBuilder, StageWork} from './builder.js'
+import {storeLayer} from './layers.js'
+import {mappingsWithIds, needsUserLookup} from './owners.js'
+
+function parentOf(work: StageWork): Image {
+  if (!work.parent) throw new SlipwayError('internal', `stage ${work.stage.name} has no parent image`)
+  return work.parent
+}
+
+/**
+ * `gitArchive`: the mapped files of the commit, read from git. The parent's files are read only for
+ * owner/group names no earlier stage recorded ids for (their /etc/passwd and /etc/group).
+ */
+export const gitArchiveBuilder: StageBuilder<'gitArchive'> = {
+  kind: 'gitArchive',
+  needsParentFiles: inputs => inputs.mappings.some(needsUserLookup),
+  build: async (services, work, inputs) => {
+    const parent = parentOf(work)
+    const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, work.parentRoot)
+    const layer = await storeLayer(
+      services.store,
+      services.lease,
+      await gitArchiveLayer({repoDir: services.gitRoot(), commit: inputs.revision.contentRef, mappings, mtime: services.mtimeClamp, compression: services.compression}),
+    )
+    const history = {created: new Date().toISOString(), created_by: `slipway ${work.stage.name}`}
+    return {image: appendLayer(parent, layer, history), layer, rootIsBuilt: false, ownerIds}
+  },
+}
+
+/**
+ * `gitLatestPatch`: the diff between the commit the parent recorded and the current one, from git (deleted
+ * files as whiteouts); the parent's files are not read (owner ids come from the stage that mapped them).
+ */
+export const gitPatchBuilder: StageBuilder<'gitLatestPatch'> = {
+  kind: 'gitLatestPatch',
+  needsParentFiles: () => false,
+  build: async (services, work, inputs) => {
+    const parent = parentOf(work)
+    const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, work.parentRoot)
+    const repoDir = services.gitRoot()
+    const patch = await gitPatchChanges({repoDir, fromCommit: inputs.fromCommit, toCommit: inputs.revision.contentRef, mappings})
+    const layer = await storeLayer(services.store, services.lease, await gitPatchLayer(patch, {repoDir, mappings, mtime: services.mtimeClamp, compression: services.compression}))
+    const history = {created: new Date().toISOString(), created_by: `slipway ${work.stage.name}`}
+    return {image: appendLayer(parent, layer, history), layer, rootIsBuilt: false, ownerIds}
+  },
+}

@@ -1,0 +1,44 @@
+import {extractLayer, gitPatchChanges, gitPatchLayer, runStage} from '../build/index.js'
+import type {GitMapping} from '../config/types.js'
+import type {Image} from '../image/index.js'
+import {LABEL} from '../naming/index.js'
+import type {BuildServices, StageBuilder} from './builder.js'
+import {consumeLayer} from './layers.js'
+import {mappingsWithIds} from './owners.js'
+import {layerFromChanges, parentFiles} from './root-changes.js'
+
+/** A user stage (install, beforeSetup, setup…): its commands run in the parent's unpacked root. */
+export const shellBuilder: StageBuilder<'shell'> = {
+  kind: 'shell',
+  needsParentFiles: () => true,
+  build: async (services, work, inputs) => {
+    const {parent, root, before} = await parentFiles(work)
+    if (inputs.git) await bringGitFilesUpToDate(services, parent, root, inputs.git.mappings, inputs.git.revision.contentRef)
+    const config = parent.config.config ?? {}
+    await runStage({
+      root,
+      commands: inputs.commands,
+      env: config.Env,
+      user: config.User,
+      workingDir: config.WorkingDir,
+      mounts: await services.mounts(work.dimgName, inputs.mounts),
+      isolation: services.isolation,
+      onOutput: line => services.output(work.id, line),
+      signal: services.signal,
+    })
+    const history = {created: new Date().toISOString(), created_by: `/bin/sh -ec ${JSON.stringify(inputs.commands.join('\n'))}`}
+    return {...(await layerFromChanges(services, parent, root, before, history)), rootIsBuilt: true}
+  },
+}
+
+/** Before a rebuilt user stage: the mapped files brought from the commit the parent recorded to the current one. */
+async function bringGitFilesUpToDate(services: BuildServices, image: Image, root: string, gitMappings: GitMapping[], target: string): Promise<void> {
+  const recorded = image.config.config?.Labels?.[LABEL.gitContentRef]
+  if (!recorded || recorded === target) return
+  const {mappings} = await mappingsWithIds(gitMappings, image, async () => root)
+  const repoDir = services.gitRoot()
+  const patch = await gitPatchChanges({repoDir, fromCommit: recorded, toCommit: target, mappings})
+  if (patch.empty) return
+  const layer = await gitPatchLayer(patch, {repoDir, mappings, mtime: services.mtimeClamp, compression: 'none'})
+  await consumeLayer(extractLayer(layer.stream, root, {label: 'git patch', signal: services.signal}), layer.done)
+}

@@ -1,0 +1,61 @@
+import type {TagOptions} from '../naming/index.js'
+import {localStageName} from '../naming/index.js'
+import type {Repository} from '../oci/ref.js'
+import type {Descriptor} from '../oci/types.js'
+import type {Lease} from '../store/index.js'
+import {type BuildOptions, type BuildReport, buildProject, type DimgOutcome, stageRefUpdate} from './build.js'
+import type {WorkflowContext} from './context.js'
+import type {DimgPlan, ProjectPlan} from './plan.js'
+import {mergeResults, pushFinalImages, pushStages, type SyncResult} from './registry-sync.js'
+
+export interface BuildAndPushOptions extends Omit<BuildOptions, 'repo' | 'lease' | 'onDimgBuilt'> {
+  repo: Repository
+  tags: TagOptions
+  withStages?: boolean
+}
+
+export interface BuildAndPushResult {
+  build: BuildReport
+  push: SyncResult
+}
+
+/**
+ * `dimg bp`: builds against the local store and REPO together, then pushes from wherever each stage is.
+ * Stages built on stages that are only in REPO stay out of the local cache (their lower layers were never
+ * downloaded): their config and manifest are written to the store under this run's lease, and the push
+ * mounts the rest from REPO. With `withStages` each dimg's stages go up as soon as it is built.
+ */
+export async function buildAndPush(ctx: WorkflowContext, opts: BuildAndPushOptions): Promise<BuildAndPushResult> {
+  const store = await ctx.store()
+  const lease = await store.lease()
+  try {
+    const runStages = new Map<string, Descriptor>()
+    const stagePushes: Promise<SyncResult>[] = []
+    const {plan, report} = await buildProject(ctx, {
+      ...opts,
+      lease,
+      onDimgBuilt: (p, dimg, outcome) => {
+        const written = recordPendingStages(ctx, p, outcome, lease, runStages)
+        written.catch(() => {}) // awaited below; a failed build must not leave it unhandled
+        const push = opts.withStages ? written.then(() => pushStages(ctx, p, opts.repo, [dimg] as DimgPlan[], runStages)) : written.then(() => undefined)
+        push.catch(() => {})
+        stagePushes.push(push as Promise<SyncResult>)
+      },
+    })
+    const stages = (await Promise.all(stagePushes)).filter((r): r is SyncResult => r !== undefined)
+    const finals = await pushFinalImages(ctx, plan, opts.repo, {tags: opts.tags, runStages})
+    return {build: report, push: mergeResults([...stages, finals])}
+  } finally {
+    await lease.release()
+  }
+}
+
+/** Writes the documents of the dimg's pending stages (built, not in the local cache) into the store. */
+async function recordPendingStages(ctx: WorkflowContext, plan: ProjectPlan, outcome: DimgOutcome, lease: Lease, into: Map<string, Descriptor>): Promise<void> {
+  const store = await ctx.store()
+  for (const stage of outcome.stages) {
+    if (stage.status !== 'built' || stage.descriptor || !stage.image || into.has(stage.signature)) continue
+    const name = localStageName(plan.project.name, stage.signature, plan.project.dev)
+    into.set(stage.signature, (await stageRefUpdate(store, lease, name, stage.image)).descriptor)
+  }
+}
