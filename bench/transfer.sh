@@ -40,42 +40,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 # --- registries --------------------------------------------------------------------------------------
-# start_registry NAME: a docker-registry on a free loopback port with its own storage; sets REG_HOST, REG_LOG
-start_registry() {
-  local dir=$WORK/registry-$1 port pid
-  rm -rf "$dir"
-  mkdir -p "$dir/storage"
-  for _ in 1 2 3; do
-    port=$(node "$HELPERS/free-port.mjs")
-    cat >"$dir/config.yml" <<EOF
-version: 0.1
-log: {level: error}
-storage:
-  filesystem: {rootdirectory: $dir/storage}
-  delete: {enabled: true}
-  maintenance: {uploadpurging: {enabled: false}}
-http: {addr: "127.0.0.1:$port", secret: bench-$RANDOM$RANDOM}
-EOF
-    docker-registry serve "$dir/config.yml" >"$dir/access.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do
-      if curl -sf -o /dev/null "http://127.0.0.1:$port/v2/"; then
-        REGISTRY_PIDS+=("$pid")
-        echo "$pid" >"$dir/pid"
-        REG_HOST=127.0.0.1:$port
-        REG_LOG=$dir/access.log
-        return 0
-      fi
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.05
-    done
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  echo "transfer.sh: docker-registry did not start (see $dir/access.log)" >&2
-  exit 2
+# named_registry NAME: a registry with its own storage under $WORK/registry-NAME (bench/lib.sh start_registry)
+named_registry() {
+  start_registry "$WORK/registry-$1"
+  REGISTRY_PIDS+=("$REG_PID")
 }
 
 stop_registry() {
@@ -92,20 +64,11 @@ heads() { grep -cE '"HEAD /v2' "$1" || true; }
 
 SKOPEO=(skopeo --insecure-policy)
 
-# A private build of the working tree: what is measured is the source as it is now, and another
-# `npm run build` (which empties dist/) cannot pull the CLI away in the middle of a run.
-log "building slipway from $ROOT/src"
-APP=$WORK/slipway
-mkdir -p "$APP"
-cp -r "$ROOT/package.json" "$ROOT/bin" "$APP/"
-[ -f "$ROOT/.oclif.manifest.json" ] && cp "$ROOT/.oclif.manifest.json" "$APP/"
-ln -s "$ROOT/node_modules" "$APP/node_modules"
-(cd "$ROOT" && node node_modules/typescript/bin/tsc -p tsconfig.json --outDir "$APP/dist" && node scripts/bundle.mjs "$APP/dist")
-SLIPWAY=("$(command -v node)" "$APP/bin/run.js")
+private_slipway
 
 # --- base image and projects (not timed) ----------------------------------------------------------------
 log "base registry and busybox base image"
-start_registry base
+named_registry base
 BASE_HOST=$REG_HOST
 "$ROOT/fixtures/make-base-image.sh" "$WORK/base-layout" latest
 "${SKOPEO[@]}" copy --quiet --dest-tls-verify=false "oci:$WORK/base-layout:latest" "docker://$BASE_HOST/base/busybox:latest"
@@ -209,7 +172,7 @@ curl_floor() {
 
 run_slipway() {
   local round=$1 project=$2 repo
-  start_registry "slipway-$project"
+  named_registry "slipway-$project"
   repo=$REG_HOST/$project
   slipway_timed "$round" "push-$project" "$WORK/home-$project" dimg stages push --dir "$WORK/$project" "$repo"
   if [ "$project" = small ]; then
@@ -248,7 +211,7 @@ skopeo_timed() {
 
 run_skopeo() {
   local round=$1 project=$2 repo
-  start_registry "skopeo-$project"
+  named_registry "skopeo-$project"
   repo=$REG_HOST/$project
   skopeo_timed "$round" "push-$project" push "$repo" "$WORK/home-$project/store" "$WORK/stages-$project"
   if [ "$project" = small ]; then

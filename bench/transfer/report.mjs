@@ -4,6 +4,8 @@
 // Each line of RESULTS_TSV: round case tool seconds rss_kb requests heads   (rss_kb "-" when not measured)
 import {readFileSync} from 'node:fs'
 
+import {median} from '../median.mjs'
+
 const file = process.argv[2]
 const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map(line => {
   const [round, kase, tool, seconds, rss, requests, heads] = line.split('\t')
@@ -15,11 +17,6 @@ if (rows.length === 0) {
   process.exit(0)
 }
 
-const median = xs => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
-}
 const mb = kb => kb / 1024
 
 const CASES = [

@@ -12,7 +12,8 @@ const SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/
 const LAYOUT_TAG = 'latest'
 
 /**
- * The busybox base image from fixtures/make-base-image.sh, built once per test process.
+ * The busybox base image from fixtures/make-base-image.sh, built once per test process (and per
+ * `dataBytes`: with dataBytes > 0 it carries a second layer of that many random bytes, /opt/base-data.bin).
  * `dir` is an OCI image layout holding it under the tag `tag`; `ref` is its containers-transport
  * reference `oci:DIR:latest` (for skopeo/buildah). Shared: treat it as read-only, copy it to change it.
  */
@@ -22,20 +23,24 @@ export interface BaseImageLayout {
   ref: string
 }
 
-let layout: Promise<BaseImageLayout> | undefined
+const layouts = new Map<number, Promise<BaseImageLayout>>()
 
-export function baseImageLayout(): Promise<BaseImageLayout> {
-  layout ??= (async () => {
-    const dir = join(await makeTempDir('base-image'), 'layout')
-    try {
-      await run(SCRIPT, [dir, LAYOUT_TAG])
-    } catch (error) {
-      layout = undefined
-      const stderr = (error as {stderr?: string}).stderr ?? ''
-      throw new Error(`${SCRIPT} failed: ${stderr.trim() || String(error)}`)
-    }
-    return {dir, tag: LAYOUT_TAG, ref: `oci:${dir}:${LAYOUT_TAG}`}
-  })()
+export function baseImageLayout(dataBytes = 0): Promise<BaseImageLayout> {
+  let layout = layouts.get(dataBytes)
+  if (!layout) {
+    layout = (async () => {
+      const dir = join(await makeTempDir('base-image'), 'layout')
+      try {
+        await run(SCRIPT, [dir, LAYOUT_TAG], {env: {...process.env, BASE_DATA_BYTES: String(dataBytes)}})
+      } catch (error) {
+        layouts.delete(dataBytes)
+        const stderr = (error as {stderr?: string}).stderr ?? ''
+        throw new Error(`${SCRIPT} failed: ${stderr.trim() || String(error)}`)
+      }
+      return {dir, tag: LAYOUT_TAG, ref: `oci:${dir}:${LAYOUT_TAG}`}
+    })()
+    layouts.set(dataBytes, layout)
+  }
   return layout
 }
 
@@ -49,9 +54,9 @@ export async function runSkopeo(args: string[]): Promise<{stdout: string; stderr
   }
 }
 
-/** Pushes the base image to `reg` as HOST/repoPath:tag and returns that reference. */
-export async function pushBaseImage(reg: TestRegistry, repoPath = 'base/busybox', tag = 'latest'): Promise<string> {
-  const {ref: source} = await baseImageLayout()
+/** Pushes the base image (with a `dataBytes` layer, see baseImageLayout) to `reg` as HOST/repoPath:tag and returns that reference. */
+export async function pushBaseImage(reg: TestRegistry, repoPath = 'base/busybox', tag = 'latest', dataBytes = 0): Promise<string> {
+  const {ref: source} = await baseImageLayout(dataBytes)
   const target = `${reg.host}/${repoPath}:${tag}`
   await runSkopeo(['copy', '--quiet', ...reg.skopeoFlags('dest'), source, `docker://${target}`])
   return target

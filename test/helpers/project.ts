@@ -10,6 +10,9 @@ import {makeTempDir} from './tmp.js'
 const run = promisify(execFile)
 
 export const EXAMPLE_DIR = join(REPO_ROOT, 'fixtures', 'example')
+/** fixtures/heavy: ~100 MiB of random stage layers on base/heavy (pushBaseImage with HEAVY_BASE_DATA_BYTES). */
+export const HEAVY_DIR = join(REPO_ROOT, 'fixtures', 'heavy')
+export const HEAVY_BASE_DATA_BYTES = 8 * 1024 * 1024
 /** The registry host the example and inline dappfiles are written against; rewritten to the test registry. */
 export const PLACEHOLDER_REGISTRY = 'localhost:5000'
 /** Commits get fixed dates: the first one this, each next one a minute later. */
@@ -28,6 +31,8 @@ export interface MakeProjectOptions {
   registryHost: string
   /** Start from a copy of fixtures/example. */
   fromExample?: boolean
+  /** Start from a copy of this project directory (e.g. HEAVY_DIR); `fromExample` is EXAMPLE_DIR. */
+  fromDir?: string
   /** dappfile.yaml content (replaces the example's when both are given). */
   dappfile?: string
   files?: Record<string, ProjectFile>
@@ -88,7 +93,8 @@ export async function makeProject(opts: MakeProjectOptions): Promise<TestProject
   const name = opts.name ?? 'app'
   const dir = join(parent, name)
   await mkdir(dir)
-  if (opts.fromExample) await cp(EXAMPLE_DIR, dir, {recursive: true})
+  const fromDir = opts.fromDir ?? (opts.fromExample ? EXAMPLE_DIR : undefined)
+  if (fromDir) await cp(fromDir, dir, {recursive: true})
   let commits = 0
   const git = async (args: string[]): Promise<string> => {
     const env = gitTestEnv(`@${FIRST_COMMIT_EPOCH + commits * 60} +0000`)

@@ -6,6 +6,8 @@ import {request as httpsRequest} from 'node:https'
 import {join} from 'node:path'
 import {baseImageLayout, pushBaseImage, runSkopeo} from '../helpers/base-image.js'
 import {startRegistry, startWatchdog, type TestRegistry} from '../helpers/registry.js'
+import {markTraffic, measureTraffic, registryTraffic, storedManifest} from '../helpers/registry-traffic.js'
+import {makeTempDir} from '../helpers/tmp.js'
 
 /** The test harness against real peers: docker-registry 2.8 on one side, skopeo on the other. */
 
@@ -93,6 +95,32 @@ describe('plain registry (HTTP, anonymous)', () => {
     expect(info.Digest).toBe(await layoutManifestDigest())
     expect(info.Layers).toHaveLength(1)
     expect(existsSync(join(reg.storageDir, 'docker/registry/v2/repositories/base/busybox'))).toBe(true)
+  })
+
+  it('counts what skopeo moved, from its access log and storage, per marked span', async () => {
+    const source = await pushBaseImage(reg, 'traffic/source')
+    const {layers, config} = await storedManifest(reg, 'traffic/source', 'latest')
+    const layerBytes = layers!.reduce((n, l) => n + l.size, 0)
+    const mark = await markTraffic(reg)
+    const layout = join(await makeTempDir('traffic'), 'layout')
+    await runSkopeo(['copy', '--quiet', ...reg.skopeoFlags('src'), `docker://${source}`, `oci:${layout}:latest`])
+    const pulled = await registryTraffic(reg, mark)
+    expect(pulled).toMatchObject({
+      blobBytesDownloaded: layerBytes + config!.size,
+      layerBytesDownloaded: layerBytes,
+      layersDownloaded: layers!.map(l => l.digest).sort(),
+      blobBytesUploaded: 0,
+      uploads: 0,
+      manifestPuts: 0,
+    })
+    // a copy into another repository of the same registry: skopeo mounts the layer, uploads the config
+    const {traffic} = await measureTraffic(reg, () =>
+      runSkopeo(['copy', '--quiet', ...reg.skopeoFlags('src'), ...reg.skopeoFlags('dest'), `docker://${source}`, `docker://${reg.host}/traffic/copy:latest`]))
+    expect(traffic).toMatchObject({mounts: 1, layerBytesUploaded: 0, blobBytesUploaded: config!.size, manifestPuts: 1})
+    expect(traffic.blobs[layers![0].digest].mounts).toBe(1)
+    // spans do not overlap: the first one still counts only the pull
+    expect((await registryTraffic(reg, mark)).manifestPuts).toBe(1)
+    expect((await registryTraffic(reg)).layerBytesUploaded).toBeGreaterThanOrEqual(layerBytes)
   })
 
   it('deletes a manifest by digest', async () => {
