@@ -16,7 +16,7 @@ import {STATUS_CODES} from 'node:http'
  *   status               answer 500/502/503/429 (or any code) without forwarding, with Retry-After if given
  *   lie-content-length   forward the body but announce Content-Length + `delta`, then close the connection
  *   corrupt-body         forward with one byte flipped (same length): content that does not match its digest
- *   stall                wait `ms` before answering (`afterBytes` set: send headers and that many bytes first)
+ *   stall                wait `ms` before answering (`afterBytes` set: send headers and that many bytes first; a body no longer than that is answered whole)
  *   replace              answer with the registry's answer rewritten by `rewrite` (status, headers, body):
  *                        garbage JSON, oversized manifests and tag lists, another blob's content, redirects
  *   rewrite-path         forward to another path (e.g. a mount request without its `mount`/`from` query, as a
@@ -235,6 +235,8 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       }
       case 'stall': {
         if (fault.afterBytes === undefined) break
+        // a body that ends within afterBytes is answered whole: the stall is for what comes after
+        if (upBody.length <= fault.afterBytes) break
         const first = upBody.subarray(0, fault.afterBytes)
         res.writeHead(status, stripHopByHop(headers))
         res.write(first)
