@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {copyFile, readFile, stat, truncate, writeFile} from 'node:fs/promises'
+import {copyFile, readdir, readFile, stat, truncate, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
@@ -100,9 +100,15 @@ describe('dimg build-context export/import', () => {
       env: {...process.env, SLIPWAY_HOME: hostD},
       stdio: 'ignore',
     })
-    await new Promise(r => setTimeout(r, 400))
+    const closed = new Promise(r => child.on('close', r))
+    // killed once it has written its first blobs (an import takes well under a second: a fixed delay can miss it)
+    const blobsDir = join(hostD, 'store', 'blobs', 'sha256')
+    for (let i = 0; i < 500 && child.exitCode === null; i++) {
+      if ((await readdir(blobsDir).catch(() => [])).length >= 3) break
+      await new Promise(r => setTimeout(r, 10))
+    }
     child.kill('SIGKILL')
-    await new Promise(r => child.on('close', r))
+    await closed
     expect((await runSlipway(['store', 'verify'], {env: {SLIPWAY_HOME: hostD}})).code).toBe(0)
     const rerun = await slipway(hostD, ['dimg', 'build-context', 'import', '--build-context-directory', exportDir])
     expect(rerun.code).toBe(0)
