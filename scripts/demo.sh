@@ -60,6 +60,11 @@ step "running the images (slipway dimg run, in the build sandbox)"
 SLIPWAY_HOME="$WORK/host-b" $SLIPWAY dimg run worker --dir "$WORK/example"
 SLIPWAY_HOME="$WORK/host-b" $SLIPWAY dimg run web --dir "$WORK/example" -- sh -c 'echo "web serves:"; cat /var/www/index.html'
 
+step "host C (empty store, registry-native) after a source-only commit: slipway dimg bp --with-stages $REPO"
+echo "# a comment from the second commit" >> "$WORK/example/worker/worker.sh"
+git -C "$WORK/example" -c user.name=demo -c user.email=demo@example.invalid commit -qam "worker: a source change"
+SLIPWAY_HOME="$WORK/host-c" $SLIPWAY dimg bp --with-stages "$REPO" --dir "$WORK/example"
+
 step "the registry, as skopeo sees it"
 skopeo inspect --tls-verify=false "docker://$REPO/web:latest" | grep -A4 '"Labels"'
-printf '\nDone: built, pushed with its stages cache, pulled on a second host that built nothing, and run — no Docker daemon.\n'
+printf '\nDone: built, pushed with its stages cache, pulled on a second host that built nothing, run, and rebuilt\nafter a source change on a third empty host that downloaded no layer — no Docker daemon.\n'

@@ -29,7 +29,7 @@ export async function buildAndPush(ctx: WorkflowContext, opts: BuildAndPushOptio
   const store = await ctx.store()
   const lease = await store.lease()
   try {
-    const runStages = new Map<string, Descriptor>()
+    const runStages = {pending: new Map<string, Descriptor>(), inRepo: new Set<string>()}
     const stagePushes: Promise<SyncResult>[] = []
     const {plan, report} = await buildProject(ctx, {
       ...opts,
@@ -50,12 +50,13 @@ export async function buildAndPush(ctx: WorkflowContext, opts: BuildAndPushOptio
   }
 }
 
-/** Writes the documents of the dimg's pending stages (built, not in the local cache) into the store. */
-async function recordPendingStages(ctx: WorkflowContext, plan: ProjectPlan, outcome: DimgOutcome, lease: Lease, into: Map<string, Descriptor>): Promise<void> {
+/** Writes the documents of the dimg's pending stages (built, not in the local cache) into the store, and notes those found in REPO. */
+async function recordPendingStages(ctx: WorkflowContext, plan: ProjectPlan, outcome: DimgOutcome, lease: Lease, into: {pending: Map<string, Descriptor>; inRepo: Set<string>}): Promise<void> {
   const store = await ctx.store()
   for (const stage of outcome.stages) {
-    if (stage.status !== 'built' || stage.descriptor || !stage.image || into.has(stage.signature)) continue
+    if (stage.status === 'cached-remote') into.inRepo.add(stage.signature)
+    if (stage.status !== 'built' || stage.descriptor || !stage.image || into.pending.has(stage.signature)) continue
     const name = localStageName(plan.project.name, stage.signature, plan.project.dev)
-    into.set(stage.signature, (await stageRefUpdate(store, lease, name, stage.image)).descriptor)
+    into.pending.set(stage.signature, (await stageRefUpdate(store, lease, name, stage.image)).descriptor)
   }
 }

@@ -62,16 +62,23 @@ async function localStage(ctx: WorkflowContext, project: PlannedProject, signatu
 /** Where a dimg's last stage is: the local stages cache, or REPO (its tag checked against its labels). */
 type LastStage = {at: 'local'; descriptor: Descriptor} | {at: 'registry'; fetched: FetchedManifest}
 
-/**
- * Stage manifests a build of this run wrote to the store that are not in the local cache: stages built on
- * stages only in REPO keep their new layers in the store and the rest in REPO, so a push reads them from
- * both (the store's blobs, and REPO as the mount source). By signature.
- */
-export type RunStages = ReadonlyMap<string, Descriptor>
+/** What a build of this run (bp) knows about stages the local cache does not hold. */
+export interface RunStages {
+  /**
+   * Stage manifests it wrote to the store outside the local cache: stages built on stages only in REPO keep
+   * their new layers in the store and the rest in REPO, so a push reads them from both (the store's blobs,
+   * and REPO as the mount source). By signature.
+   */
+  pending: ReadonlyMap<string, Descriptor>
+  /** Signatures it found in REPO (cached-remote): nothing to push. */
+  inRepo: ReadonlySet<string>
+}
+
+const NO_RUN_STAGES: RunStages = {pending: new Map(), inRepo: new Set()}
 
 async function locateLastStage(ctx: WorkflowContext, plan: ProjectPlan, dimg: DimgPlan, repo: Repository, runStages: RunStages): Promise<LastStage> {
   const signature = dimg.lastSignature
-  const descriptor = (await localStage(ctx, plan.project, signature)) ?? runStages.get(signature)
+  const descriptor = (await localStage(ctx, plan.project, signature)) ?? runStages.pending.get(signature)
   if (descriptor) return {at: 'local', descriptor}
   const found = await lookUpStageTag(ctx, repo, {signature, cacheVersion: plan.cacheVersion, project: plan.project.name})
   if (found.found === 'stage') return {at: 'registry', fetched: found.fetched}
@@ -99,10 +106,10 @@ async function stagePushItems(ctx: WorkflowContext, plan: ProjectPlan, repo: Rep
       const row: StageTransfer = {dimg: listedName(plan, dimg), stage: stage.name, signature: stage.signature, image: formatRef(ref), status: 'pushed'}
       rows.push(row)
       const local = await localStage(ctx, plan.project, stage.signature)
-      const pending = local ? undefined : runStages.get(stage.signature)
+      const pending = local ? undefined : runStages.pending.get(stage.signature)
       if (local) items.push({manifest: local, ref, ifAbsent: true})
       else if (pending) items.push({manifest: pending, ref, ifAbsent: true, source: repo})
-      else row.status = 'skipped'
+      else row.status = runStages.inRepo.has(stage.signature) ? 'exists' : 'skipped'
     }
   }
   return {items, rows}
@@ -112,7 +119,7 @@ async function stagePushItems(ctx: WorkflowContext, plan: ProjectPlan, repo: Rep
  * `dimg stages push`: the stages cache as `REPO:dimgstage-<signature>`, first writer wins. `dimgs` narrows
  * it to some of the plan's dimgs (bp pushes each dimg's stages as soon as it is built).
  */
-export async function pushStages(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, dimgs = plan.dimgs, runStages: RunStages = new Map()): Promise<SyncResult> {
+export async function pushStages(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, dimgs = plan.dimgs, runStages: RunStages = NO_RUN_STAGES): Promise<SyncResult> {
   const {items, rows} = await stagePushItems(ctx, plan, repo, runStages, dimgs)
   const result = await pushImages(ctx, items)
   const status = new Map(result.images.map(i => [i.ref, i.status]))
@@ -210,7 +217,7 @@ export async function pushFinalImages(ctx: WorkflowContext, plan: ProjectPlan, r
     const items: PushItem[] = []
     const images: FinalImageTransfer[] = []
     for (const dimg of dimgs) {
-      const stage = await locateLastStage(ctx, plan, dimg, repo, opts.runStages ?? new Map())
+      const stage = await locateLastStage(ctx, plan, dimg, repo, opts.runStages ?? NO_RUN_STAGES)
       const manifest = stage.at === 'local'
         ? await finalImageOf(store, lease, stage.descriptor, dimg.name, dimg.lastSignature)
         : await finalImageOfRemoteStage(await ctx.registry(), store, lease, repo, stage.fetched, dimg.name, dimg.lastSignature)
@@ -223,7 +230,7 @@ export async function pushFinalImages(ctx: WorkflowContext, plan: ProjectPlan, r
     }
     let stageRows: StageTransfer[] = []
     if (opts.withStages) {
-      const stages = await stagePushItems(ctx, plan, repo, opts.runStages ?? new Map(), plan.dimgs, true)
+      const stages = await stagePushItems(ctx, plan, repo, opts.runStages ?? NO_RUN_STAGES, plan.dimgs, true)
       items.unshift(...stages.items)
       stageRows = stages.rows
     }
