@@ -1,9 +1,7 @@
 import {type DownloadCounter, registrySource} from '../image/index.js'
 import {signatureOfStageTag, stageTag} from '../naming/index.js'
-import {toOciManifest} from '../oci/docker-schema2.js'
-import {MediaType} from '../oci/media-types.js'
 import {formatRef, type Repository, withTag} from '../oci/ref.js'
-import {lookUpStageTag, mismatchWarning, type RegistryAccess} from './stage-tags.js'
+import {lookUpStageTag, mismatchWarning, ociStageParts, type RegistryAccess} from './stage-tags.js'
 import type {CachedStage, StagesCache} from './stages-cache.js'
 
 export interface RegistryStagesCacheOptions {
@@ -80,9 +78,7 @@ export class RegistryStagesCache implements StagesCache {
     }
     this.opts.downloads.bytes += found.manifest.config.size
     const source = registrySource(await this.access.registry(), this.repository, this.opts.downloads)
-    // a stage a registry took only as Docker schema 2 is the same image: the OCI form is what we compose on
-    const manifest = found.fetched.mediaType === MediaType.DockerManifest || found.manifest.mediaType === MediaType.DockerManifest ? toOciManifest(found.manifest) : found.manifest
-    const image = {manifest, config: found.config, source}
+    const image = {...ociStageParts(found), source}
     const labels = Object.keys(found.annotations).length > 0 ? found.annotations : (found.config.config?.Labels ?? {})
     return {signature, where: 'repo', image, labels, fetched: found.fetched}
   }

@@ -1,5 +1,8 @@
 import {SlipwayError} from '../errors.js'
+import type {ImageParts} from '../image/index.js'
 import {stageLabelMismatch, stageTag, type StageTagExpectation} from '../naming/index.js'
+import {toOciManifest} from '../oci/docker-schema2.js'
+import {MediaType} from '../oci/media-types.js'
 import {formatRef, type Repository, withDigest, withTag} from '../oci/ref.js'
 import type {ImageConfig, ImageManifest} from '../oci/types.js'
 import type {FetchedManifest, RegistryClient} from '../registry/index.js'
@@ -71,6 +74,12 @@ async function stageConfig(ctx: RegistryAccess, repo: Repository, digest: ImageM
   } catch {
     return {}
   }
+}
+
+/** A found stage as the OCI image we compose on: a stage a registry took only as Docker schema 2 is the same image. */
+export function ociStageParts(found: Extract<StageLookup, {found: 'stage'}>): ImageParts {
+  const docker = found.fetched.mediaType === MediaType.DockerManifest || found.manifest.mediaType === MediaType.DockerManifest
+  return {manifest: docker ? toOciManifest(found.manifest) : found.manifest, config: found.config}
 }
 
 /** The warning for a stage tag that is not used. */

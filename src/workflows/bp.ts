@@ -1,3 +1,4 @@
+import type {ImageParts} from '../image/index.js'
 import type {TagOptions} from '../naming/index.js'
 import {localStageName} from '../naming/index.js'
 import type {Repository} from '../oci/ref.js'
@@ -29,7 +30,7 @@ export async function buildAndPush(ctx: WorkflowContext, opts: BuildAndPushOptio
   const store = await ctx.store()
   const lease = await store.lease()
   try {
-    const runStages = {pending: new Map<string, Descriptor>(), inRepo: new Set<string>()}
+    const runStages: CollectedStages = {pending: new Map(), inRepo: new Set(), remote: new Map()}
     const stagePushes: Promise<SyncResult>[] = []
     const {plan, report} = await buildProject(ctx, {
       ...opts,
@@ -50,11 +51,18 @@ export async function buildAndPush(ctx: WorkflowContext, opts: BuildAndPushOptio
   }
 }
 
+interface CollectedStages {
+  pending: Map<string, Descriptor>
+  inRepo: Set<string>
+  remote: Map<string, ImageParts>
+}
+
 /** Writes the documents of the dimg's pending stages (built, not in the local cache) into the store, and notes those found in REPO. */
-async function recordPendingStages(ctx: WorkflowContext, plan: ProjectPlan, outcome: DimgOutcome, lease: Lease, into: {pending: Map<string, Descriptor>; inRepo: Set<string>}): Promise<void> {
+async function recordPendingStages(ctx: WorkflowContext, plan: ProjectPlan, outcome: DimgOutcome, lease: Lease, into: CollectedStages): Promise<void> {
   const store = await ctx.store()
   for (const stage of outcome.stages) {
     if (stage.status === 'cached-remote') into.inRepo.add(stage.signature)
+    if (stage.status === 'cached-remote' && stage.image) into.remote.set(stage.signature, {manifest: stage.image.manifest, config: stage.image.config})
     if (stage.status !== 'built' || stage.descriptor || !stage.image || into.pending.has(stage.signature)) continue
     const name = localStageName(plan.project.name, stage.signature, plan.project.dev)
     into.pending.set(stage.signature, (await stageRefUpdate(store, lease, name, stage.image)).descriptor)

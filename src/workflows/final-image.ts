@@ -1,16 +1,9 @@
-import {SlipwayError} from '../errors.js'
 import {LABEL, withoutSlipwayLabels} from '../naming/index.js'
 import {sha256Digest} from '../oci/digest.js'
 import {MediaType} from '../oci/media-types.js'
-import {formatRef, type Repository, withDigest} from '../oci/ref.js'
-import {toOciManifest} from '../oci/docker-schema2.js'
 import type {Descriptor, ImageConfig, ImageManifest} from '../oci/types.js'
-import type {FetchedManifest, RegistryClient} from '../registry/index.js'
 import type {Lease, OciStore} from '../store/index.js'
 import {type ImageParts, loadStoreImage, withContainerConfig} from '../image/index.js'
-
-/** Stage configs are a few KiB; the final image reads the whole one into memory. */
-const CONFIG_MAX_BYTES = 4 * 1024 * 1024
 
 /** A final image's two documents, as the bytes that are stored and sent. */
 export interface FinalImageDocuments {
@@ -57,24 +50,10 @@ export async function finalImageOf(store: OciStore, lease: Lease, stage: Descrip
 }
 
 /**
- * The final image of a stage that is in REPO only: its manifest (already fetched, as the stage tag was
- * checked) and config are read from REPO, the final config and manifest are written to the store, and its
- * layers are left in REPO for the push to mount. A Docker schema 2 stage (a registry that refused OCI
- * manifests) is read as OCI, as a pull would store it, so the final image is the one a local push makes.
+ * The final image of a stage that is in REPO only: its manifest and config (read from REPO when its tag was
+ * checked, in OCI form) give the final config and manifest, written to the store; its layers are left in
+ * REPO for the push to mount. The same bytes a push of the stage from the local store makes.
  */
-export async function finalImageOfRemoteStage(client: RegistryClient, store: OciStore, lease: Lease, repo: Repository, fetched: FetchedManifest, dimg: string | null, signature: string): Promise<Descriptor> {
-  const parsed = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest
-  const manifest = fetched.mediaType === MediaType.DockerManifest || parsed.mediaType === MediaType.DockerManifest ? toOciManifest(parsed) : parsed
-  if (!Number.isSafeInteger(manifest.config.size) || manifest.config.size > CONFIG_MAX_BYTES) {
-    throw new SlipwayError('registry', `the config of ${formatRef(withDigest(repo, fetched.digest))} is ${manifest.config.size} bytes, more than a stage config can be`)
-  }
-  const chunks: Buffer[] = []
-  for await (const chunk of await client.getBlob(repo, manifest.config.digest, {size: manifest.config.size})) chunks.push(chunk as Buffer)
-  let config: ImageConfig
-  try {
-    config = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ImageConfig
-  } catch {
-    throw new SlipwayError('registry', `the config of ${formatRef(withDigest(repo, fetched.digest))} is not JSON`, {hint: 'the stage image is damaged: delete its tag so that it is built again'})
-  }
-  return storeDocuments(store, lease, finalImageDocuments({manifest, config}, manifest.annotations, dimg, signature))
+export async function finalImageOfRemoteStage(store: OciStore, lease: Lease, stage: ImageParts, stageAnnotations: Record<string, string> | undefined, dimg: string | null, signature: string): Promise<Descriptor> {
+  return storeDocuments(store, lease, finalImageDocuments(stage, stageAnnotations ?? stage.manifest.annotations, dimg, signature))
 }

@@ -10,7 +10,8 @@ import {type BlobTotals, pullImages, pushImages, type PushItem, sumTotals, total
 import type {WorkflowContext} from './context.js'
 import {finalImageOf, finalImageOfRemoteStage} from './final-image.js'
 import {type DimgPlan, listedName, type ProjectPlan} from './plan.js'
-import {lookUpStageTag, mismatchWarning} from '../cache/stage-tags.js'
+import {lookUpStageTag, mismatchWarning, ociStageParts} from '../cache/stage-tags.js'
+import type {ImageParts} from '../image/index.js'
 
 /** The stages-cache and final-image traffic between the local store and a registry repository. */
 
@@ -60,7 +61,7 @@ async function localStage(ctx: WorkflowContext, project: PlannedProject, signatu
 }
 
 /** Where a dimg's last stage is: the local stages cache, or REPO (its tag checked against its labels). */
-type LastStage = {at: 'local'; descriptor: Descriptor} | {at: 'registry'; fetched: FetchedManifest}
+type LastStage = {at: 'local'; descriptor: Descriptor} | {at: 'registry'; stage: ImageParts; annotations?: Record<string, string>}
 
 /** What a build of this run (bp) knows about stages the local cache does not hold. */
 export interface RunStages {
@@ -72,16 +73,20 @@ export interface RunStages {
   pending: ReadonlyMap<string, Descriptor>
   /** Signatures it found in REPO (cached-remote): nothing to push. */
   inRepo: ReadonlySet<string>
+  /** Stage images it read from REPO (manifest and config, already checked against their tag). */
+  remote: ReadonlyMap<string, ImageParts>
 }
 
-const NO_RUN_STAGES: RunStages = {pending: new Map(), inRepo: new Set()}
+const NO_RUN_STAGES: RunStages = {pending: new Map(), inRepo: new Set(), remote: new Map()}
 
 async function locateLastStage(ctx: WorkflowContext, plan: ProjectPlan, dimg: DimgPlan, repo: Repository, runStages: RunStages): Promise<LastStage> {
   const signature = dimg.lastSignature
   const descriptor = (await localStage(ctx, plan.project, signature)) ?? runStages.pending.get(signature)
   if (descriptor) return {at: 'local', descriptor}
+  const known = runStages.remote.get(signature)
+  if (known) return {at: 'registry', stage: known}
   const found = await lookUpStageTag(ctx, repo, {signature, cacheVersion: plan.cacheVersion, project: plan.project.name})
-  if (found.found === 'stage') return {at: 'registry', fetched: found.fetched}
+  if (found.found === 'stage') return {at: 'registry', stage: ociStageParts(found), annotations: found.annotations}
   if (found.found === 'mismatch') ctx.reporter.warn(mismatchWarning(repo, signature, found.reason))
   throw new SlipwayError('not-found', `${listedName(plan, dimg)} is not built: stage ${signature.slice(0, 12)} is neither in the local stages cache nor in ${formatRef(repo)}`, {
     hint: 'run `slipway dimg build` first (or `dimg bp` to build and push)',
@@ -220,7 +225,7 @@ export async function pushFinalImages(ctx: WorkflowContext, plan: ProjectPlan, r
       const stage = await locateLastStage(ctx, plan, dimg, repo, opts.runStages ?? NO_RUN_STAGES)
       const manifest = stage.at === 'local'
         ? await finalImageOf(store, lease, stage.descriptor, dimg.name, dimg.lastSignature)
-        : await finalImageOfRemoteStage(await ctx.registry(), store, lease, repo, stage.fetched, dimg.name, dimg.lastSignature)
+        : await finalImageOfRemoteStage(store, lease, stage.stage, stage.annotations, dimg.name, dimg.lastSignature)
       const target = opts.asIs ? repo : finalImageRepository(repo, dimg.name)
       for (const tag of tags) {
         const ref = withTag(target, tag)
