@@ -111,6 +111,7 @@ export async function buildProject(
   const {project, plan, caches} = await planWithCaches(ctx, opts)
   const run = await BuildRun.start(ctx, project, plan, caches, opts)
   try {
+    run.lookUpCachedPrefixes(plan.dimgs)
     const limit = pLimit(Math.max(1, opts.parallel ?? 2))
     const finished = new Map<string, Promise<{report: DimgReport; outcome: DimgOutcome}>>()
     for (const dimg of plan.dimgs) {
@@ -210,6 +211,12 @@ class Root {
   }
 }
 
+interface CachedPrefix {
+  latest: number
+  where: ('local' | 'repo' | undefined)[]
+  base?: CachedStage
+}
+
 /** One `dimg build` run: shared temp space, lease, artifact roots. */
 class BuildRun {
   private readonly artifactRoots = new Map<string, Promise<string>>()
@@ -288,7 +295,25 @@ class BuildRun {
    * The longest prefix of the dimg's stages the caches have: the last stage found (locally, else in REPO)
    * that resolves as that stage. A REPO tag whose image is not the stage is skipped (the cache warns).
    */
-  private async cachedPrefix(dimg: DimgPlan): Promise<{latest: number; where: ('local' | 'repo' | undefined)[]; base?: CachedStage}> {
+  private readonly prefixes = new Map<DimgPlan, Promise<CachedPrefix>>()
+
+  /**
+   * Looks up every dimg's cached prefix at once: a dimg waits for the artifacts it imports before it builds,
+   * but what the caches hold for it does not depend on them, and each lookup is a few registry round trips.
+   */
+  lookUpCachedPrefixes(dimgs: DimgPlan[]): void {
+    for (const dimg of dimgs) {
+      const found = this.findCachedPrefix(dimg)
+      found.catch(() => {}) // rethrown where buildDimg awaits it
+      this.prefixes.set(dimg, found)
+    }
+  }
+
+  private cachedPrefix(dimg: DimgPlan): Promise<CachedPrefix> {
+    return this.prefixes.get(dimg) ?? this.findCachedPrefix(dimg)
+  }
+
+  private async findCachedPrefix(dimg: DimgPlan): Promise<CachedPrefix> {
     const where = await Promise.all(dimg.stages.map(s => this.caches.where(s.signature)))
     for (let latest = where.length - 1; latest >= 0; latest--) {
       if (!where[latest]) continue
