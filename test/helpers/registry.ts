@@ -351,26 +351,3 @@ export async function putRawBlob(reg: TestRegistry, repoPath: string, bytes: Buf
   if (put.status !== 201) throw new Error(`PUT blob ${repoPath}@${digest}: ${put.status}`)
   return digest
 }
-
-const accessLogMarks = new WeakMap<TestRegistry, number>()
-
-/** The access log's length once every request made before this call is in it (a sentinel request is logged and awaited). */
-export async function accessLogOffset(reg: TestRegistry): Promise<number> {
-  const n = (accessLogMarks.get(reg) ?? 0) + 1
-  accessLogMarks.set(reg, n)
-  const mark = `mark-${n}`
-  await fetch(`${reg.url}/v2/?${mark}`)
-  for (;;) {
-    const text = await readFile(reg.logFile, 'utf8')
-    const at = text.indexOf(mark)
-    if (at >= 0) return text.indexOf('\n', at) + 1
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
-
-/** `repository@digest` of every blob GET the registry logged since `from` (an accessLogOffset). */
-export async function blobGetsSince(reg: TestRegistry, from: number): Promise<string[]> {
-  const until = await accessLogOffset(reg)
-  const text = (await readFile(reg.logFile, 'utf8')).slice(from, until)
-  return [...text.matchAll(/"GET \/v2\/([^ ]+)\/blobs\/(sha256:[a-f0-9]{64}) HTTP/g)].map(m => `${m[1]}@${m[2]}`)
-}

@@ -10,7 +10,8 @@ import tar from 'tar-stream'
 import {pushLayerImage} from '../../helpers/base-image.js'
 import {freshHomes, runSlipway} from '../../helpers/cli.js'
 import {makeProject, type TestProject} from '../../helpers/project.js'
-import {accessLogOffset, blobGetsSince, getRawBlob, getRawManifest, putRawBlob, putRawManifest, startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {getRawBlob, getRawManifest, putRawBlob, putRawManifest, startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {markTraffic, registryTraffic} from '../../helpers/registry-traffic.js'
 import {tarOf} from '../../helpers/tar.js'
 import {build, type BuildReport, storeDir} from './support.js'
 
@@ -118,10 +119,13 @@ afterAll(async () => {
 it('a source-only change on an empty store builds the latest patch with owners read from the accounts layer alone', async () => {
   await project.commit('source only', {'src.txt': 'source v2\n'})
   const b = home()
-  const from = await accessLogOffset(reg)
+  const mark = await markTraffic(reg)
   const report = await build(project.dir, {SLIPWAY_HOME: b}, ['--repo', repo])
-  const gets = (await blobGetsSince(reg, from)).map(g => g.slice(g.indexOf('@') + 1))
+  const traffic = await registryTraffic(reg, mark)
   expect(statuses(report)).toMatchObject({gitArchive: 'cached-remote', gitLatestPatch: 'built'})
   expect(await srcInStore(b)).toContainEqual({uid: 1234, gid: 2345, content: 'source v2\n'})
-  expect({accounts: gets.filter(g => g === accountsLayer).length, big: gets.filter(g => g === bigLayer).length}).toEqual({accounts: 1, big: 0})
+  expect({accounts: traffic.blobs[accountsLayer]?.gets, big: traffic.blobs[bigLayer]?.gets ?? 0}).toEqual({accounts: 1, big: 0})
+  // besides it, only the small git layer above it (read for whiteouts) came down
+  expect(traffic.layersDownloaded.filter(d => d !== accountsLayer)).toHaveLength(1)
+  expect(traffic.layerBytesDownloaded).toBeLessThan(64 * 1024)
 }, 120_000)

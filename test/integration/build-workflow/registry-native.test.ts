@@ -1,7 +1,9 @@
+import {readFile} from 'node:fs/promises'
+
 import {pushBaseImage} from '../../helpers/base-image.js'
 import {freshHomes, runSlipway} from '../../helpers/cli.js'
 import {makeProject, type TestProject} from '../../helpers/project.js'
-import {accessLogOffset, blobGetsSince as blobGetsSinceIn, getRawManifest, startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {getRawManifest, startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {build, type BuildReport} from './support.js'
 
 /**
@@ -30,8 +32,23 @@ docker:
   CMD: ["cat", "/app/src.txt"]
 `
 
-const logOffset = (): Promise<number> => accessLogOffset(reg)
-const blobGetsSince = (from: number): Promise<string[]> => blobGetsSinceIn(reg, from)
+/** Blob digests GET'd from REPO in the access log lines after `from` bytes, waiting for a sentinel line to be written. */
+let sentinel = 0
+async function logOffset(): Promise<number> {
+  const mark = `mark-${++sentinel}`
+  await fetch(`${reg.url}/v2/?${mark}`)
+  for (;;) {
+    const text = await readFile(reg.logFile, 'utf8')
+    const at = text.indexOf(mark)
+    if (at >= 0) return text.indexOf('\n', at) + 1
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+async function blobGetsSince(from: number): Promise<string[]> {
+  const until = await logOffset()
+  const text = (await readFile(reg.logFile, 'utf8')).slice(from, until)
+  return [...text.matchAll(/"GET \/v2\/([^ ]+)\/blobs\/(sha256:[a-f0-9]{64}) HTTP/g)].map(m => `${m[1]}@${m[2]}`)
+}
 
 async function stageLayers(signature: string): Promise<string[]> {
   const m = JSON.parse((await getRawManifest(reg, REPO_PATH, `dimgstage-${signature}`)).bytes.toString('utf8')) as {layers: {digest: string}[]}
