@@ -42,7 +42,7 @@ const PATH_MAX = 4096 // bytes in a path given to a system call, with its NUL (L
 const run = promisify(execFile)
 
 /** Yields the input's chunks, gunzipped when it starts with the gzip magic bytes. */
-async function decompressed(input: Readable, label: string): Promise<Readable> {
+export async function decompressed(input: Readable, label: string): Promise<Readable> {
   const it = input[Symbol.asyncIterator]()
   let head = Buffer.alloc(0)
   let ended = false
@@ -92,7 +92,7 @@ function decodePaxBytes(buf: Buffer): Record<string, string> {
  * its UTF-8 decoder, through the one method it has for long headers. Every string in a header is then a
  * latin1 string of the raw bytes; `nameOf` turns a name into the build's representation.
  */
-function byteExtract(): Extract {
+export function byteExtract(): Extract {
   const ex = tarExtract({filenameEncoding: 'latin1'} as Parameters<typeof tarExtract>[0]) // not in tar-stream's types
   const internals = ex as unknown as {
     _header: {type: string}
@@ -109,7 +109,8 @@ function byteExtract(): Extract {
   return ex
 }
 
-function nameOf(latin1: string): string {
+/** An entry's name as read (tar-stream decodes it as latin1): its bytes, as a path string. */
+export function nameOf(latin1: string): string {
   return nameFromBytes(Buffer.from(latin1, 'latin1'))
 }
 

@@ -11,19 +11,36 @@ export interface ImageUser {
   home: string
 }
 
+/** An image's /etc/passwd and /etc/group (null: not there as a regular file). */
+export interface AccountFiles {
+  passwd: string | null
+  group: string | null
+}
+
 /** Reads a file of the root unless it is missing or a symlink (which could point at the host). */
-async function readRootFile(root: string, rel: string): Promise<string[]> {
+async function readRootFile(root: string, rel: string): Promise<string | null> {
   const abs = join(root, rel)
   const st = await lstat(abs).catch(() => null)
-  if (!st?.isFile()) return []
-  return (await readFile(abs, 'utf8')).split('\n').filter(l => l && !l.startsWith('#')).map(l => l)
+  if (!st?.isFile()) return null
+  return readFile(abs, 'utf8')
 }
+
+export async function accountFilesIn(root: string): Promise<AccountFiles> {
+  return {passwd: await readRootFile(root, 'etc/passwd'), group: await readRootFile(root, 'etc/group')}
+}
+
+const entries = (file: string | null): string[][] => (file ?? '').split('\n').filter(l => l && !l.startsWith('#')).map(l => l.split(':'))
 
 const NUMERIC = /^\d+$/
 
 export async function resolveImageUser(root: string, spec: string | undefined): Promise<ImageUser> {
+  return userIn(await accountFilesIn(root), spec)
+}
+
+/** The user `spec` names, resolved against the image's account files. */
+export function userIn(files: AccountFiles, spec: string | undefined): ImageUser {
   const [userPart, groupPart] = (spec?.trim() || '0').split(':', 2) as [string, string | undefined]
-  const passwd = (await readRootFile(root, 'etc/passwd')).map(l => l.split(':'))
+  const passwd = entries(files.passwd)
   const entry = passwd.find(f => (NUMERIC.test(userPart) ? f[2] === userPart : f[0] === userPart))
   if (!entry && !NUMERIC.test(userPart)) {
     throw new SlipwayError('config', `user "${userPart}" is not in the image's /etc/passwd`, {hint: 'create the user in an earlier stage or use a numeric uid'})
@@ -34,7 +51,7 @@ export async function resolveImageUser(root: string, spec: string | undefined): 
     if (NUMERIC.test(groupPart)) {
       gid = Number(groupPart)
     } else {
-      const group = (await readRootFile(root, 'etc/group')).map(l => l.split(':')).find(f => f[0] === groupPart)
+      const group = entries(files.group).find(f => f[0] === groupPart)
       if (!group) throw new SlipwayError('config', `group "${groupPart}" is not in the image's /etc/group`, {hint: 'create the group in an earlier stage or use a numeric gid'})
       gid = Number(group[2])
     }

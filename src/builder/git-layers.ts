@@ -3,7 +3,7 @@ import {SlipwayError} from '../errors.js'
 import {appendLayer, type Image} from '../image/index.js'
 import type {StageBuilder, StageWork} from './builder.js'
 import {storeLayer} from './layers.js'
-import {mappingsWithIds, needsUserLookup} from './owners.js'
+import {accountsInLayers, mappingsWithIds} from './owners.js'
 
 function parentOf(work: StageWork): Image {
   if (!work.parent) throw new SlipwayError('internal', `stage ${work.stage.name} has no parent image`)
@@ -11,15 +11,15 @@ function parentOf(work: StageWork): Image {
 }
 
 /**
- * `gitArchive`: the mapped files of the commit, read from git. The parent's files are read only for
- * owner/group names no earlier stage recorded ids for (their /etc/passwd and /etc/group).
+ * `gitArchive`: the mapped files of the commit, read from git. Of the parent, only /etc/passwd and
+ * /etc/group are read, from its layers, for owner/group names no earlier stage recorded ids for.
  */
 export const gitArchiveBuilder: StageBuilder<'gitArchive'> = {
   kind: 'gitArchive',
-  needsParentFiles: inputs => inputs.mappings.some(needsUserLookup),
+  needsParentFiles: () => false,
   build: async (services, work, inputs) => {
     const parent = parentOf(work)
-    const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, work.parentRoot)
+    const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, accountsInLayers(parent, work.parentRoot, services.signal))
     const layer = await storeLayer(
       services.store,
       services.lease,
@@ -32,14 +32,15 @@ export const gitArchiveBuilder: StageBuilder<'gitArchive'> = {
 
 /**
  * `gitLatestPatch`: the diff between the commit the parent recorded and the current one, from git (deleted
- * files as whiteouts); the parent's files are not read (owner ids come from the stage that mapped them).
+ * files as whiteouts); the parent's files are not read (owner ids come from the stage that mapped them, else
+ * from the layers holding /etc/passwd and /etc/group).
  */
 export const gitPatchBuilder: StageBuilder<'gitLatestPatch'> = {
   kind: 'gitLatestPatch',
   needsParentFiles: () => false,
   build: async (services, work, inputs) => {
     const parent = parentOf(work)
-    const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, work.parentRoot)
+    const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, accountsInLayers(parent, work.parentRoot, services.signal))
     const repoDir = services.gitRoot()
     const patch = await gitPatchChanges({repoDir, fromCommit: inputs.fromCommit, toCommit: inputs.revision.contentRef, mappings})
     const layer = await storeLayer(services.store, services.lease, await gitPatchLayer(patch, {repoDir, mappings, mtime: services.mtimeClamp, compression: services.compression}))

@@ -1,7 +1,7 @@
 import {extractLayer, importLayer} from '../build/index.js'
 import type {StageBuilder} from './builder.js'
 import {consumeLayer} from './layers.js'
-import {mappingsWithIds} from './owners.js'
+import {accountsInRoot, mappingsWithIds} from './owners.js'
 import {layerFromChanges, parentFiles} from './root-changes.js'
 
 /** Imports (before/after install or setup): an artifact's files copied into the parent's unpacked root. */
@@ -12,7 +12,7 @@ export const importsBuilder: StageBuilder<'imports'> = {
     const {parent, root, before} = await parentFiles(work)
     for (const imp of inputs.imports) {
       const srcRoot = await services.artifactRoot(imp.artifactSignature)
-      const {mappings} = await mappingsWithIds([imp], parent, async () => root)
+      const {mappings} = await mappingsWithIds([imp], parent, accountsInRoot(root))
       const files = await importLayer({srcRoot, mappings, mtimeClamp: services.mtimeClamp, compression: 'none'})
       await consumeLayer(extractLayer(files.stream, root, {label: `import from ${imp.artifact}`, signal: services.signal}), files.done)
     }

@@ -1,7 +1,7 @@
-import {type PathMapping, resolveImageUser} from '../build/index.js'
+import {accountFilesIn, type AccountFiles, filesFromLayers, type PathMapping, userIn} from '../build/index.js'
 import type {GitMapping, ImportSpec} from '../config/types.js'
 import {LABEL} from '../naming/index.js'
-import type {ImageParts} from '../image/index.js'
+import type {Image, ImageParts} from '../image/index.js'
 
 /** `owner[:group]` specs resolved against an image, as `[uid, gid]`: recorded in a label by the stage that mapped them. */
 export type OwnerIds = Record<string, [number, number]>
@@ -35,13 +35,45 @@ export function recordedOwnerIds(image: ImageParts): OwnerIds {
   }
 }
 
+/** How a builder gets the image's /etc/passwd and /etc/group, asked only when a name must be resolved. */
+export type AccountsReader = () => Promise<AccountFiles>
+
+/** From a root already unpacked. */
+export const accountsInRoot =
+  (root: string): AccountsReader =>
+  () =>
+    accountFilesIn(root)
+
+const ACCOUNT_PATHS = ['etc/passwd', 'etc/group'] as const
+
+/**
+ * From the image's layers, topmost first, wherever their bytes are (the store or a registry): each file from
+ * the topmost layer that has it, layers below never read. Only when the layers cannot tell (a hard link, a
+ * replaced /etc) is the image unpacked, by `root()`.
+ */
+export function accountsInLayers(image: Image, root: () => Promise<string>, signal?: AbortSignal): AccountsReader {
+  return async () => {
+    const layers = [...image.manifest.layers].reverse().map(l => ({
+      label: l.digest,
+      open: () => image.source.openBlob(l),
+      // a registry's bytes are checked against the digest at the end of the blob; the store's were when written
+      readToEnd: image.source.repository !== undefined,
+    }))
+    const found = await filesFromLayers(layers, [...ACCOUNT_PATHS], signal)
+    if (!found) return accountFilesIn(await root())
+    const text = (path: string): string | null => found.get(path)?.toString('utf8') ?? null
+    return {passwd: text('etc/passwd'), group: text('etc/group')}
+  }
+}
+
 /**
  * Path mappings with owner/group as ids, resolved as `chown` in the image would: from ids recorded by the
- * stage that first mapped them, else from the parent's unpacked /etc/passwd and /etc/group (`root()`
- * unpacks it only then). Returns the mappings and the ids that needed a lookup, to be recorded.
+ * stage that first mapped them, else from the image's /etc/passwd and /etc/group (`accounts()` is read only
+ * then, once). Returns the mappings and the ids that needed a lookup, to be recorded.
  */
-export async function mappingsWithIds(mappings: (GitMapping | ImportSpec)[], parent: ImageParts | undefined, root: () => Promise<string>): Promise<{mappings: PathMapping[]; ownerIds: OwnerIds}> {
+export async function mappingsWithIds(mappings: (GitMapping | ImportSpec)[], parent: ImageParts | undefined, accounts: AccountsReader): Promise<{mappings: PathMapping[]; ownerIds: OwnerIds}> {
   const recorded = parent ? recordedOwnerIds(parent) : {}
+  let files: Promise<AccountFiles> | undefined
   const ownerIds: OwnerIds = {}
   const out: PathMapping[] = []
   for (const m of mappings) {
@@ -52,7 +84,8 @@ export async function mappingsWithIds(mappings: (GitMapping | ImportSpec)[], par
       let pair = recorded[key]
       if (!pair && !needsUserLookup(m)) pair = [Number(owner ?? 0), Number(group)]
       if (!pair) {
-        const user = await resolveImageUser(await root(), key)
+        files ??= accounts()
+        const user = userIn(await files, key)
         pair = [user.uid, user.gid]
       }
       if (needsUserLookup(m)) ownerIds[key] = pair

@@ -4,7 +4,7 @@ import type {Image} from '../image/index.js'
 import {LABEL} from '../naming/index.js'
 import type {BuildServices, StageBuilder} from './builder.js'
 import {consumeLayer} from './layers.js'
-import {mappingsWithIds} from './owners.js'
+import {accountsInRoot, mappingsWithIds} from './owners.js'
 import {layerFromChanges, parentFiles} from './root-changes.js'
 
 /** A user stage (install, beforeSetup, setup…): its commands run in the parent's unpacked root. */
@@ -35,7 +35,7 @@ export const shellBuilder: StageBuilder<'shell'> = {
 async function bringGitFilesUpToDate(services: BuildServices, image: Image, root: string, gitMappings: GitMapping[], target: string): Promise<void> {
   const recorded = image.config.config?.Labels?.[LABEL.gitContentRef]
   if (!recorded || recorded === target) return
-  const {mappings} = await mappingsWithIds(gitMappings, image, async () => root)
+  const {mappings} = await mappingsWithIds(gitMappings, image, accountsInRoot(root))
   const repoDir = services.gitRoot()
   const patch = await gitPatchChanges({repoDir, fromCommit: recorded, toCommit: target, mappings})
   if (patch.empty) return

@@ -3,4 +3,13 @@ export {StageCaches} from './caches.js'
 export {LocalStagesCache} from './local.js'
 export {RegistryStagesCache, type RegistryStagesCacheOptions} from './registry.js'
 export {lookUpStageTag, mismatchWarning, type RegistryAccess, type StageLookup} from './stage-tags.js'
-export type {CachedStage, StagesCache} from './stages-cache.js'
+export {
+  type CachedStage,
+  canListStages,
+  type FinalImage,
+  type FinalImageListing,
+  holdsFinalImages,
+  type ListedStage,
+  type StageListing,
+  type StagesCache,
+} from './stages-cache.js'

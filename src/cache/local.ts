@@ -1,10 +1,10 @@
 import {loadStoreImage} from '../image/index.js'
-import {localStageName} from '../naming/index.js'
+import {CREATED_ANNOTATION, localStageName, localStageSignature, parseStageLabels} from '../naming/index.js'
 import type {OciStore} from '../store/index.js'
-import type {CachedStage, StagesCache} from './stages-cache.js'
+import {type CachedStage, layersSize, type ListedStage, type StageListing, type StagesCache} from './stages-cache.js'
 
 /** The project's stages in the local store (the dev cache is another one: `dev`). */
-export class LocalStagesCache implements StagesCache {
+export class LocalStagesCache implements StagesCache, StageListing {
   readonly where = 'local'
   readonly name = 'the local stages cache'
 
@@ -34,9 +34,24 @@ export class LocalStagesCache implements StagesCache {
     return descriptor ? (descriptor.annotations ?? {}) : undefined
   }
 
+  /** The stages named in the store's index: labels from the manifest's annotations and the index entry's. */
+  async listStages(): Promise<ListedStage[]> {
+    const out: ListedStage[] = []
+    for (const entry of await this.store.listRefs()) {
+      const signature = localStageSignature(entry.name, this.project, this.dev)
+      if (!signature) continue
+      const manifest = await this.store.getManifest(entry.descriptor.digest)
+      const labels = {...manifest.annotations, ...entry.descriptor.annotations}
+      const created = labels[CREATED_ANNOTATION] ?? null
+      out.push({signature, image: entry.name, digest: entry.descriptor.digest, size: layersSize(manifest), created, facts: parseStageLabels(labels), project: this.project})
+    }
+    return out
+  }
+
+  /** One index update removes them all, so no order is needed; then the blobs no image needs go. */
   async delete(signatures: string[]): Promise<string[]> {
     const removed = await this.store.removeRefs(signatures.map(s => this.stageName(s)))
-    // blobs no image needs any more; young blobs stay for builds running right now
+    // young blobs stay for builds running right now
     await this.store.gc()
     return removed.map(r => r.name)
   }

@@ -1,4 +1,4 @@
-import {LocalStagesCache, RegistryStagesCache, StageCaches} from '../cache/index.js'
+import {LocalStagesCache, RegistryStagesCache, StageCaches, type StagesCache} from '../cache/index.js'
 import {SlipwayError} from '../errors.js'
 import {DownloadCounter} from '../image/index.js'
 import {formatRef, parseImageRef, type Repository} from '../oci/ref.js'
@@ -15,14 +15,30 @@ export interface PlanRequest {
   repo?: Repository
 }
 
+/** The project's stages in REPO (`REPO:dimgstage-<signature>`); blob bytes read are counted in `downloads`. */
+export function registryStagesCache(ctx: WorkflowContext, project: Project, repo: Repository, downloads = new DownloadCounter()): RegistryStagesCache {
+  return new RegistryStagesCache(ctx, repo, {
+    project: project.name,
+    cacheVersion: CACHE_VERSION,
+    downloads,
+    warn: line => ctx.reporter.warn(line),
+    jobs: ctx.jobs,
+    deleted: ref => ctx.reporter.info(`deleted ${ref}`),
+  })
+}
+
+/** The one stages cache a `stages list|cleanup|flush local|repo` works on. */
+export async function stagesCacheAt(ctx: WorkflowContext, project: Project, where: 'local' | 'repo', opts: {repo?: Repository; dev?: boolean}): Promise<StagesCache> {
+  if (where === 'local') return new LocalStagesCache(await ctx.store(), project.name, opts.dev ?? false)
+  if (!opts.repo) throw new SlipwayError('usage', 'the registry stages cache needs REPO', {hint: 'give the registry repository, e.g. localhost:5000/myproject'})
+  return registryStagesCache(ctx, project, opts.repo)
+}
+
 /** The stages caches a run plans against: the local store's, and REPO's when one is given. */
 export async function stageCaches(ctx: WorkflowContext, project: Project, repo?: Repository): Promise<StageCaches> {
   const downloads = new DownloadCounter()
   const local = new LocalStagesCache(await ctx.store(), project.name, project.dev)
-  const remote = repo
-    ? new RegistryStagesCache(ctx, repo, {project: project.name, cacheVersion: CACHE_VERSION, downloads, warn: line => ctx.reporter.warn(line)})
-    : undefined
-  return new StageCaches(local, remote, downloads)
+  return new StageCaches(local, repo ? registryStagesCache(ctx, project, repo, downloads) : undefined, downloads)
 }
 
 /**

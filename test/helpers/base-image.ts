@@ -62,9 +62,10 @@ export async function pushBaseImage(reg: TestRegistry, repoPath = 'base/busybox'
   return target
 }
 
-/** Pushes a one-layer image (the uncompressed layer given, e.g. a hostile tar from ./tar.ts) as
+/** Pushes an image of the uncompressed layers given, bottom first (e.g. a hostile tar from ./tar.ts), as
  *  HOST/hostile/NAME:latest and returns that reference. */
-export async function pushLayerImage(reg: TestRegistry, name: string, layer: Buffer): Promise<string> {
+export async function pushLayerImage(reg: TestRegistry, name: string, layer: Buffer | Buffer[]): Promise<string> {
+  const layers = Array.isArray(layer) ? layer : [layer]
   const layout = join(await makeTempDir('layer-image'), 'layout')
   const blobs = join(layout, 'blobs', 'sha256')
   await mkdir(blobs, {recursive: true})
@@ -73,20 +74,20 @@ export async function pushLayerImage(reg: TestRegistry, name: string, layer: Buf
     await writeFile(join(blobs, digest.slice(7)), data)
     return digest
   }
-  const layerDigest = await put(layer)
+  const layerDigests = await Promise.all(layers.map(put))
   const config = Buffer.from(JSON.stringify({
     architecture: 'amd64',
     os: 'linux',
     config: {Env: ['PATH=/bin'], Cmd: ['/bin/sh']},
-    rootfs: {type: 'layers', diff_ids: [layerDigest]},
-    history: [{created_by: name}],
+    rootfs: {type: 'layers', diff_ids: layerDigests},
+    history: layers.map(() => ({created_by: name})),
   }))
   const configDigest = await put(config)
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: {mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length},
-    layers: [{mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length}],
+    layers: layers.map((l, i) => ({mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigests[i], size: l.length})),
   }))
   const manifestDigest = await put(manifest)
   await writeFile(join(layout, 'oci-layout'), JSON.stringify({imageLayoutVersion: '1.0.0'}))

@@ -7,7 +7,7 @@ const mapping = (owner?: string, group?: string): GitMapping =>
 const revision = {commit: 'c', contentRef: 'c'}
 
 describe('which builders read their parent\'s files', () => {
-  it('from, docker and the latest patch never do; shell and imports always do', () => {
+  it('from, docker and the git stages never do; shell and imports always do', () => {
     const cases: [StageInputs, boolean][] = [
       [{kind: 'from', image: 'x', fromLatest: false}, false],
       [{kind: 'docker', instructions: {}} as StageInputs, false],
@@ -18,7 +18,7 @@ describe('which builders read their parent\'s files', () => {
     expect(cases.map(([inputs]) => [inputs.kind, needsParentFiles(inputs)])).toEqual(cases.map(([inputs, needs]) => [inputs.kind, needs]))
   })
 
-  it('gitArchive does only for owner/group that need /etc/passwd or /etc/group', () => {
+  it('gitArchive does not, even for owner/group names (they are read from the layer holding /etc/passwd)', () => {
     const archive = (...mappings: GitMapping[]): StageInputs => ({kind: 'gitArchive', mappings, revision})
     expect({
       none: needsParentFiles(archive(mapping())),
@@ -27,7 +27,7 @@ describe('which builders read their parent\'s files', () => {
       uidOnly: needsParentFiles(archive(mapping('1000'))), // its primary group is in /etc/passwd
       names: needsParentFiles(archive(mapping('app', 'app'))),
       oneOfTwo: needsParentFiles(archive(mapping(), mapping(undefined, 'staff'))),
-    }).toEqual({none: false, ids: false, groupId: false, uidOnly: true, names: true, oneOfTwo: true})
+    }).toEqual({none: false, ids: false, groupId: false, uidOnly: false, names: false, oneOfTwo: false})
   })
 
   it('every stage kind has its own builder', () => {
