@@ -208,7 +208,8 @@ export interface FinalPushOptions {
  */
 export async function pushFinalImages(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, opts: FinalPushOptions): Promise<SyncResult> {
   const {gitRoot, headCommit} = plan.project
-  const branch = gitRoot ? await currentBranch(gitRoot) : undefined
+  // git is asked only when a tag option needs the branch
+  const branch = gitRoot && opts.tags.tagBranch ? await currentBranch(gitRoot) : undefined
   const tags = resolveTags(opts.tags, {branch, commit: headCommit}, ctx.env)
   const store = await ctx.store()
   const dimgs = plan.dimgs.filter(d => !d.isArtifact)

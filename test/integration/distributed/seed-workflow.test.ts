@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
 import {join} from 'node:path'
 
 import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
@@ -234,6 +234,9 @@ shell:
     expect(notCi.stderr).toContain('--tag-ci: not running in a known CI system')
     // bp built on the stages REPO has and kept none of them locally; spush to another repository reads the local cache
     await json(home, ['dimg', 'build', 'worker'])
+    const branch = execFileSync('git', ['-C', project.dir, 'symbolic-ref', '--short', 'HEAD'], {encoding: 'utf8'}).trim()
+    const byBranch = await json(home, ['dimg', 'push', 'worker', repo, '--tag-branch'])
+    expect(byBranch.images.map((i: {image: string}) => i.image)).toEqual([`${repo}/worker:${branch}`])
     const spush = await json(home, ['dimg', 'spush', 'worker', `${reg.host}/plain-worker`, '--tag', 'Release 1'])
     expect(spush.images[0].image).toMatch(new RegExp(`^${reg.host}/plain-worker:release-1-[0-9a-f]+$`))
     const twoDimgs = await slipway(home, ['dimg', 'spush', `${reg.host}/x`])
