@@ -40,7 +40,10 @@ export function finalImageDocuments(stage: ImageParts, stageAnnotations: Record<
 
 /** Writes the two documents into the store under the lease (its layers stay wherever they are); returns the manifest. */
 async function storeDocuments(store: OciStore, lease: Lease, docs: FinalImageDocuments): Promise<Descriptor> {
-  for (const {bytes, descriptor} of [docs.config, docs.manifest]) await store.writeBlobBytes(bytes, {digest: descriptor.digest, size: descriptor.size}, lease)
+  const both = [docs.config, docs.manifest]
+  // one lease save for the pair, then both writes at once (each write's own lease.add finds them leased)
+  await lease.add(...both.map(d => d.descriptor.digest))
+  await Promise.all(both.map(({bytes, descriptor}) => store.writeBlobBytes(bytes, {digest: descriptor.digest, size: descriptor.size}, lease)))
   return docs.manifest.descriptor
 }
 

@@ -222,11 +222,17 @@ export async function pushFinalImages(ctx: WorkflowContext, plan: ProjectPlan, r
   try {
     const items: PushItem[] = []
     const images: FinalImageTransfer[] = []
-    for (const dimg of dimgs) {
-      const stage = await locateLastStage(ctx, plan, dimg, repo, opts.runStages ?? NO_RUN_STAGES)
-      const manifest = stage.at === 'local'
-        ? await finalImageOf(store, lease, stage.descriptor, dimg.name, dimg.lastSignature)
-        : await finalImageOfRemoteStage(store, lease, stage.stage, stage.annotations, dimg.name, dimg.lastSignature)
+    // every dimg's final image documents at once (each is a few store writes); listed in plan order
+    const made = await Promise.all(
+      dimgs.map(async dimg => {
+        const stage = await locateLastStage(ctx, plan, dimg, repo, opts.runStages ?? NO_RUN_STAGES)
+        const manifest = stage.at === 'local'
+          ? await finalImageOf(store, lease, stage.descriptor, dimg.name, dimg.lastSignature)
+          : await finalImageOfRemoteStage(store, lease, stage.stage, stage.annotations, dimg.name, dimg.lastSignature)
+        return {dimg, stage, manifest}
+      }),
+    )
+    for (const {dimg, stage, manifest} of made) {
       const target = opts.asIs ? repo : finalImageRepository(repo, dimg.name)
       for (const tag of tags) {
         const ref = withTag(target, tag)
