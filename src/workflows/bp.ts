@@ -6,7 +6,7 @@ import type {Descriptor} from '../oci/types.js'
 import type {Lease} from '../store/index.js'
 import {type BuildOptions, type BuildReport, buildProject, type DimgOutcome, stageRefUpdate} from './build.js'
 import type {WorkflowContext} from './context.js'
-import type {DimgPlan, ProjectPlan} from './plan.js'
+import type {ProjectPlan} from './plan.js'
 import {mergeResults, pushFinalImages, pushStages, type SyncResult} from './registry-sync.js'
 
 export interface BuildAndPushOptions extends Omit<BuildOptions, 'repo' | 'lease' | 'onDimgBuilt'> {
@@ -31,19 +31,20 @@ export async function buildAndPush(ctx: WorkflowContext, opts: BuildAndPushOptio
   const lease = await store.lease()
   try {
     const runStages: CollectedStages = {pending: new Map(), inRepo: new Set(), remote: new Map()}
-    const stagePushes: Promise<SyncResult>[] = []
+    // per dimg: its pending stages recorded, then (with --with-stages) its stages pushed
+    const afterEachDimg: Promise<SyncResult | undefined>[] = []
     const {plan, report} = await buildProject(ctx, {
       ...opts,
       lease,
       onDimgBuilt: (p, dimg, outcome) => {
-        const written = recordPendingStages(ctx, p, outcome, lease, runStages)
-        written.catch(() => {}) // awaited below; a failed build must not leave it unhandled
-        const push = opts.withStages ? written.then(() => pushStages(ctx, p, opts.repo, [dimg] as DimgPlan[], runStages)) : written.then(() => undefined)
-        push.catch(() => {})
-        stagePushes.push(push as Promise<SyncResult>)
+        const done = recordPendingStages(ctx, p, outcome, lease, runStages).then(() =>
+          opts.withStages ? pushStages(ctx, p, opts.repo, [dimg], runStages) : undefined,
+        )
+        done.catch(() => {}) // awaited below; a failed build must not leave it unhandled
+        afterEachDimg.push(done)
       },
     })
-    const stages = (await Promise.all(stagePushes)).filter((r): r is SyncResult => r !== undefined)
+    const stages = (await Promise.all(afterEachDimg)).filter((r): r is SyncResult => r !== undefined)
     const finals = await pushFinalImages(ctx, plan, opts.repo, {tags: opts.tags, runStages})
     return {build: report, push: mergeResults([...stages, finals])}
   } finally {

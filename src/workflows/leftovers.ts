@@ -2,7 +2,7 @@ import {readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {releaseRoot} from '../build/root-release.js' // not build/index: `dimg cleanup` loads no layer code
-import type {GcResult} from '../store/index.js'
+import {type GcResult, isPidAlive} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
 import {existingScratchBase, removeScratchBaseIfEmpty, SCRATCH_PREFIX} from './scratch.js'
 
@@ -11,15 +11,6 @@ export interface LeftoversResult {
   buildDirs: string[]
   gc: GcResult
   dryRun: boolean
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /** Unreferenced blobs younger than this stay: a build or pull may be about to reference them. */
@@ -37,7 +28,7 @@ export async function cleanupLeftovers(ctx: WorkflowContext, opts: {dryRun?: boo
   const buildDirs: string[] = []
   for (const name of names) {
     const m = new RegExp(`^${SCRATCH_PREFIX}(\\d+)-`).exec(name)
-    if (!m || processAlive(Number(m[1]))) continue
+    if (!m || isPidAlive(Number(m[1]))) continue
     const dir = join(base!, name)
     buildDirs.push(dir)
     if (opts.dryRun) continue
