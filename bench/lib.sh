@@ -1,4 +1,4 @@
-# Shared by the bash benchmarks (bench/transfer.sh, bench/ephemeral.sh): source it after setting ROOT and
+# Shared by the bash benchmarks (bench/transfer.sh, bench/ephemeral.sh, bench/realistic.sh): source it after setting ROOT and
 # WORK and defining log().
 
 # private_slipway: a private build of the working tree into $WORK/slipway; sets SLIPWAY (the command).
@@ -52,4 +52,31 @@ CONFIG
   done
   echo "$(basename "$0"): docker-registry did not start (see $dir/access.log)" >&2
   exit 2
+}
+
+# journaled_workdir DIR SIZE_MIB: DIR on a journaled ext4 (this machine's root filesystem has no journal,
+# which makes per-file costs unlike a CI runner's). When DIR's filesystem already has a journal it is used
+# as it is; otherwise a SIZE_MIB sparse image beside it is formatted and loop-mounted on DIR (needs root).
+# Sets JOURNALED_MOUNT to the mount point to unmount (empty when nothing was mounted); call
+# release_journaled_workdir in the EXIT trap.
+JOURNALED_MOUNT=
+journaled_workdir() {
+  local dir=$1 size=$2 dev
+  mkdir -p "$dir"
+  dev=$(findmnt -n -o SOURCE --target "$dir")
+  if [ -b "$dev" ] && command -v dumpe2fs >/dev/null && dumpe2fs -h "$dev" 2>/dev/null | grep -q '^Filesystem features:.*has_journal'; then
+    return 0
+  fi
+  [ "$(id -u)" = 0 ] || { echo "$(basename "$0"): $dir is not on a journaled ext4, and making one needs root" >&2; exit 2; }
+  truncate -s "${size}M" "$dir.img"
+  mkfs.ext4 -q -F -O has_journal "$dir.img"
+  mount -o loop "$dir.img" "$dir"
+  JOURNALED_MOUNT=$dir
+}
+release_journaled_workdir() {
+  if [ -n "$JOURNALED_MOUNT" ]; then
+    umount "$JOURNALED_MOUNT" 2>/dev/null || umount -l "$JOURNALED_MOUNT" 2>/dev/null || true
+    rm -f "$JOURNALED_MOUNT.img"
+    JOURNALED_MOUNT=
+  fi
 }
