@@ -108,10 +108,7 @@ function jsEscape(s: string): string {
     else if (c === '>') out += '\\u003E'
     else if (c === '&') out += '\\u0026'
     else if (c === '=') out += '\\u003D'
-    else if (c === '\n') out += '\\n'
-    else if (c === '\r') out += '\\r'
-    else if (c === '\t') out += '\\t'
-    else if (cp < 0x20) out += `\\u${cp.toString(16).toUpperCase().padStart(4, '0')}`
+    else if (cp < 0x20 || cp === 0x7f) out += `\\u${cp.toString(16).toUpperCase().padStart(4, '0')}`
     else out += c
   }
   return out

@@ -253,11 +253,12 @@ export class Executor {
   }
 
   private evalFieldChain(dot: Value, receiver: Value, node: Node, ident: string[], args: ArgNode[], final: Final): Value {
-    for (let i = 0; i < ident.length - 1; i++) receiver = this.evalField(dot, ident[i], node, [], MISSING, receiver)
-    return this.evalField(dot, ident[ident.length - 1], node, args, final, receiver)
+    for (let i = 0; i < ident.length - 1; i++) receiver = this.evalField(dot, ident[i], node, [], MISSING, receiver, i > 0)
+    return this.evalField(dot, ident[ident.length - 1], node, args, final, receiver, ident.length > 1)
   }
 
-  private evalField(dot: Value, name: string, node: Node, args: ArgNode[], final: Final, receiver: Value): Value {
+  /** `boxed`: the receiver came out of a map, so Go sees it as an interface {} (errors name that type). */
+  private evalField(dot: Value, name: string, node: Node, args: ArgNode[], final: Final, receiver: Value, boxed: boolean): Value {
     if (receiver === undefined) return undefined
     if (receiver === null) this.errorf(`nil pointer evaluating interface {}.${name}`)
     if (isMap(receiver)) {
@@ -266,7 +267,7 @@ export class Executor {
       if (args.length > 1 || final !== MISSING) this.errorf(`${name} is not a method but has arguments`)
       return member
     }
-    this.errorf(`can't evaluate field ${name} in type ${typeName(receiver)}`)
+    this.errorf(`can't evaluate field ${name} in type ${boxed ? 'interface {}' : typeName(receiver)}`)
   }
 
   private evalFunction(dot: Value, node: IdentifierNode, cmd: Node, args: ArgNode[], final: Final): Value {

@@ -92,6 +92,22 @@ function formatInteger(n: bigint, verb: string, spec: Spec): string | null {
   return pad(sign + digits, spec, spec.prec === undefined)
 }
 
+/** %.Nf as Go rounds: on the exact decimal value of the double, ties to even (JavaScript's toFixed
+ *  rounds ties up: 2.5 -> "3" where Go prints "2"). */
+function toFixedHalfEven(f: number, prec: number): string {
+  if (f >= 1e21 || prec > 60) return f.toFixed(Math.min(prec, 100))
+  const exact = f.toFixed(100)
+  const point = exact.indexOf('.')
+  const kept = exact.slice(0, point + 1 + prec).replace(/\.$/, '')
+  const rest = exact.slice(point + 1 + prec)
+  const tie = /^50*$/.test(rest)
+  const last = kept.replace('.', '').slice(-1)
+  const up = rest[0] > '5' || (rest[0] === '5' && (!tie || Number(last) % 2 === 1))
+  if (!up) return kept
+  const digits = (BigInt(kept.replace('.', '')) + 1n).toString().padStart(kept.replace('.', '').length, '0')
+  return prec === 0 ? digits : `${digits.slice(0, -prec)}.${digits.slice(-prec)}`
+}
+
 function formatFloat(f: number, verb: string, spec: Spec): string | null {
   let s: string
   if (!Number.isFinite(f)) s = Number.isNaN(f) ? 'NaN' : f > 0 ? '+Inf' : '-Inf'
@@ -108,7 +124,7 @@ function formatFloat(f: number, verb: string, spec: Spec): string | null {
         }
         if (verb === 'G') s = s.toUpperCase()
         break
-      case 'f': case 'F': s = Math.abs(f).toFixed(spec.prec ?? 6); break
+      case 'f': case 'F': s = toFixedHalfEven(Math.abs(f), spec.prec ?? 6); break
       case 'e': case 'E':
         s = exponentForm(Math.abs(f).toExponential(spec.prec ?? 6))
         if (verb === 'E') s = s.toUpperCase()

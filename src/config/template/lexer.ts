@@ -272,7 +272,7 @@ function lexIdentifier(l: Lexer): State {
     l.backup(r)
     const word = l.input.slice(l.start, l.pos)
     if (!l.atTerminator()) return l.errorf(`bad character ${quoteRune(r)}`)
-    const kw = KEYWORDS[word]
+    const kw = Object.hasOwn(KEYWORDS, word) ? KEYWORDS[word] : undefined
     if (kw && kw !== 'dot') {
       if ((kw === 'break' && !l.breakOK) || (kw === 'continue' && !l.continueOK)) l.emit('identifier')
       else l.emit(kw)

@@ -425,7 +425,15 @@ function parseGoInt(s: string): bigint | null {
   return m[1] === '-' ? -v : v
 }
 
-/** Parses `text` as the template `name` (errors name `parseName`, the file), adding its trees to `set`. */
-export function parseTemplate(name: string, text: string, funcs: ReadonlySet<string>, set: TreeSet, parseName = name): void {
-  new Parser(parseName, text, funcs, set).parse(name)
+/**
+ * Parses `text` as the template `name`, adding its trees to `set`. Within one text a template defined twice
+ * is an error; a later text's definition replaces an earlier one unless it is empty, as Go associates them.
+ */
+export function parseTemplate(name: string, text: string, funcs: ReadonlySet<string>, set: TreeSet): void {
+  const parsed: TreeSet = new Map()
+  new Parser(name, text, funcs, parsed).parse(name)
+  for (const [n, tree] of parsed) {
+    if (set.has(n) && isEmptyTree(tree.root)) continue
+    set.set(n, tree)
+  }
 }

@@ -59,7 +59,7 @@ function deepEqual(a: Value, b: Value): boolean {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((e, i) => deepEqual(e, b[i]))
   if (isMap(a) && isMap(b)) {
     const ka = Object.keys(a)
-    return ka.length === Object.keys(b).length && ka.every((k) => k in b && deepEqual(a[k], b[k]))
+    return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]))
   }
   return a === b || ((a === null || a === undefined) && (b === null || b === undefined))
 }
@@ -69,7 +69,7 @@ function mergeInto(dst: GoMap, src: GoMap): void {
   for (const k of Object.keys(src)) {
     const d = dst[k]
     if (isMap(d) && isMap(src[k])) mergeInto(d, src[k] as GoMap)
-    else if (!(k in dst) || empty(d)) dst[k] = src[k]
+    else if (!Object.hasOwn(dst, k) || empty(d)) dst[k] = src[k]
   }
 }
 
@@ -313,6 +313,13 @@ export const SPRIG: ReadonlyMap<string, GoFunction> = new Map<string, GoFunction
     if (hay === null || hay === undefined) return false
     return list(hay, 'find has').some((v) => deepEqual(v, needle))
   })],
+  ['slice', fn([a], (l, ...indices) => {
+    if (!Array.isArray(l)) throw new GoError(`list should be type of slice or array but ${typeName(l) === 'float64' || typeName(l) === 'int' || typeName(l) === 'bool' || typeName(l) === 'string' ? typeName(l) : 'map'}`)
+    if (l.length === 0) return null
+    const start = indices.length > 0 ? Number(toInt64(indices[0])) : 0
+    const end = indices.length > 1 ? Number(toInt64(indices[1])) : l.length
+    return l.slice(start, end)
+  }, a)],
   ['concat', fn([], (...ls) => ls.flatMap((l) => list(l, 'concat type')), a)],
   ['dict', fn([], (...xs) => {
     const d: GoMap = {}
@@ -320,6 +327,7 @@ export const SPRIG: ReadonlyMap<string, GoFunction> = new Map<string, GoFunction
     return d
   }, a)],
   ['set', fn([m, s, a], (d, k, v) => {
+    if (d === null) throw new GoError('assignment to entry in nil map')
     ;(d as GoMap)[k as string] = v
     return d
   })],
@@ -331,7 +339,7 @@ export const SPRIG: ReadonlyMap<string, GoFunction> = new Map<string, GoFunction
   ['hasKey', fn([m, s], (d, k) => Object.prototype.hasOwnProperty.call(d, k as string))],
   ['keys', fn([], (...ds) => ds.flatMap((d) => Object.keys(d as GoMap)), m)],
   ['values', fn([m], (d) => Object.values(d as GoMap))],
-  ['pick', fn([m], (d, ...ks) => Object.fromEntries(ks.map(strval).filter((k) => k in (d as GoMap)).map((k) => [k, (d as GoMap)[k]])), s)],
+  ['pick', fn([m], (d, ...ks) => Object.fromEntries(ks.map(strval).filter((k) => Object.hasOwn(d as GoMap, k)).map((k) => [k, (d as GoMap)[k]])), s)],
   ['omit', fn([m], (d, ...ks) => Object.fromEntries(Object.entries(d as GoMap).filter(([k]) => !ks.includes(k))), s)],
   ['merge', fn([m], (dst, ...srcs) => {
     for (const src of srcs) mergeInto(dst as GoMap, src as GoMap)
