@@ -87,7 +87,8 @@ function length(item: Value): bigint {
   if (typeof item === 'string') return BigInt(Buffer.byteLength(item))
   if (Array.isArray(item)) return BigInt(item.length)
   if (isMap(item)) return BigInt(Object.keys(item).length)
-  throw new GoError(`len of type ${item === undefined ? '<nil>' : typeName(item)}`)
+  if (item === undefined) throw new GoError('reflect: call of reflect.Value.Type on zero Value')
+  throw new GoError(`len of type ${typeName(item)}`)
 }
 
 const evalArgs = (args: Value[]): string =>

@@ -10,7 +10,7 @@ import {TemplateError} from './error.js'
 import {Executor, type FuncMap, type GoFunction} from './exec.js'
 import {parseTemplate, type TreeSet} from './parser.js'
 import {SPRIG, fromJsonValue, strval} from './sprig.js'
-import {GoError, type GoMap, type Value} from './values.js'
+import {GoError, interfaceKeyedMaps, isMap, type GoMap, type Value} from './values.js'
 
 export {TemplateError}
 export type {Value}
@@ -67,10 +67,20 @@ function werfFunctions(trees: TreeSet, funcs: () => FuncMap, names: ReadonlySet<
       }
       if (doc === null || doc === undefined) return {}
       if (typeof doc !== 'object' || Array.isArray(doc)) throw new GoError(`yaml: unmarshal errors: cannot unmarshal into map[string]interface {}`)
-      return fromJsonValue(doc)
+      const result = fromJsonValue(doc) as GoMap
+      markNested(result)
+      return result
     }}],
     ['toYaml', {params: ['any'], call: (v) => toYaml(v)}],
   ]
+}
+
+function markNested(v: Value, nested = false): void {
+  if (Array.isArray(v)) v.forEach((e) => markNested(e, true))
+  else if (isMap(v)) {
+    if (nested) interfaceKeyedMaps.add(v)
+    Object.values(v).forEach((e) => markNested(e, true))
+  }
 }
 
 /** helm's toYaml: sorted keys, sequences not indented under their key, no trailing newline. */

@@ -313,20 +313,24 @@ function lexFieldOrVariable(l: Lexer, type: 'field' | 'variable'): State {
   return lexInsideAction
 }
 
-function lexChar(l: Lexer): State {
+/** A "…" string or a '…' character constant: backslash escapes, no newline. */
+function lexQuoted(l: Lexer, quote: string, type: TokenType, unterminated: string): State {
   for (;;) {
     const r = l.next()
     if (r === '\\') {
       const e = l.next()
       if (e !== EOF && e !== '\n') continue
-      return l.errorf('unterminated character constant')
+      return l.errorf(unterminated)
     }
-    if (r === EOF || r === '\n') return l.errorf('unterminated character constant')
-    if (r === "'") break
+    if (r === EOF || r === '\n') return l.errorf(unterminated)
+    if (r === quote) break
   }
-  l.emit('charConstant')
+  l.emit(type)
   return lexInsideAction
 }
+
+const lexChar = (l: Lexer): State => lexQuoted(l, "'", 'charConstant', 'unterminated character constant')
+const lexQuote = (l: Lexer): State => lexQuoted(l, '"', 'string', 'unterminated quoted string')
 
 function scanNumber(l: Lexer): boolean {
   l.accept('+-')
@@ -364,21 +368,6 @@ function lexNumber(l: Lexer): State {
     }
     l.emit('complex')
   } else l.emit('number')
-  return lexInsideAction
-}
-
-function lexQuote(l: Lexer): State {
-  for (;;) {
-    const r = l.next()
-    if (r === '\\') {
-      const e = l.next()
-      if (e !== EOF && e !== '\n') continue
-      return l.errorf('unterminated quoted string')
-    }
-    if (r === EOF || r === '\n') return l.errorf('unterminated quoted string')
-    if (r === '"') break
-  }
-  l.emit('string')
   return lexInsideAction
 }
 

@@ -211,7 +211,6 @@ class Parser {
       if (v.type !== 'variable') break
       const mark = this.index
       this.nextNonSpace()
-      const afterVariable = this.peek()
       const next = this.peekNonSpace()
       if (next.type === 'assign' || next.type === 'declare') {
         pipe.isAssign = next.type === 'assign'
@@ -228,8 +227,6 @@ class Parser {
           this.errorf('range can only initialize variables')
         }
         this.errorf(`too many declarations in ${context}`)
-      } else if (afterVariable.type === 'space') {
-        this.index = mark
       } else {
         this.index = mark
       }
@@ -267,7 +264,8 @@ class Parser {
     try {
       const pipe = this.pipeline(context, 'rightDelim')
       if (context === 'range') this.rangeDepth++
-      let [list, next] = this.itemList()
+      const [list, first] = this.itemList()
+      let next = first
       if (context === 'range') this.rangeDepth--
       let elseList: ListNode | null = null
       if (next.kind === 'else') {
@@ -279,7 +277,6 @@ class Parser {
           if (next.kind !== 'end') this.errorf(`expected end; found ${nodeString(next)}`)
         }
       }
-      void list
       return {pos: pipe.pos, line: pipe.line, pipe, list, elseList}
     } finally {
       this.vars.length = varCount

@@ -8,7 +8,7 @@ import {createHash} from 'node:crypto'
 import type {GoFunction} from './exec.js'
 import {formatValue} from './format.js'
 import {goQuote} from './quote.js'
-import {GoError, isMap, isTrue, sortedKeys, typeName, type GoMap, type Value} from './values.js'
+import {GoError, interfaceKeyedMaps, isMap, isTrue, sortedKeys, typeName, type GoMap, type Value} from './values.js'
 
 /** sprig's strval: strings as they are, everything else as fmt's %v. */
 export const strval = (v: Value): string => (typeof v === 'string' ? v : formatValue(v))
@@ -93,6 +93,7 @@ export function toJson(v: Value, indent = '', level = 0): string {
     return `[${v.map((e) => nl + toJson(e, indent, level + 1)).join(',')}${end}]`
   }
   if (typeof v === 'function') throw new GoError('json: unsupported type: func')
+  if (interfaceKeyedMaps.has(v)) throw new GoError('json: unsupported type: map[interface {}]interface {}')
   const keys = sortedKeys(v)
   if (keys.length === 0) return '{}'
   const sep = indent ? ': ' : ':'

@@ -42,3 +42,6 @@ export function sortedKeys(m: GoMap): string[] {
 
 /** A Go error a function returns; the executor reports it as "error calling NAME: MESSAGE". */
 export class GoError extends Error {}
+
+/** Maps that yaml.v2 decodes inside a document are map[interface {}]interface {}: encoding/json refuses them. */
+export const interfaceKeyedMaps = new WeakSet<GoMap>()
