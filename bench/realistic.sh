@@ -15,6 +15,8 @@
 #   warm     the same commit again (nothing changed)
 #   onefile  a commit changing src/lib00/index.js, under no stageDependencies: slipway makes only its git
 #            patch and docker stages, buildah redoes the last COPY and what follows it
+# slipway's --json report is checked after each warm (nothing built) and onefile (gitLatestPatch and docker
+# built) case: a run that measured something else stops.
 # Everything the tools write is on a journaled ext4 (bench/lib.sh journaled_workdir: a loop-mounted image
 # when the temp dir's filesystem has no journal, as this machine's root has not): SLIPWAY_HOME,
 # SLIPWAY_TMPDIR, buildah's --root and --runroot, TMPDIR of both, and the project. ROUNDS rounds (default
@@ -74,7 +76,10 @@ unmount_under() {
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   unmount_under "$FS"
-  if [ "${KEEP:-}" = 1 ]; then echo "kept $WORK (the journaled file system stays mounted on $FS)" >&2; return; fi
+  if [ "${KEEP:-}" = 1 ]; then
+    echo "kept $WORK; its journaled file system stays mounted: umount $FS && rm -rf $WORK when done" >&2
+    return
+  fi
   release_journaled_workdir
   rm -rf "$WORK"
 }
@@ -129,24 +134,34 @@ reset() {
   rm -rf "${FS:?}/$1"
   mkdir -p "$FS/$1/home" "$FS/$1/tmp"
 }
-# build CONTENDER: one build of the checked-out commit, output to $WORK/build.log, peak RSS to $WORK/rss
+# build CONTENDER: one build of the checked-out commit, output to $WORK/build.log (slipway's --json report
+# to $WORK/build.json), peak RSS to $WORK/rss
 build() {
   local c=$1 dir=$FS/$1
   case $c in
     slipway)
       SLIPWAY_HOME=$dir/home SLIPWAY_TMPDIR=$dir/tmp TMPDIR=$dir/tmp NO_COLOR=1 \
-        /usr/bin/time -f %M -o "$WORK/rss" "${SLIPWAY[@]}" dimg build --dir "$PROJECT" ;;
+        /usr/bin/time -f %M -o "$WORK/rss" "${SLIPWAY[@]}" dimg build --json --dir "$PROJECT" >"$WORK/build.json" 2>"$WORK/build.log" ;;
     overlay | vfs)
       TMPDIR=$dir/tmp /usr/bin/time -f %M -o "$WORK/rss" \
         buildah --root "$dir/home/root" --runroot "$dir/home/runroot" --storage-driver "$c" \
         bud --layers --isolation chroot --tls-verify=false --quiet \
-        -f "$HERE/Dockerfile" --build-arg "BASE=$BASE" -t realistic "$PROJECT" ;;
-  esac >"$WORK/build.log" 2>&1 || { echo "realistic.sh: $c failed:" >&2; tail -n 30 "$WORK/build.log" >&2; exit 2; }
+        -f "$HERE/Dockerfile" --build-arg "BASE=$BASE" -t realistic "$PROJECT" >"$WORK/build.log" 2>&1 ;;
+  esac || { echo "realistic.sh: $c failed:" >&2; tail -n 30 "$WORK/build.log" >&2; exit 2; }
+}
+# check_built CASE: slipway built what the case says it measures (warm: nothing; onefile: the git patch
+# and docker stages only), or the run stops
+check_built() {
+  local built want
+  built=$(node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(r.dimgs.flatMap(d => d.stages).filter(s => s.status === "built").map(s => s.name).join(" "))' "$WORK/build.json")
+  case $1 in warm) want= ;; onefile) want="gitLatestPatch docker" ;; *) return 0 ;; esac
+  [ "$built" = "$want" ] || { echo "realistic.sh: slipway's $1 build made stages [$built], not [$want]" >&2; exit 2; }
 }
 
 RESULTS=$WORK/results.tsv
 : >"$RESULTS"
-# measure ROUND CONTENDER CASE: one timed build after a sync
+mkdir -p "$WORK/logs"
+# measure ROUND CONTENDER CASE: one timed build after a sync; its log kept in $WORK/logs (KEEP=1 to read)
 measure() {
   local t0 t1 rss
   sync
@@ -154,6 +169,8 @@ measure() {
   build "$2"
   t1=$EPOCHREALTIME
   rss=$(tail -n 1 "$WORK/rss")
+  cp "$WORK/build.log" "$WORK/logs/$1-$2-$3.log"
+  if [ "$2" = slipway ]; then check_built "$3"; fi
   printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(elapsed "$t0" "$t1")" "$rss" >>"$RESULTS"
   log "  round $1 $2 $3: $(elapsed "$t0" "$t1") s, peak RSS $((rss / 1024)) MiB"
 }
@@ -163,8 +180,8 @@ if [ "${WARMUP:-1}" != 0 ]; then
   log "warm-up: an untimed slipway build fills the apt proxy"
   reset warmup
   SLIPWAY_HOME=$FS/warmup/home SLIPWAY_TMPDIR=$FS/warmup/tmp TMPDIR=$FS/warmup/tmp NO_COLOR=1 \
-    "${SLIPWAY[@]}" dimg build --dir "$PROJECT" >"$WORK/build.log" 2>&1 ||
-    { echo "realistic.sh: the warm-up build failed:" >&2; tail -n 30 "$WORK/build.log" >&2; exit 2; }
+    "${SLIPWAY[@]}" dimg build --dir "$PROJECT" >"$WORK/warmup.log" 2>&1 ||
+    { echo "realistic.sh: the warm-up build failed:" >&2; tail -n 30 "$WORK/warmup.log" >&2; exit 2; }
   reset warmup
 fi
 proxy_mark=$(wc -l <"$WORK/apt-proxy.log")
