@@ -21,7 +21,8 @@
 # when the temp dir's filesystem has no journal, as this machine's root has not): SLIPWAY_HOME,
 # SLIPWAY_TMPDIR, buildah's --root and --runroot, TMPDIR of both, and the project. ROUNDS rounds (default
 # 3) rotate the contenders' order; each timed build follows a `sync`. Prints medians, slipway/buildah
-# ratios and peak RSS (GNU time %M: the largest process of the tool's tree).
+# ratios and peak RSS (GNU time %M: the largest process of the tool's tree), and slipway's seconds per
+# stage (its --json report) in the cold build.
 #
 # apt and the network: the base image's apt goes through a caching HTTP proxy on loopback
 # (bench/realistic/apt-proxy.mjs, /etc/apt/apt.conf.d/01bench-proxy in the base image). One untimed
@@ -170,7 +171,10 @@ measure() {
   t1=$EPOCHREALTIME
   rss=$(tail -n 1 "$WORK/rss")
   cp "$WORK/build.log" "$WORK/logs/$1-$2-$3.log"
-  if [ "$2" = slipway ]; then check_built "$3"; fi
+  if [ "$2" = slipway ]; then
+    cp "$WORK/build.json" "$WORK/logs/$1-$2-$3.json"
+    check_built "$3"
+  fi
   printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(elapsed "$t0" "$t1")" "$rss" >>"$RESULTS"
   log "  round $1 $2 $3: $(elapsed "$t0" "$t1") s, peak RSS $((rss / 1024)) MiB"
 }
@@ -206,6 +210,6 @@ done
 log "timed part took $(elapsed "$started" "$EPOCHREALTIME") s"
 misses=$(tail -n +"$((proxy_mark + 1))" "$WORK/apt-proxy.log" | grep -c '^miss' || true)
 hits=$(tail -n +"$((proxy_mark + 1))" "$WORK/apt-proxy.log" | grep -c '^hit' || true)
-node "$HERE/report.mjs" "$RESULTS"
+node "$HERE/report.mjs" "$RESULTS" "$WORK/logs"
 echo
 echo "apt proxy during the rounds: $hits answers from the loopback cache, $misses fetched from deb.debian.org"

@@ -1,6 +1,8 @@
 // bench/realistic.sh's table: medians per case and contender, the slipway/buildah ratios, peak RSS.
-//   node bench/realistic/report.mjs RESULTS_TSV     (rows: round contender case seconds maxrss_kib)
-import {readFileSync} from 'node:fs'
+//   node bench/realistic/report.mjs RESULTS_TSV [LOGS_DIR]     (rows: round contender case seconds maxrss_kib)
+// With LOGS_DIR, also slipway's seconds per stage in the cold builds (ROUND-slipway-cold.json there).
+import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
 
 import {median} from '../median.mjs'
 
@@ -34,3 +36,14 @@ console.log(`medians of ${rounds} round(s); peak RSS is the largest process of e
 for (const l of lines) console.log(`| ${l.join(' | ')} |`)
 console.log('\nall runs (seconds):')
 for (const c of contenders) for (const k of cases) console.log(`  ${NAMES[c].padEnd(16)} ${k.padEnd(8)} ${pick(c, k).map(r => r.seconds.toFixed(2)).join('  ')}`)
+
+const logs = process.argv[3]
+const colds = logs ? pick('slipway', 'cold').map(r => join(logs, `${r.round}-slipway-cold.json`)).filter(f => existsSync(f)) : []
+if (colds.length) {
+  const reports = colds.map(f => JSON.parse(readFileSync(f, 'utf8')))
+  const stages = reports[0].dimgs.flatMap(d => d.stages.map(s => s.name))
+  const at = (r, i) => r.dimgs.flatMap(d => d.stages)[i]?.seconds ?? 0
+  console.log(`\nslipway cold build, seconds per stage (median of ${reports.length}; the rest of the total is planning, pulls and saving):`)
+  stages.forEach((name, i) => console.log(`  ${name.padEnd(16)} ${median(reports.map(r => at(r, i))).toFixed(2)}`))
+  console.log(`  ${'total'.padEnd(16)} ${median(reports.map(r => r.seconds)).toFixed(2)}`)
+}
