@@ -174,7 +174,7 @@ from: alpine
 
 describe('keys the planner does not build yet', () => {
   it.each([
-    ['image: base\nfrom: alpine\n---\nimage: app\nfromImage: base\n', 'image "app"'.replace('image', 'dimg') + ': building on another image (fromDimg, fromImage) is not supported yet'],
+    ['image: base\nfrom: alpine\n---\nimage: app\nfromImage: base\n', 'dimg "app": building on another image (fromDimg, fromImage) is not supported yet'],
     ['artifact: a\nfrom: alpine\n---\nimage: app\nfromArtifact: a\n', 'dimg "app": building on an artifact (fromDimgArtifact, fromImageArtifact, fromArtifact) is not supported yet'],
     ['image: ~\nfrom: alpine\nmount: [{fromPath: /srv, to: /srv}]\n', 'the dimg: mounting a host path (mount: fromPath) is not supported yet'],
     ['image: ~\nfrom: alpine\ngit: [{url: "https://example.invalid/x.git", branch: main, to: /x}]\n', 'the dimg: a remote git repository (git: url) is not supported yet'],
