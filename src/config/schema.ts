@@ -77,6 +77,12 @@ const globList = listOfStrings('a glob', globProblem)
 const ownerLike = z.union([z.string(), z.number().int().nonnegative()], {error: 'expected a user/group name or a numeric id'}).transform(String)
 
 const gitMapping = strict({
+  as: nonEmptyText.optional(),
+  url: nonEmptyText.optional(),
+  branch: nonEmptyText.optional(),
+  tag: nonEmptyText.optional(),
+  commit: nonEmptyText.optional(),
+  herebyIAdmitThatBranchMightBreakReproducibility: z.boolean({error: 'expected true or false'}).optional(),
   add: absolutePath.optional(),
   to: absolutePath,
   includePaths: globList.optional(),
@@ -88,7 +94,13 @@ const gitMapping = strict({
     beforeSetup: globList.optional(),
     setup: globList.optional(),
   }).optional(),
-}).transform(
+})
+  .superRefine((g, ctx) => {
+    const refs = (['branch', 'tag', 'commit'] as const).filter((k) => g[k] !== undefined)
+    if (refs.length > 0 && g.url === undefined) ctx.addIssue({code: 'custom', message: `"${refs[0]}" is only for a remote repository: add "url"`, path: [refs[0]]})
+    else if (refs.length > 1) ctx.addIssue({code: 'custom', message: `give one of "branch", "tag" or "commit", not "${refs[0]}" and "${refs[1]}"`, path: [refs[1]]})
+  })
+  .transform(
   (g): GitMapping => ({
     add: g.add ?? '/',
     to: g.to,
@@ -97,6 +109,10 @@ const gitMapping = strict({
     ...(g.owner === undefined ? {} : {owner: g.owner}),
     ...(g.group === undefined ? {} : {group: g.group}),
     stageDependencies: Object.fromEntries(Object.entries(g.stageDependencies ?? {}).filter(([, v]) => v !== undefined)),
+    ...(g.as === undefined ? {} : {as: g.as}),
+    ...(g.url === undefined
+      ? {}
+      : {remote: {url: g.url, ...(g.branch === undefined ? {} : {branch: g.branch}), ...(g.tag === undefined ? {} : {tag: g.tag}), ...(g.commit === undefined ? {} : {commit: g.commit})}}),
   }),
 )
 
@@ -110,6 +126,8 @@ const shell = strict({
   installCacheVersion: text.optional(),
   beforeSetupCacheVersion: text.optional(),
   setupCacheVersion: text.optional(),
+  buildArtifact: stringList.optional(),
+  buildArtifactCacheVersion: text.optional(),
 }).transform(
   (s): ShellConfig => ({
     commands: {beforeInstall: s.beforeInstall ?? [], install: s.install ?? [], beforeSetup: s.beforeSetup ?? [], setup: s.setup ?? []},
@@ -119,13 +137,17 @@ const shell = strict({
         .map((st) => [st, s[`${st}CacheVersion`]] as const)
         .filter(([, v]) => v !== undefined),
     ),
+    ...(s.buildArtifact === undefined ? {} : {buildArtifact: s.buildArtifact}),
+    ...(s.buildArtifactCacheVersion === undefined ? {} : {buildArtifactCacheVersion: s.buildArtifactCacheVersion}),
   }),
 )
 
 const userStage = z.enum(['install', 'setup'], {error: (iss) => `expected "install" or "setup", got ${JSON.stringify(iss.input)}`})
 
 const importSpec = strict({
-  artifact: nonEmptyText,
+  artifact: nonEmptyText.optional(),
+  image: nonEmptyText.optional(),
+  stage: nonEmptyText.optional(),
   add: absolutePath,
   to: absolutePath.optional(),
   includePaths: globList.optional(),
@@ -136,6 +158,11 @@ const importSpec = strict({
   after: userStage.optional(),
 })
   .superRefine((i, ctx) => {
+    if (i.artifact !== undefined && i.image !== undefined) {
+      ctx.addIssue({code: 'custom', message: 'import from either "artifact" or "image", not both', path: ['image']})
+    } else if (i.artifact === undefined && i.image === undefined) {
+      ctx.addIssue({code: 'custom', message: 'say where from: add "artifact: NAME" (or werf\'s "image: NAME")', path: []})
+    }
     if (i.before !== undefined && i.after !== undefined) {
       ctx.addIssue({code: 'custom', message: 'give either "before" or "after", not both', path: ['after']})
     } else if (i.before === undefined && i.after === undefined) {
@@ -146,7 +173,9 @@ const importSpec = strict({
     const position: ImportPosition =
       i.before === 'install' ? 'beforeInstall' : i.before === 'setup' ? 'beforeSetup' : i.after === 'install' ? 'afterInstall' : 'afterSetup'
     return {
-      artifact: i.artifact,
+      artifact: (i.artifact ?? i.image)!,
+      ...(i.image === undefined ? {} : {fromImage: true as const}),
+      ...(i.stage === undefined ? {} : {stage: i.stage}),
       add: i.add,
       to: i.to ?? i.add,
       includePaths: i.includePaths ?? [],
@@ -175,8 +204,11 @@ const healthcheck = z.union(
   {error: 'expected a string ("CMD …" or "NONE") or a map with test, interval, timeout, startPeriod, retries'},
 )
 
+const relativeOrAbsolutePath = z.string({error: 'expected a path'}).refine((p) => p.trim() !== '', {error: 'must not be empty'})
+
 const docker = strict({
-  WORKDIR: absolutePath.optional(),
+  WORKDIR: relativeOrAbsolutePath.optional(),
+  ONBUILD: stringList.optional(),
   ENV: stringMap.optional(),
   EXPOSE: z
     .union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))], {error: 'expected a port or a list of ports'})
@@ -204,21 +236,37 @@ const docker = strict({
 })
 
 const mount = strict({
-  from: z.enum(['tmp_dir', 'build_dir'], {error: (iss) => `expected "tmp_dir" or "build_dir", got ${JSON.stringify(iss.input)}`}),
+  from: z.enum(['tmp_dir', 'build_dir'], {error: (iss) => `expected "tmp_dir" or "build_dir", got ${JSON.stringify(iss.input)}`}).optional(),
+  fromPath: relativeOrAbsolutePath.optional(),
   to: absolutePath,
-}).transform((m): MountSpec => ({from: m.from, to: m.to}))
+})
+  .superRefine((m, ctx) => {
+    if (m.from !== undefined && m.fromPath !== undefined) ctx.addIssue({code: 'custom', message: 'give either "from" or "fromPath", not both', path: ['fromPath']})
+    else if (m.from === undefined && m.fromPath === undefined) ctx.addIssue({code: 'custom', message: 'say what to mount: "from: tmp_dir|build_dir" or "fromPath: PATH"', path: []})
+  })
+  .transform((m): MountSpec => (m.fromPath === undefined ? {from: m.from!, to: m.to} : {from: 'path', fromPath: m.fromPath, to: m.to}))
 
-const dimgName = z
-  .string({error: 'expected a name'})
-  .regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/, {error: 'a name is lower-case letters and digits separated by ".", "_" or "-"'})
+/** dapp and werf take any string as a name; `~` (or '') is the unnamed dimg, a list names several alike. */
+const dimgNames = z
+  .union([z.null(), text, z.array(nonEmptyText)], {error: 'expected a name or a list of names'})
+  .transform((v): (string | null)[] => (Array.isArray(v) ? v : [v === null || v === '' ? null : v]))
+
+/** The keys that name the base instead of `from`, and whether the base they name is an artifact. */
+export const FROM_DIMG_KEYS = {fromDimg: false, fromImage: false, fromDimgArtifact: true, fromImageArtifact: true, fromArtifact: true} as const
 
 export const documentSchema = strict({
-  dimg: z.union([dimgName, z.null()]).optional(),
-  image: z.union([dimgName, z.null()]).optional(),
-  artifact: dimgName.optional(),
-  from: nonEmptyText,
+  dimg: dimgNames.optional(),
+  image: dimgNames.optional(),
+  artifact: nonEmptyText.optional(),
+  from: nonEmptyText.optional(),
+  fromDimg: nonEmptyText.optional(),
+  fromImage: nonEmptyText.optional(),
+  fromDimgArtifact: nonEmptyText.optional(),
+  fromImageArtifact: nonEmptyText.optional(),
+  fromArtifact: nonEmptyText.optional(),
   fromCacheVersion: text.optional(),
   fromLatest: z.boolean({error: 'expected true or false'}).optional(),
+  herebyIAdmitThatFromLatestMightBreakReproducibility: z.boolean({error: 'expected true or false'}).optional(),
   git: z.array(gitMapping, {error: 'expected a list of git mappings'}).optional(),
   shell: shell.optional(),
   import: z.array(importSpec, {error: 'expected a list of imports'}).optional(),
@@ -227,6 +275,10 @@ export const documentSchema = strict({
 }).superRefine((d, ctx) => {
   const named = [d.dimg !== undefined && 'dimg', d.image !== undefined && 'image', d.artifact !== undefined && 'artifact'].filter(Boolean)
   if (named.length > 1) ctx.addIssue({code: 'custom', message: `a document is one dimg or one artifact: "${named[0]}" and "${named[1]}" cannot both be given`, path: [named[1] as string]})
+  const bases = ['from', ...Object.keys(FROM_DIMG_KEYS)].filter((k) => d[k as keyof typeof d] !== undefined)
+  if (bases.length === 0) ctx.addIssue({code: 'custom', message: 'missing "from": every dimg and artifact needs a base image', path: []})
+  else if (bases.length > 1) ctx.addIssue({code: 'custom', message: `give one base: "${bases[0]}" and "${bases[1]}" cannot both be given`, path: [bases[1]]})
+  if (d.artifact === undefined && d.shell?.buildArtifact !== undefined) ctx.addIssue({code: 'custom', message: 'the buildArtifact stage is only for artifacts', path: ['shell', 'buildArtifact']})
   const seen = new Set<string>()
   ;(d.mount ?? []).forEach((m, i) => {
     if (seen.has(m.to)) ctx.addIssue({code: 'custom', message: `"${m.to}" is mounted twice`, path: ['mount', i, 'to']})

@@ -25,6 +25,10 @@ export interface GitMapping {
   group?: string
   /** Per user stage: globs relative to `add` whose content (at the current commit) the stage depends on. */
   stageDependencies: Partial<Record<DependencyStageName, string[]>>
+  /** `as`: dapp's name for the mapping (parsed; nothing uses it). */
+  as?: string
+  /** A remote repository (`url`, with at most one of `branch`/`tag`/`commit`) instead of the project's own. */
+  remote?: {url: string; branch?: string; tag?: string; commit?: string}
 }
 
 export interface ShellConfig {
@@ -33,12 +37,20 @@ export interface ShellConfig {
   cacheVersion?: string
   /** `shell.<stage>CacheVersion`. */
   stageCacheVersion: Partial<Record<ShellStageName, string>>
+  /** dapp's `shell.buildArtifact` (artifacts only): commands of the stage after setup. */
+  buildArtifact?: string[]
+  buildArtifactCacheVersion?: string
 }
 
 export type ImportPosition = 'beforeInstall' | 'afterInstall' | 'beforeSetup' | 'afterSetup'
 
 export interface ImportSpec {
+  /** The name of the artifact (or, with `fromImage`, the image) the files come from. */
   artifact: string
+  /** werf's `import: [{image: NAME}]`: the source is an image, not an artifact. */
+  fromImage?: true
+  /** werf's `stage:`: the source's stage to copy from (default its last). */
+  stage?: string
   /** Absolute path in the artifact's image. */
   add: string
   /** Absolute path in this image (defaults to `add`). */
@@ -61,30 +73,43 @@ export interface HealthcheckConfig {
 
 /** Docker instructions; only the keys that were written are present. */
 export interface DockerInstructions {
+  /** Absolute, or relative to the parent image's working directory (as Docker's WORKDIR). */
   WORKDIR?: string
   ENV?: Record<string, string>
   EXPOSE?: string[]
   LABEL?: Record<string, string>
   USER?: string
   ENTRYPOINT?: string | string[]
+  /** Instructions recorded for images built FROM this one (image config `OnBuild`). */
+  ONBUILD?: string[]
   CMD?: string | string[]
   VOLUME?: string[]
   HEALTHCHECK?: HealthcheckConfig
 }
 
 export interface MountSpec {
-  /** `tmp_dir`: a fresh empty directory per stage; `build_dir`: a per-project directory kept between builds. */
-  from: 'tmp_dir' | 'build_dir'
+  /**
+   * `tmp_dir`: a fresh empty directory per stage; `build_dir`: a per-project directory kept between builds;
+   * `path`: the host directory `fromPath`.
+   */
+  from: 'tmp_dir' | 'build_dir' | 'path'
+  /** `fromPath` as written: absolute, or (werf) relative to the project directory. */
+  fromPath?: string
   /** Absolute path the directory is mounted at in every shell stage. */
   to: string
 }
 
 export interface DimgConfig {
-  /** `null` for the single unnamed dimg. */
+  /** `null` for the single unnamed dimg; any string dapp/werf accept (slugged where it becomes a path). */
   name: string | null
   isArtifact: boolean
-  /** The base image reference as written. */
+  /** The base image reference as written; '' when the base is another dimg (`fromDimg`). */
   from: string
+  /**
+   * `fromDimg`/`fromImage` (a dimg) or `fromDimgArtifact`/`fromImageArtifact`/`fromArtifact` (an artifact):
+   * the dimg whose last stage is the base, instead of `from`.
+   */
+  fromDimg?: {name: string; isArtifact: boolean}
   fromCacheVersion?: string
   fromLatest: boolean
   git: GitMapping[]
@@ -94,9 +119,15 @@ export interface DimgConfig {
   mounts: MountSpec[]
 }
 
+/** Which tool's config file it is: dappfile.yaml/yml (dapp) or werf.yaml (werf). */
+export type ConfigFlavour = 'dapp' | 'werf'
+
 export interface DappConfig {
   /** Absolute path of the config file. */
   file: string
+  flavour: ConfigFlavour
+  /** `project:` of the meta document, when there is one. */
+  project?: string
   /** Dimgs and artifacts in document order. */
   dimgs: DimgConfig[]
 }

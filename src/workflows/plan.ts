@@ -1,7 +1,9 @@
 import {resolve} from 'node:path'
 
-import {loadDappfile} from '../config/load.js'
-import {projectName} from '../config/project-name.js'
+import {displayName, loadDappfile} from '../config/load.js'
+import {requireMetaDocument} from '../config/meta.js'
+import {projectName, suggestedProjectName} from '../config/project-name.js'
+import {refuseUnplannedKeys} from '../config/unplanned.js'
 import {DEPENDENCY_STAGES, type DappConfig, type DependencyStageName, type DimgConfig} from '../config/types.js'
 import {SlipwayError} from '../errors.js'
 import {treeishExists, diffTrees, gitTopLevel, headCommit, listTree, workTreeSnapshot, type TreeEntry} from '../git/git.js'
@@ -45,7 +47,10 @@ export async function loadProject(dir: string, opts: LoadProjectOptions = {}): P
   const dev = opts.dev ?? false
   // git runs as child processes: ask it what is needed two at a time, while the config is read
   const [config, root] = await Promise.all([loadDappfile(absDir), gitTopLevel(absDir)])
-  const [name, head] = await Promise.all([projectName(root, absDir), root === undefined ? undefined : headCommit(root)])
+  // The meta document's `project:` names the project; without one, the name comes from git or the directory.
+  const [name, head] = await Promise.all([config.project ?? projectName(root, absDir), root === undefined ? undefined : headCommit(root)])
+  requireMetaDocument(config, displayName(config.file), suggestedProjectName(name))
+  refuseUnplannedKeys(config)
   const needsGit = config.dimgs.find((d) => d.git.length > 0)
   let git: ProjectGit | undefined
   if (root !== undefined) {
