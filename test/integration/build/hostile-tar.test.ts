@@ -241,6 +241,50 @@ describe('a layer never changes anything outside the root', () => {
       [{name: 'p', type: 'symlink', linkname: `${h}/file`}, {name: 'c', type: 'symlink', linkname: `${h}/dir/secret`}],
       [{name: 'p', type: 'fifo', ...hostile}, {name: 'c', type: 'character-device', devmajor: 1, devminor: 3, ...hostile}],
     ]],
+    // The extractor remembers the directories it made or checked: each way of removing or replacing one must
+    // make it forget them, or a/b/c is written through the link now at `a`.
+    ['a directory known from a/b/, replaced by a symlink to a host directory, then a/b/c written', h => [[
+      {name: 'a/', type: 'directory'},
+      {name: 'a/b/', type: 'directory'},
+      {name: 'a', type: 'symlink', linkname: `${h}/dir`},
+      {name: 'a/b/c', ...hostile, body: 'pwned'},
+      {name: 'a/b/d', type: 'symlink', linkname: `${h}/file`},
+      {name: 'a/b/e/', type: 'directory', ...hostile},
+    ]]],
+    ['a directory known from a/b/, replaced by a hard link to a symlink to a host directory, then a/b/c written', h => [[
+      {name: 's', type: 'symlink', linkname: `${h}/dir`},
+      {name: 'a/b/', type: 'directory'},
+      {name: 'a', type: 'link', linkname: 's'},
+      {name: 'a/b/c', ...hostile, body: 'pwned'},
+    ]]],
+    ['a directory known from a/b/, replaced by a symlink, then hard links made at and to paths below it', h => [[
+      {name: 'f', body: 'x'},
+      {name: 'a/b/', type: 'directory'},
+      {name: 'a', type: 'symlink', linkname: `${h}/dir`},
+      {name: 'a/b/h', type: 'link', linkname: 'f'},
+      {name: 'h', type: 'link', linkname: 'a/secret'},
+    ]]],
+    ['a directory known from a/b/, whited out and re-created as a symlink to a host directory, then a/b/c written', h => [[
+      {name: 'a/b/', type: 'directory'},
+      {name: '.wh.a', body: ''},
+      {name: 'a', type: 'symlink', linkname: `${h}/dir`},
+      {name: 'a/b/c', ...hostile, body: 'pwned'},
+    ]]],
+    ['a lower directory known from p/a/b/x, cleared by an opaque marker, re-created as a symlink, then p/a/b/c written', h => [
+      [{name: 'p/a/b/', type: 'directory'}],
+      [
+        {name: 'p/a/b/x', body: 'x'},
+        {name: 'p/.wh..wh..opq', body: ''},
+        {name: 'p/a', type: 'symlink', linkname: `${h}/dir`},
+        {name: 'p/a/b/c', ...hostile, body: 'pwned'},
+      ],
+    ]],
+    ['a directory known from a/b/, replaced by a file and then by a symlink to a host directory, then a/b/c written', h => [[
+      {name: 'a/b/', type: 'directory'},
+      {name: 'a', body: 'now a file'},
+      {name: 'a', type: 'symlink', linkname: `${h}/dir`},
+      {name: 'a/b/c', ...hostile, body: 'pwned'},
+    ]]],
   ]
 
   it.each(cases)('%s', async (name, layers) => {
@@ -259,6 +303,24 @@ describe('a layer never changes anything outside the root', () => {
       }
     }
     expect(await describeHost(host)).toEqual(before)
+  })
+
+  it('writes below a directory that was whited out or replaced earlier in the layer into the new one', async () => {
+    const root = join(dir, 'benign-replaced', 'root')
+    await extractLayer(Readable.from([await tarOf([
+      {name: 'a/b/', type: 'directory'},
+      {name: 'a/b/old', body: 'old'},
+      {name: '.wh.a', body: ''},
+      {name: 'a/b/c', body: 'c'},
+      {name: 'real/b/', type: 'directory'},
+      {name: 'd/b/', type: 'directory', mode: 0o700},
+      {name: 'd', type: 'symlink', linkname: 'real'},
+      {name: 'd/b/e', body: 'e'},
+      {name: 'd/b/', type: 'directory', mode: 0o751},
+    ])]), root)
+    expect(await readdir(join(root, 'a/b'))).toEqual(['c'])
+    expect(await readdir(join(root, 'real/b'))).toEqual(['e'])
+    expect((await lstat(join(root, 'real/b'))).mode & 0o7777).toBe(0o751)
   })
 
   it('still applies the mode and mtime of a directory that stays a directory, also below an in-root symlink', async () => {
