@@ -3,6 +3,7 @@ import {chmod, lstat, mkdir, readdir, readFile, rm, stat, utimes, writeFile} fro
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 import {promisify} from 'node:util'
+import {gzipSync} from 'node:zlib'
 
 import {SlipwayError} from '../../../src/errors.js'
 import {extractLayer} from '../../../src/build/extract.js'
@@ -93,6 +94,16 @@ describe('extracting hostile layers', () => {
     await extractLayer(Readable.from([data]), root)
     expect((await lstat(join(root, 'usr/lib/x.so'))).nlink).toBe(2)
     expect((await lstat(join(root, 'etc/localtime'))).isSymbolicLink()).toBe(true)
+  })
+
+  it('reports an archive that ends in the middle of a file as an integrity error, plain and gzipped', async () => {
+    const data = await tarOf([{name: 'first', body: 'x'}, {name: 'big', body: 'y'.repeat(300_000)}])
+    const cut = data.subarray(0, 150_000)
+    for (const [i, bytes] of [cut, gzipSync(cut)].entries()) {
+      const root = join(dir, `cut-${i}`)
+      await expect(extractLayer(Readable.from([bytes]), root, {label: 'sha256:cut'})).rejects.toMatchObject({kind: 'integrity', message: expect.stringMatching(/^layer sha256:cut is not a valid tar archive/)})
+      expect((await readdir(root)).sort()).toEqual(['big', 'first'])
+    }
   })
 
   it('reports a corrupt archive as an integrity error', async () => {
