@@ -11,7 +11,7 @@
  *  Memory: one set of the paths this layer wrote (for opaque markers) and a tree of the directories it saw. */
 import {
   chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeSync,
+  openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeSync,
 } from 'node:fs'
 import {mkdir, realpath} from 'node:fs/promises'
 import {execFile} from 'node:child_process'
@@ -128,11 +128,24 @@ interface KnownDir {
   path: string // absolute
   rel: string // relative to the root, '' for the root
   children: Map<string, KnownDir>
+  /** Its group, which a file made in it gets when that is the process's own (under every group semantics:
+   *  set-gid directory or not, BSD mount or not), or -1 when not known. */
+  gid: number
   /** Mode and mtime of the directory entry, applied at the end to this very directory (dev/ino). */
   meta?: {dev: number; ino: number; mode: number; mtime: Date}
 }
 
 const CREATE_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
+
+/** The process's umask, from /proc (process.umask() can only read it by setting it), or null when unknown. */
+const umask = ((): number | null => {
+  try {
+    const line = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'))
+    return line ? parseInt(line[1]!, 8) : null
+  } catch {
+    return null
+  }
+})()
 
 /** File system calls are synchronous: a layer is thousands of small files, and a thread-pool round trip
  *  per call costs more than the call (only file contents are awaited, as they arrive). */
@@ -140,9 +153,11 @@ class LayerExtractor {
   private readonly written = new Set<string>() // real relative paths this layer created
   private readonly top: KnownDir
   private readonly isRoot = process.getuid?.() === 0
+  private readonly euid = process.geteuid?.() ?? -1
+  private readonly egid = process.getegid?.() ?? -1
 
   constructor(root: string, private readonly label: string, private readonly log?: (msg: string) => void) {
-    this.top = {path: root, rel: '', children: new Map()}
+    this.top = {path: root, rel: '', children: new Map(), gid: lstatSync(fsPath(root)).gid}
   }
 
   private escape(name: string, why: string): SlipwayError {
@@ -170,8 +185,15 @@ class LayerExtractor {
     return parts
   }
 
-  private child(dir: KnownDir, name: string): KnownDir {
-    const node = {path: `${dir.path}/${name}`, rel: dir.rel ? `${dir.rel}/${name}` : name, children: new Map()}
+  /** Whether a new entry in `dir` is owned by uid:gid as it is made (so it needs no chown). */
+  private madeOwned(dir: KnownDir, uid: number, gid: number): boolean {
+    return uid === this.euid && gid === this.egid && dir.gid === this.egid
+  }
+
+  /** `gid` is the directory's group when known; a directory just made in `dir` has the process's group
+   *  when `dir` has it, and an unknown one otherwise. */
+  private child(dir: KnownDir, name: string, gid = dir.gid === this.egid ? this.egid : -1): KnownDir {
+    const node = {path: `${dir.path}/${name}`, rel: dir.rel ? `${dir.rel}/${name}` : name, children: new Map(), gid}
     dir.children.set(name, node)
     return node
   }
@@ -231,7 +253,7 @@ class LayerExtractor {
         mkdirSync(fsPath(path), {mode: 0o755})
         dir = this.child(dir, part)
       } else if (st.isDirectory()) {
-        dir = this.child(dir, part)
+        dir = this.child(dir, part, st.gid)
       } else if (st.isSymbolicLink()) {
         const link = dir.rel ? `/${dir.rel}/${part}` : `/${part}`
         if (hops >= MAX_SYMLINK_HOPS) throw this.escape(raw, 'too many levels of symbolic links')
@@ -277,16 +299,20 @@ class LayerExtractor {
         const dir = parent.children.get(name) ?? this.directory(parent, name)
         if (this.isRoot) lchownSync(fsPath(path), uid, gid)
         const st = lstatSync(fsPath(path))
+        dir.gid = st.gid
         dir.meta = {dev: st.dev, ino: st.ino, mode, mtime}
         return
       }
       case 'file':
       case 'contiguous-file': {
-        const fd = this.create(parent, name, () => openSync(fsPath(path), CREATE_FILE, 0o600))
+        // created with its final permissions when the umask leaves them whole (one fchmod less per file);
+        // set-id and sticky bits always come last, after the owner
+        const whole = umask !== null && (mode & ~0o777) === 0 && (mode & umask) === 0
+        const fd = this.create(parent, name, () => openSync(fsPath(path), CREATE_FILE, whole ? mode : 0o600))
         try {
           await writeContents(fd, entry)
-          if (this.isRoot) fchownSync(fd, uid, gid)
-          fchmodSync(fd, mode)
+          if (this.isRoot && !this.madeOwned(parent, uid, gid)) fchownSync(fd, uid, gid)
+          if (!whole) fchmodSync(fd, mode)
           futimesSync(fd, mtime, mtime)
         } finally {
           closeSync(fd)
@@ -296,7 +322,7 @@ class LayerExtractor {
       case 'symlink':
         entry.resume()
         this.create(parent, name, () => symlinkSync(fsPath(nameOf(header.linkname ?? '')), fsPath(path)))
-        if (this.isRoot) lchownSync(fsPath(path), uid, gid)
+        if (this.isRoot && !this.madeOwned(parent, uid, gid)) lchownSync(fsPath(path), uid, gid)
         lutimesSync(fsPath(path), mtime, mtime)
         return
       case 'link': {

@@ -1,5 +1,5 @@
 import {execFile} from 'node:child_process'
-import {chmod, lstat, mkdir, readdir, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises'
+import {chmod, chown, lstat, mkdir, readdir, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 import {promisify} from 'node:util'
@@ -332,6 +332,33 @@ describe('a layer never changes anything outside the root', () => {
     expect(await readdir(join(root, 'a/b'))).toEqual(['c'])
     expect(await readdir(join(root, 'real/b'))).toEqual(['e'])
     expect((await lstat(join(root, 'real/b'))).mode & 0o7777).toBe(0o751)
+  })
+
+  const itAsRoot = process.getuid?.() === 0 ? it : it.skip
+  itAsRoot('gives every file, symlink and directory the owner and mode of its entry, also in a set-gid directory of another group', async () => {
+    const root = join(dir, 'owners', 'root')
+    await mkdir(join(root, 'lower'), {recursive: true})
+    await chown(join(root, 'lower'), 0, 50)
+    await chmod(join(root, 'lower'), 0o2775) // a file made in it gets group 50 unless chowned
+    await extractLayer(Readable.from([await tarOf([
+      {name: 'lower/f', body: 'x', mode: 0o644},
+      {name: 'lower/s', type: 'symlink', linkname: 'f'},
+      {name: 'lower/new/', type: 'directory', mode: 0o755},
+      {name: 'lower/new/g', body: 'x', mode: 0o640},
+      {name: 'lower/implied/h', body: 'x', mode: 0o600},
+      {name: 'plain/f', body: 'x', mode: 0o755},
+      {name: 'plain/o', body: 'x', mode: 0o4755, uid: 1000, gid: 1001},
+      {name: 'plain/s', type: 'symlink', linkname: 'f', uid: 1000, gid: 1001},
+    ])]), root)
+    const owners = async (rel: string): Promise<string> => {
+      const st = await lstat(join(root, rel))
+      return `${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}`
+    }
+    const rels = ['lower/f', 'lower/new', 'lower/new/g', 'lower/implied/h', 'plain/f', 'plain/o']
+    expect(Object.fromEntries(await Promise.all(rels.map(async r => [r, await owners(r)])))).toEqual({
+      'lower/f': '0:0 644', 'lower/new': '0:0 755', 'lower/new/g': '0:0 640', 'lower/implied/h': '0:0 600', 'plain/f': '0:0 755', 'plain/o': '1000:1001 4755',
+    })
+    expect([(await lstat(join(root, 'lower/s'))).gid, (await lstat(join(root, 'plain/s'))).uid]).toEqual([0, 1000])
   })
 
   it('still applies the mode and mtime of a directory that stays a directory, also below an in-root symlink', async () => {
