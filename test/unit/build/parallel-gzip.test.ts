@@ -88,6 +88,16 @@ describe('parallelGzip', () => {
     expect(gunzipSync(out).equals(data)).toBe(true)
   })
 
+  it('deflates a layer of one chunk without starting a worker, to the same bytes', async () => {
+    const pool = new DeflatePool(2)
+    const data = sample(GZIP_CHUNK_SIZE - 1)
+    const out = await gzipWith(pool, pieces(data, [4096]))
+    expect(pool.workers).toBe(0)
+    const expected = Buffer.concat([GZIP_HEADER, deflateRawSync(data, {...DEFLATE_OPTIONS, finishFlush: constants.Z_FINISH}), gzipTrailer(crc32(data), data.length)])
+    expect(out.equals(expected)).toBe(true)
+    await pool.close()
+  })
+
   it('writes the same bytes with any number of workers and however the input is split', async () => {
     const data = sample(2 * MiB + 333)
     const a = await gzipWith(one, [data])
