@@ -9,7 +9,7 @@
 # and slipway's whole layer writer on the unpacked root (tar + digests + compression), gzip and none. Then the
 # upload of the gzip blob and of the uncompressed tar to a local registry (curl, one monolithic PUT), for
 # the alternative of storing layers uncompressed and compressing on push. Prints medians, output sizes,
-# ratios, and checks that every round of slipway wrote the same bytes, also with SLIPWAY_GZIP_WORKERS=1.
+# ratios and CPU seconds (this machine is shared: CPU time says what wall time cannot under load), and checks that every round of slipway wrote the same bytes, also with SLIPWAY_GZIP_WORKERS=1.
 #
 #   bench/compress.sh        (as root for mmdebstrap the first time; needs node, gzip, pigz, curl, docker-registry)
 #
@@ -55,20 +55,20 @@ private_slipway
 DIST=$WORK/slipway/dist
 RUN=("$(command -v node)" "$ROOT/bench/compress/run.mjs" "$DIST")
 
-# --- runners: each appends "seconds bytes" to $WORK/<name>.times ------------------------------------
+# --- runners: each appends "seconds bytes cpu-seconds" to $WORK/<name>.times ---------------------------
 now() { date +%s.%N; }
 record() { local name=$1; shift; echo "$*" >>"$WORK/$name.times"; }
 timed_shell() { # NAME OUT COMMAND...: time a shell compressor writing OUT
   local name=$1 out=$2 t0 t1
   shift 2
-  t0=$(now); "$@" <"$DEB_TAR" >"$out"; t1=$(now)
-  record "$name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$(stat -c %s "$out")"
+  /usr/bin/time -o "$WORK/time.out" -f '%e %U %S' "$@" <"$DEB_TAR" >"$out"
+  record "$name" "$(awk -v bytes="$(stat -c %s "$out")" '{ print $1, bytes, $2 + $3 }' "$WORK/time.out")"
 }
 timed_node() { # NAME ARGS...: a run.mjs mode
   local name=$1 line
   shift
   line=$("${RUN[@]}" "$@")
-  record "$name" "$(node -e 'const r = JSON.parse(process.argv[1]); console.log(r.seconds, r.bytes)' "$line")"
+  record "$name" "$(node -e 'const r = JSON.parse(process.argv[1]); console.log(r.seconds, r.bytes, r.cpu)' "$line")"
 }
 run_one() {
   local round=$1
@@ -109,8 +109,8 @@ upload() { # FILE: seconds to upload FILE as a blob (POST, then one PUT of the w
   curl -sf -X DELETE -o /dev/null "http://$REG_HOST/v2/bench/compress/blobs/$digest" || true
 }
 for round in $(seq "$ROUNDS"); do
-  record push-gzip "$(upload "$WORK/layer.tar.gz")" "$(stat -c %s "$WORK/layer.tar.gz")"
-  record push-none "$(upload "$WORK/layer.tar")" "$(stat -c %s "$WORK/layer.tar")"
+  record push-gzip "$(upload "$WORK/layer.tar.gz")" "$(stat -c %s "$WORK/layer.tar.gz")" 0
+  record push-none "$(upload "$WORK/layer.tar")" "$(stat -c %s "$WORK/layer.tar")" 0
 done
 
 node "$ROOT/bench/compress/report.mjs" "$WORK" "$TAR_BYTES" "$SAME"

@@ -3,7 +3,7 @@
 //   node run.mjs DIST parallel TAR OUT      slipway's layer compression (parallel gzip) of a tar file, both digests taken as the layer writer does
 //   node run.mjs DIST single TAR OUT        the same with one zlib gzip stream at the same level (what slipway did before)
 //   node run.mjs DIST write ROOT OUT gzip|none   slipway's layer writer on a whole tree: tar, digests, compression
-// Prints `{"seconds": S, "bytes": N}`.
+// Prints `{"seconds": S, "cpu": CPU_SECONDS, "bytes": N}`.
 import {createReadStream, createWriteStream} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -24,6 +24,7 @@ function hashing() {
 
 let result
 let start = performance.now()
+let cpu = process.cpuUsage() // every thread of the process, the compression workers included
 if (mode === 'parallel' || mode === 'single') {
   const {parallelGzip} = await load('build/parallel-gzip.js')
   const {DEFLATE_OPTIONS} = await load('build/deflate-pool.js')
@@ -40,9 +41,11 @@ if (mode === 'parallel' || mode === 'single') {
   const changes = await diffLayer(await snapshot(empty), input)
   await rm(empty, {recursive: true})
   start = performance.now() // the layer's writing, not the walk that found its files
+  cpu = process.cpuUsage()
   const blob = await drainLayer(writeLayer(input, changes, {mtimeClamp: 1_700_000_000, compression}), createWriteStream(out))
   result = {bytes: blob.size}
 } else {
   throw new Error(`unknown mode ${mode}`)
 }
-console.log(JSON.stringify({seconds: (performance.now() - start) / 1000, ...result}))
+const used = process.cpuUsage(cpu)
+console.log(JSON.stringify({seconds: (performance.now() - start) / 1000, cpu: (used.user + used.system) / 1e6, ...result}))

@@ -53,7 +53,8 @@ export class DeflatePool {
   }
 
   /**
-   * Deflates `data` (its buffer is transferred to a worker: the caller must not touch it again). A job
+   * Deflates `data` (a buffer of its own is transferred to the worker, not copied: the caller must not
+   * touch it again). A job
    * still queued when `signal` aborts is dropped; one already running finishes and its output is dropped.
    */
   deflate(data: Uint8Array, last: boolean, signal?: AbortSignal): Promise<Buffer> {
@@ -97,7 +98,9 @@ export class DeflatePool {
       if (job.onAbort) job.signal!.removeEventListener('abort', job.onAbort)
       slot.job = job
       slot.worker.ref()
-      slot.worker.postMessage({data: job.data, last: job.last}, [job.data.buffer as ArrayBuffer])
+      const {data} = job
+      const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+      slot.worker.postMessage({data, last: job.last}, owned ? [data.buffer as ArrayBuffer] : [])
     }
   }
 
