@@ -107,6 +107,14 @@ describe('parallelGzip', () => {
     expect(c.equals(a)).toBe(true)
   })
 
+  it('keeps each stream in order when several share the pool (layers of dimgs built at once)', async () => {
+    const inputs = [sample(3 * MiB + 1), sample(2 * MiB + 2), sample(MiB + 3)]
+    const alone: Buffer[] = []
+    for (const d of inputs) alone.push(await gzipWith(one, [d]))
+    const together = await Promise.all(inputs.map(d => gzipWith(three, pieces(d, [100_000]))))
+    together.forEach((out, i) => expect(out.equals(alone[i]!)).toBe(true))
+  })
+
   it.each([0, 1, GZIP_CHUNK_SIZE - 1, GZIP_CHUNK_SIZE, GZIP_CHUNK_SIZE + 1, 2 * GZIP_CHUNK_SIZE])('round-trips %d bytes', async size => {
     const data = sample(size)
     const out = await gzipWith(three, pieces(data, [300_000]))
