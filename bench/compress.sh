@@ -13,13 +13,13 @@
 #
 #   bench/compress.sh        (as root for mmdebstrap the first time; needs node, gzip, pigz, curl, docker-registry)
 #
-# Environment: ROUNDS (3), SLIPWAY_BENCH_CACHE (/var/tmp/slipway-bench: the cached root and tar), KEEP=1
+# Environment: ROUNDS (3), BENCH_CACHE (/var/tmp/slipway-bench-cache, as bench/realistic.sh: the cached root and tar), KEEP=1
 # keeps the temp dir.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-3}
-CACHE=${SLIPWAY_BENCH_CACHE:-/var/tmp/slipway-bench}
+CACHE=${BENCH_CACHE:-/var/tmp/slipway-bench-cache}
 for tool in node gzip pigz curl docker-registry mmdebstrap sha256sum; do
   command -v "$tool" >/dev/null || { echo "compress.sh: $tool is not installed (scripts/setup.sh installs it)" >&2; exit 2; }
 done
@@ -38,13 +38,13 @@ log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 . "$ROOT/bench/lib.sh"
 
 # --- the layer: a Debian root with python3, and its tar --------------------------------------------
-DEB_ROOT=$CACHE/debian-python3.root
-DEB_TAR=$CACHE/debian-python3.tar
+DEB_ROOT=$CACHE/debian-bookworm-python3.root
+DEB_TAR=$CACHE/debian-bookworm-python3.tar
 if [ ! -f "$DEB_TAR" ]; then
   log "making $DEB_TAR with mmdebstrap (once; cached)"
   mkdir -p "$CACHE"
   rm -rf "$DEB_ROOT.part"
-  mmdebstrap --quiet --variant=minbase --include=python3 bookworm "$DEB_ROOT.part" http://deb.debian.org/debian
+  mmdebstrap --quiet --variant=minbase --include=python3 --format=directory bookworm "$DEB_ROOT.part" http://deb.debian.org/debian
   rm -rf "$DEB_ROOT" && mv "$DEB_ROOT.part" "$DEB_ROOT"
   tar --numeric-owner --sort=name -C "$DEB_ROOT" -cf "$DEB_TAR.part" . && mv "$DEB_TAR.part" "$DEB_TAR"
 fi
