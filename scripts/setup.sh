@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-PACKAGES=(docker-registry skopeo umoci bubblewrap busybox-static git openssl apache2-utils ca-certificates buildah uidmap attr curl time mmdebstrap dpkg-dev)
+PACKAGES=(docker-registry skopeo umoci bubblewrap busybox-static git openssl apache2-utils ca-certificates buildah uidmap attr curl time mmdebstrap dpkg-dev pigz)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

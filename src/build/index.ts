@@ -1,4 +1,5 @@
 /** Build primitives: run shell stages in a sandbox, find what they changed, write and unpack layers. */
+export {abortError} from './abort-error.js'
 export {diffLayer, type Change} from './diff.js'
 export {extractLayer, type ExtractOptions, type ExtractResult} from './extract.js'
 export {gitArchiveFiles, gitArchiveLayer, gitPatchChanges, gitPatchLayer, type GitArchiveLayerOptions, type GitLayerFile, type GitMapping, type GitPatch, type GitPatchLayerOptions, type GitPatchOptions} from './git-layer.js'

@@ -1,12 +1,13 @@
 /** Streams a deterministic layer tar from entries that are already in layer order, hashing the uncompressed
- *  tar (diffId) and the blob (digest) on the way. Nothing is buffered beyond one chunk. */
+ *  tar (diffId) and the blob (digest) on the way. Nothing is buffered beyond one chunk, or beyond the
+ *  window of 1 MiB chunks that parallel gzip has in its workers. */
 import {Readable, Transform, type TransformCallback} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
-import {constants as zlibConstants, createGzip} from 'node:zlib'
 
 import {SlipwayError} from '../errors.js'
 import {Digester, type Digest} from '../oci/digest.js'
 import {MediaType} from '../oci/media-types.js'
+import {parallelGzip} from './parallel-gzip.js'
 import {END_OF_ARCHIVE, encodeTarHeader, paddingFor, type TarHeader} from './tar-header.js'
 
 export type LayerCompression = 'gzip' | 'none'
@@ -32,10 +33,6 @@ export interface LayerStream {
 export interface PackOptions {
   compression?: LayerCompression // default gzip
 }
-
-/** Fixed gzip parameters, so the same tar gives the same blob with the same zlib. */
-const GZIP_OPTIONS = {level: 6, memLevel: 8, windowBits: 15, strategy: zlibConstants.Z_DEFAULT_STRATEGY}
-const GZIP_OS_UNKNOWN = 0xff
 
 async function* tarChunks(entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>): AsyncGenerator<Buffer> {
   for await (const entry of entries) {
@@ -65,16 +62,9 @@ async function* tarChunks(entries: AsyncIterable<LayerEntry> | Iterable<LayerEnt
   yield END_OF_ARCHIVE
 }
 
-function hashing(digester: Digester, patchGzipHeader = false): Transform {
-  let first = patchGzipHeader
+function hashing(digester: Digester): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      if (first && chunk.length >= 10) {
-        // Node's zlib writes the host OS into the gzip header; pin it so blobs match across platforms.
-        chunk = Buffer.from(chunk)
-        chunk[9] = GZIP_OS_UNKNOWN
-        first = false
-      }
       digester.update(chunk)
       cb(null, chunk)
     },
@@ -87,7 +77,7 @@ export function packLayer(entries: AsyncIterable<LayerEntry> | Iterable<LayerEnt
   const diffIdDigester = new Digester()
   const blobDigester = new Digester()
   const stages: NodeJS.ReadWriteStream[] = [hashing(diffIdDigester)]
-  if (compression === 'gzip') stages.push(createGzip(GZIP_OPTIONS), hashing(blobDigester, true))
+  if (compression === 'gzip') stages.push(parallelGzip(), hashing(blobDigester))
 
   let stream: Readable = tar
   const all: (Readable | NodeJS.ReadWriteStream)[] = [tar, ...stages]

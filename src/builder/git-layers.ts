@@ -43,7 +43,7 @@ export const gitPatchBuilder: StageBuilder<'gitLatestPatch'> = {
     const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, accountsInLayers(parent, work.parentRoot, services.signal))
     const repoDir = services.gitRoot()
     const patch = await gitPatchChanges({repoDir, fromCommit: inputs.fromCommit, toCommit: inputs.revision.contentRef, mappings})
-    const layer = await storeLayer(services.store, services.lease, await gitPatchLayer(patch, {repoDir, mappings, mtime: services.mtimeClamp, compression: services.compression}))
+    const layer = await storeLayer(services.store, services.lease, await gitPatchLayer(patch, {repoDir, mappings, mtime: services.mtimeClamp, compression: services.compression}), services.signal)
     const history = {created: new Date().toISOString(), created_by: `slipway ${work.stage.name}`}
     return {image: appendLayer(parent, layer, history), layer, rootIsBuilt: false, ownerIds}
   },

@@ -1,4 +1,4 @@
-import {extractLayer, type LayerBlob, type LayerStream} from '../build/index.js'
+import {abortError, extractLayer, type LayerBlob, type LayerStream} from '../build/index.js'
 import {SlipwayError} from '../errors.js'
 import type {ImageParts} from '../image/index.js'
 import type {Descriptor} from '../oci/types.js'
@@ -16,13 +16,25 @@ export function extractImage(store: OciStore, image: ImageParts, root: string, s
   return extractLayers(store, image.manifest.layers, root, signal)
 }
 
-/** Streams a layer into the store and returns its blob facts, checking the writer's and the store's digests agree. */
-export async function storeLayer(store: OciStore, lease: Lease, layer: LayerStream): Promise<LayerBlob> {
-  const [written, blob] = await consumeLayer(store.writeBlob(layer.stream, {}, lease), layer.done)
-  if (written.digest !== blob.digest || written.size !== blob.size) {
-    throw new SlipwayError('internal', `layer digest mismatch: wrote ${written.digest}, computed ${blob.digest}`)
+/**
+ * Streams a layer into the store and returns its blob facts, checking the writer's and the store's digests
+ * agree. An abort destroys the layer stream: its compression stops, and the store removes the temp blob.
+ */
+export async function storeLayer(store: OciStore, lease: Lease, layer: LayerStream, signal?: AbortSignal): Promise<LayerBlob> {
+  const stop = (): void => {
+    layer.stream.destroy(abortError(signal!, 'writing the layer'))
   }
-  return blob
+  if (signal?.aborted) stop()
+  signal?.addEventListener('abort', stop, {once: true})
+  try {
+    const [written, blob] = await consumeLayer(store.writeBlob(layer.stream, {}, lease), layer.done)
+    if (written.digest !== blob.digest || written.size !== blob.size) {
+      throw new SlipwayError('internal', `layer digest mismatch: wrote ${written.digest}, computed ${blob.digest}`)
+    }
+    return blob
+  } finally {
+    signal?.removeEventListener('abort', stop)
+  }
 }
 
 /**

@@ -19,7 +19,7 @@ export async function parentFiles(work: StageWork): Promise<{parent: Image; root
 export async function layerFromChanges(services: BuildServices, image: Image, root: string, before: RootSnapshot, history: HistoryEntry): Promise<{image: Image; layer?: LayerBlob}> {
   const changes = await diffLayer(before, root)
   if (changes.length === 0) return {image: appendLayer(image, undefined, history)}
-  const layer = await storeLayer(services.store, services.lease, writeLayer(root, changes, {mtimeClamp: services.mtimeClamp, compression: services.compression, hostIds: rootlessIds()}))
+  const layer = await storeLayer(services.store, services.lease, writeLayer(root, changes, {mtimeClamp: services.mtimeClamp, compression: services.compression, hostIds: rootlessIds()}), services.signal)
   return {image: appendLayer(image, layer, history), layer}
 }
 

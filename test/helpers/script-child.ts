@@ -10,9 +10,9 @@ export interface ScriptChild {
   output(): string
 }
 
-/** Runs a node script (a test child) with these node flags and arguments, watching its output lines. */
-export function startScriptChild(script: string, nodeFlags: string[], args: string[]): ScriptChild {
-  const child = spawn(process.execPath, [...nodeFlags, script, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
+/** Runs a node script (a test child) with these node flags and arguments, watching its output lines; `env` adds to the environment. */
+export function startScriptChild(script: string, nodeFlags: string[], args: string[], env: Record<string, string> = {}): ScriptChild {
+  const child = spawn(process.execPath, [...nodeFlags, script, ...args], {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, ...env}})
   let out = ''
   let err = ''
   const waiters: {prefix: string; resolve: (l: string) => void; reject: (e: Error) => void}[] = []

@@ -1,5 +1,6 @@
 import {execFileSync} from 'node:child_process'
-import {chown, link, mkdir, rename, rm, symlink, writeFile} from 'node:fs/promises'
+import {randomBytes} from 'node:crypto'
+import {chown, link, mkdir, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
@@ -10,6 +11,8 @@ import {writeLayer} from '../../../src/build/root-layer.js'
 import {snapshot} from '../../../src/build/snapshot.js'
 import {sha256Digest} from '../../../src/oci/digest.js'
 import {collectLayer, describeTree, listTar, tempDir} from './helpers.js'
+
+const MiB = 1024 * 1024
 
 describe('import layers and interoperability', () => {
   let dir: string
@@ -66,6 +69,9 @@ describe('import layers and interoperability', () => {
     await writeFile(join(root, 'etc/old'), 'old')
     await mkdir(join(root, 'var/cache'), {recursive: true})
     await writeFile(join(root, 'var/cache/junk'), 'junk')
+    // more than one 1 MiB compression chunk, so the readers see the joined independent deflate blocks
+    await mkdir(join(root, 'usr/share'), {recursive: true})
+    await writeFile(join(root, 'usr/share/data.bin'), Buffer.concat([randomBytes(MiB + 4321), Buffer.from('text line\n'.repeat(200_000))]))
     const base = await collectLayer(writeLayer(root, await diffLayer(before, root), {mtimeClamp: 1000}))
 
     before = await snapshot(root)
@@ -104,6 +110,16 @@ describe('import layers and interoperability', () => {
     const bundle = join(dir, 'bundle')
     execFileSync('umoci', ['unpack', '--image', `${layout}:test`, bundle], {stdio: 'pipe'})
     expect(await describeTree(join(bundle, 'rootfs'))).toEqual(await describeTree(root))
+
+    // skopeo decompresses the layers into a docker archive (checking each against its digest on the way)
+    const archive = join(dir, 'archive.tar')
+    execFileSync('skopeo', ['copy', '--quiet', `oci:${layout}:test`, `docker-archive:${archive}:test:latest`], {stdio: 'pipe'})
+    const unpacked = join(dir, 'archive')
+    await mkdir(unpacked)
+    execFileSync('tar', ['-xf', archive, '-C', unpacked])
+    const [saved] = JSON.parse(await readFile(join(unpacked, 'manifest.json'), 'utf8')) as {Layers: string[]}[]
+    const layerDigests = await Promise.all(saved!.Layers.map(async f => sha256Digest(await readFile(join(unpacked, f)))))
+    expect(layerDigests).toEqual([base.blob.diffId, top.blob.diffId])
 
     // and our extractor agrees with umoci
     const ours = join(dir, 'ours')
