@@ -192,8 +192,8 @@ class BuildRun {
   private readonly basePulls = new Map<string, Promise<Descriptor['digest']>>()
   private readonly services: BuildServices
   private readonly roots: Root[] = []
-  /** Where stage roots are kept between builds (undefined without overlay), opened when a stage first needs files. */
-  private keptRoots: Promise<KeptRoots | undefined> | undefined
+  /** Where stage roots are kept between builds, opened when a stage first needs files. */
+  private keptRoots: Promise<{kept: KeptRoots; overlay: boolean}> | undefined
 
   private constructor(
     private readonly ctx: WorkflowContext,
@@ -240,7 +240,7 @@ class BuildRun {
   async finish(): Promise<void> {
     try {
       for (const root of this.roots) await root.close()
-      await (await this.keptRoots?.catch(() => undefined))?.evict(keptRootsBudgetBytes(this.ctx.env))
+      await (await this.keptRoots?.catch(() => undefined))?.kept.evict(keptRootsBudgetBytes(this.ctx.env))
       if (!this.opts.lease) await this.lease.release()
     } finally {
       await this.scratch.remove()

@@ -4,6 +4,7 @@
  * that upper; what it built is kept for the next stage, build and dimg. Without, a root is a scratch
  * directory the image's layers are unpacked into, and changes come from a snapshot and a diff.
  */
+import {spawn} from 'node:child_process'
 import {chmod, chown, lstat, rm, utimes} from 'node:fs/promises'
 
 import {diffLayer, snapshot} from '../build/index.js'
@@ -41,12 +42,16 @@ export interface RootServices {
 const digests = (layers: readonly Descriptor[]): string[] => layers.map(l => l.digest)
 const startsWith = (chain: readonly string[], prefix: readonly string[]): boolean => prefix.length <= chain.length && prefix.every((d, i) => d === chain[i])
 
-/** A scratch directory the layers are unpacked into: those unpacked so far are a prefix of the image's, and only the rest is unpacked. */
+/**
+ * A scratch directory holding an image's files: the layers in it so far are a prefix of the image's, and only
+ * the rest is unpacked. A fresh one starts as a copy of the longest kept base of the image's layers (made
+ * from them first when there is none), so a later build copies instead of unpacking again.
+ */
 export class CopiedRoot implements Root {
   private layers: Descriptor[] = []
   private dir: string | undefined
 
-  constructor(private readonly s: RootServices) {}
+  constructor(private readonly s: RootServices, private readonly kept?: KeptRoots) {}
 
   get path(): string {
     return this.dir ?? ''
@@ -57,7 +62,7 @@ export class CopiedRoot implements Root {
     if (!this.dir || !startsWith(digests(want), digests(this.layers))) {
       if (this.dir) await rm(this.dir, {recursive: true, force: true})
       this.dir = await this.s.newDir('root')
-      this.layers = []
+      this.layers = this.kept ? want.slice(0, await this.copyKeptBase(image, this.kept, this.dir)) : []
     }
     const rest = want.slice(this.layers.length)
     await fetchMissingLayers(this.s.store, this.s.lease, image, rest)
@@ -71,6 +76,33 @@ export class CopiedRoot implements Root {
         return () => diffLayer(before, dir)
       },
     }
+  }
+
+  /** Copies the longest kept base of the image's layers into `dir`; returns how many layers it holds. */
+  private async copyKeptBase(image: Image, kept: KeptRoots, dir: string): Promise<number> {
+    const chain = digests(image.manifest.layers)
+    let base = await kept.longestPrefix(chain, 1)
+    if (!base) {
+      const made = await kept.create()
+      try {
+        await fetchMissingLayers(this.s.store, this.s.lease, image, image.manifest.layers)
+        await extractLayers(this.s.store, image.manifest.layers, made.files, this.s.signal)
+      } catch (e) {
+        await made.discard()
+        throw e
+      }
+      await kept.keep(made, {chain, kind: 'base'})
+      base = await kept.longestPrefix(chain, 1)
+      if (!base) return 0
+    }
+    const release = await kept.use(base)
+    if (!release) return 0
+    try {
+      await copyTree(base[0]!.files, dir)
+    } finally {
+      await release()
+    }
+    return base[0]!.chain.length
   }
 
   async holds(image: Image): Promise<void> {
@@ -222,18 +254,17 @@ export class OverlayRoot implements Root {
   }
 }
 
-/** The kept roots of this home when overlay roots can be used here, else undefined (roots are unpacked per build). */
-export async function openKeptRoots(home: string, scratch: string, env: NodeJS.ProcessEnv): Promise<KeptRoots | undefined> {
-  if (env.SLIPWAY_OVERLAY === '0' || process.getuid?.() !== 0) return undefined
+/** The kept roots of this home, and whether overlay roots can be used with them here. */
+export async function openKeptRoots(home: string, scratch: string, env: NodeJS.ProcessEnv): Promise<{kept: KeptRoots; overlay: boolean}> {
   const kept = await KeptRoots.open(home)
-  return (await overlayAvailable(kept.dir, scratch, env)) ? kept : undefined
+  return {kept, overlay: env.SLIPWAY_OVERLAY !== '0' && process.getuid?.() === 0 && (await overlayAvailable(kept.dir, scratch, env))}
 }
 
 /** A root that becomes an overlay or a copied one on first use: a build that needs no files never probes for overlay. */
 export class FirstUseRoot implements Root {
   private root: Root | undefined
 
-  constructor(private readonly s: RootServices, private readonly kept: () => Promise<KeptRoots | undefined>) {}
+  constructor(private readonly s: RootServices, private readonly kept: () => Promise<{kept: KeptRoots; overlay: boolean}>) {}
 
   get path(): string {
     return this.root?.path ?? ''
@@ -245,8 +276,8 @@ export class FirstUseRoot implements Root {
 
   async of(image: Image): Promise<StageRoot> {
     if (!this.root) {
-      const kept = await this.kept()
-      this.root = kept ? new OverlayRoot(this.s, kept) : new CopiedRoot(this.s)
+      const {kept, overlay} = await this.kept()
+      this.root = overlay ? new OverlayRoot(this.s, kept) : new CopiedRoot(this.s, kept)
     }
     return this.root.of(image)
   }
@@ -258,4 +289,21 @@ export class FirstUseRoot implements Root {
   async close(): Promise<void> {
     await this.root?.close()
   }
+}
+
+/** `cp -a --reflink=auto`: owners, modes, times, hard links and xattrs as they are; shared extents where the filesystem can. */
+function copyTree(from: string, to: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('cp', ['-a', '--reflink=auto', '--', `${from}/.`, `${to}/`], {stdio: ['ignore', 'ignore', 'pipe']})
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', e => reject(new SlipwayError('environment', `cannot copy a kept root: ${e.message}`, {cause: e})))
+    child.on('close', code => {
+      if (code === 0) return resolve()
+      const full = /No space left on device/.test(stderr)
+      reject(new SlipwayError('environment', `cannot copy the kept root ${from} to ${to}: ${stderr.trim().split('\n').pop() ?? `cp exited ${code}`}`, {
+        ...(full ? {hint: 'free disk space (or set SLIPWAY_TMPDIR to a bigger filesystem) and run again'} : {}),
+      }))
+    })
+  })
 }
