@@ -12,6 +12,7 @@ import {pushBaseImage} from '../../helpers/base-image.js'
 import {freshHomes, runSlipway, startSlipway} from '../../helpers/cli.js'
 import {makeProject, type TestProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {unpackImage} from '../../helpers/run-image.js'
 import {scratchBase} from '../../../src/workflows/scratch.js'
 import {build, buildEnv, type BuildReport, finalStageName, manifestOf} from './support.js'
 
@@ -160,6 +161,40 @@ describeAsRoot('kept stage roots on overlay', () => {
     // the damaged entry was made anew (the chain is the same, the files directory is not)
     const remade = (await keptEntries(home)).find(e => e.key === beforeInstall.key)
     expect(remade?.ino).not.toBe(beforeInstall.ino)
+  })
+
+  it('a kept root of another layer for the same stage is not used: REPO holds another host\'s beforeInstall', async () => {
+    const random = (note: string): string => `dimg: app
+from: localhost:5000/base/busybox:latest
+shell:
+  beforeInstall:
+    - mkdir /t && head -c 16 /dev/urandom | od -x > /t/rand
+  install:
+    - cat /t/rand > /t/copy
+    - echo '${note}' > /dev/null
+`
+    const rnd = await makeProject({registryHost: reg.host, dappfile: random('v1')})
+    const repo = `${reg.host}/first-writer`
+    const first = homes.home()
+    await build(rnd.dir, env(first))
+    expect((await runSlipway(['dimg', 'stages', 'push', repo, '--dir', rnd.dir], {env: env(first)})).code).toBe(0)
+    for (const overlay of ['1', '0']) {
+      // this host made its own beforeInstall (other random bytes, so another layer) and keeps its root
+      const host = homes.home()
+      const mode = {SLIPWAY_OVERLAY: overlay}
+      await build(rnd.dir, env(host, mode))
+      expect((await runSlipway(['dimg', 'stages', 'flush', 'local', '--dir', rnd.dir], {env: env(host, mode)})).code).toBe(0)
+      await rnd.commit(`install ${overlay}`, {'dappfile.yaml': random(`v2-${overlay}`)})
+      const report = await build(rnd.dir, env(host, mode), ['--repo', repo])
+      expect(report.dimgs[0]!.stages.map(s => s.status)).toEqual(['cached-remote', 'cached-remote', 'built'])
+      const image = await unpackImage(join(host, 'store'), finalStageName(report, 'app'))
+      try {
+        // install ran on REPO's beforeInstall layer, not on this host's kept root of its own
+        expect(await readFile(join(image.rootfs, 't/copy'), 'utf8')).toBe(await readFile(join(image.rootfs, 't/rand'), 'utf8'))
+      } finally {
+        await image.remove()
+      }
+    }
   })
 
   it('two builds at once share the kept stack', async () => {
