@@ -5,10 +5,11 @@
  * git patches, imports, the layer writer) sees the same merged tree. Root only: an unprivileged process
  * cannot mount in the host's namespace; without overlay the caller copies or unpacks a root instead.
  */
-import {spawn} from 'node:child_process'
+import {execFile} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {mkdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
+import {promisify} from 'node:util'
 
 import {SlipwayError} from '../errors.js'
 
@@ -30,14 +31,16 @@ export interface OverlayMount {
   work: string
 }
 
-function run(cmd: string, args: string[]): Promise<{code: number; stderr: string}> {
-  return new Promise(resolve => {
-    const child = spawn(cmd, args, {stdio: ['ignore', 'ignore', 'pipe']})
-    let stderr = ''
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', e => resolve({code: -1, stderr: e.message}))
-    child.on('close', code => resolve({code: code ?? -1, stderr}))
-  })
+const execFileAsync = promisify(execFile)
+
+async function run(cmd: string, args: string[]): Promise<{code: number; stderr: string}> {
+  try {
+    await execFileAsync(cmd, args)
+    return {code: 0, stderr: ''}
+  } catch (e) {
+    const err = e as {code?: number | string; stderr?: string; message: string}
+    return {code: typeof err.code === 'number' ? err.code : -1, stderr: err.stderr ?? err.message}
+  }
 }
 
 /** Overlay's option syntax has no escape for these in a path. */

@@ -13,6 +13,7 @@ import {promisify} from 'node:util'
 
 import type {Change} from '../build/diff.js'
 import {ancestorsOf} from '../build/layer-path.js'
+import {unescapeName} from '../build/xattr.js'
 import {fsPath, nameFromBytes} from '../oci/file-names.js'
 
 const S_IFMT = 0o170000
@@ -47,20 +48,6 @@ export async function opaqueDirs(upper: string): Promise<Set<string>> {
     }
   }
   return found
-}
-
-/** getfattr escapes unusual bytes in file names as `\ooo`. */
-function unescapeName(s: string): string {
-  const bytes: number[] = []
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === '\\' && /^[0-7]{3}$/.test(s.slice(i + 1, i + 4))) {
-      bytes.push(parseInt(s.slice(i + 1, i + 4), 8))
-      i += 3
-    } else {
-      bytes.push(...Buffer.from(s[i]!))
-    }
-  }
-  return nameFromBytes(Buffer.from(bytes))
 }
 
 function lstatOrNull(path: string): BigIntStats | null {

@@ -83,15 +83,7 @@ export class CopiedRoot implements Root {
     const chain = digests(image.manifest.layers)
     let base = await kept.longestPrefix(chain, 1)
     if (!base) {
-      const made = await kept.create()
-      try {
-        await fetchMissingLayers(this.s.store, this.s.lease, image, image.manifest.layers)
-        await extractLayers(this.s.store, image.manifest.layers, made.files, this.s.signal)
-      } catch (e) {
-        await made.discard()
-        throw e
-      }
-      await kept.keep(made, {chain, kind: 'base'})
+      await keepBase(this.s, kept, image)
       base = await kept.longestPrefix(chain, 1)
       if (!base) return 0
     }
@@ -180,15 +172,7 @@ export class OverlayRoot implements Root {
     for (let attempt = 0; ; attempt++) {
       let stack = await this.kept.longestPrefix(chain, MAX_LOWER_DIRS)
       if (!stack) {
-        const made = await this.kept.create()
-        try {
-          await fetchMissingLayers(this.s.store, this.s.lease, image, image.manifest.layers)
-          await extractLayers(this.s.store, image.manifest.layers, made.files, this.s.signal)
-        } catch (e) {
-          await made.discard()
-          throw e
-        }
-        await this.kept.keep(made, {chain, kind: 'base'})
+        await keepBase(this.s, this.kept, image)
         stack = await this.kept.stackFor(chain)
       }
       // evicted between the lookup and the mark: look again
@@ -252,6 +236,19 @@ export class OverlayRoot implements Root {
     const stack = await this.kept.stackFor(chain)
     if (!stack || !(await this.useStack(stack))) throw new SlipwayError('conflict', 'a kept root this build made was removed at once', {hint: 'run the build again'})
   }
+}
+
+/** Unpacks all the image's layers into a new kept base (another build's of the same layers may win). */
+async function keepBase(s: RootServices, kept: KeptRoots, image: Image): Promise<void> {
+  const made = await kept.create()
+  try {
+    await fetchMissingLayers(s.store, s.lease, image, image.manifest.layers)
+    await extractLayers(s.store, image.manifest.layers, made.files, s.signal)
+  } catch (e) {
+    await made.discard()
+    throw e
+  }
+  await kept.keep(made, {chain: digests(image.manifest.layers), kind: 'base'})
 }
 
 /** The kept roots of this home, and whether overlay roots can be used with them here. */

@@ -37,6 +37,15 @@ rootDescribe('dimg build on a full disk', () => {
     return dir
   }
 
+  /** SLIPWAY_HOME on a small filesystem, SLIPWAY_TMPDIR on a big one. */
+  async function smallHome(): Promise<{home: string; tmpdir: string}> {
+    const home = join(await smallFilesystem(), 'home')
+    await mkdir(home)
+    const tmpdir = await makeTempDir('full-disk-tmpdir')
+    dirs.push(tmpdir)
+    return {home, tmpdir}
+  }
+
   beforeAll(async () => {
     reg = await startRegistry('plain')
     await pushBaseImage(reg)
@@ -92,10 +101,7 @@ shell:
   })
 
   it('the store side (SLIPWAY_HOME) fills up while a layer is written: exit 10, one line, no temp blob, the store verifies', async () => {
-    const home = join(await smallFilesystem(), 'home')
-    await mkdir(home)
-    const tmpdir = await makeTempDir('full-disk-tmpdir')
-    dirs.push(tmpdir)
+    const {home, tmpdir} = await smallHome()
     const project = await makeProject({registryHost: reg.host, dappfile: `from: localhost:5000/base/busybox:latest
 shell:
   install: ["head -c 20000000 /dev/urandom > /big"]
@@ -111,10 +117,7 @@ shell:
   })
 
   it('an overlay root fills the kept roots filesystem (SLIPWAY_HOME) while a stage writes: exit 10 naming it, no half-made kept root', async () => {
-    const home = join(await smallFilesystem(), 'home')
-    await mkdir(home)
-    const tmpdir = await makeTempDir('full-disk-tmpdir')
-    dirs.push(tmpdir)
+    const {home, tmpdir} = await smallHome()
     const project = await makeProject({registryHost: reg.host, dappfile: `from: localhost:5000/base/busybox:latest
 shell:
   install: ["dd if=/dev/zero of=/big bs=1M count=20"]

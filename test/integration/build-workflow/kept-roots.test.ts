@@ -20,15 +20,17 @@ const asRoot = process.getuid?.() === 0
 const describeAsRoot = asRoot ? describe : describe.skip
 
 /** beforeInstall lays out a tree; install changes it in every way a layer can tell. */
+const BEFORE_INSTALL = `  beforeInstall:
+    - mkdir -p /t/dir/sub /t/gone/deep /t/replaced
+    - echo a > /t/mod && echo b > /t/keep && echo c > /t/chmod && echo d > /t/touched && echo same > /t/opened
+    - echo e > /t/gone/deep/f && echo f > /t/replaced/g && echo h > /t/del && echo deep > /t/dir/sub/deep
+`
+
 const dappfile = (opts: {installNote?: string; app2?: boolean} = {}): string => `
 dimg: app
 from: localhost:5000/base/busybox:latest
 shell:
-  beforeInstall:
-    - mkdir -p /t/dir/sub /t/gone/deep /t/replaced
-    - echo a > /t/mod && echo b > /t/keep && echo c > /t/chmod && echo d > /t/touched && echo same > /t/opened
-    - echo e > /t/gone/deep/f && echo f > /t/replaced/g && echo h > /t/del && echo deep > /t/dir/sub/deep
-  install:
+${BEFORE_INSTALL}  install:
     - echo changed > /t/mod
     - echo new > /t/dir/new
     - echo deeper > /t/dir/sub/deep
@@ -44,11 +46,7 @@ ${opts.app2 ? `---
 dimg: other
 from: localhost:5000/base/busybox:latest
 shell:
-  beforeInstall:
-    - mkdir -p /t/dir/sub /t/gone/deep /t/replaced
-    - echo a > /t/mod && echo b > /t/keep && echo c > /t/chmod && echo d > /t/touched && echo same > /t/opened
-    - echo e > /t/gone/deep/f && echo f > /t/replaced/g && echo h > /t/del && echo deep > /t/dir/sub/deep
-  install:
+${BEFORE_INSTALL}  install:
     - echo other > /t/other
 ` : ''}`
 
