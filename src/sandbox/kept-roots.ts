@@ -98,8 +98,9 @@ export class KeptRoots {
     return (await stat(join(dir, 'entries')).catch(() => undefined)) ? new KeptRoots(dir) : undefined
   }
 
-  static keyOf(chain: readonly string[]): string {
-    return createHash('sha256').update(chain.join('\n')).digest('hex').slice(0, 40)
+  /** A base and an upper for the same chain are two entries: a stack too deep is flattened into a base of its own. */
+  static keyOf(chain: readonly string[], kind: KeptKind): string {
+    return createHash('sha256').update(`${kind}\n${chain.join('\n')}`).digest('hex').slice(0, 40)
   }
 
   private entryDir(key: string): string {
@@ -110,7 +111,7 @@ export class KeptRoots {
     const dir = this.entryDir(key)
     try {
       const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as Meta
-      if (meta.key !== key || KeptRoots.keyOf(meta.chain) !== key) return undefined
+      if (meta.key !== key || KeptRoots.keyOf(meta.chain, meta.kind) !== key) return undefined
       const files = join(dir, 'files')
       if (!(await stat(files)).isDirectory()) return undefined
       return {...meta, files}
@@ -119,10 +120,14 @@ export class KeptRoots {
     }
   }
 
-  /** The entry for exactly this chain, with every entry below it present; topmost first. */
+  /** The entry for exactly this chain (a base rather than an upper), with every entry below it present; topmost first. */
   async stackFor(chain: readonly string[]): Promise<KeptRoot[] | undefined> {
+    return (await this.stackFrom(KeptRoots.keyOf(chain, 'base'), chain)) ?? this.stackFrom(KeptRoots.keyOf(chain, 'upper'), chain)
+  }
+
+  private async stackFrom(top: string, chain: readonly string[]): Promise<KeptRoot[] | undefined> {
     const stack: KeptRoot[] = []
-    let key: string | undefined = KeptRoots.keyOf(chain)
+    let key: string | undefined = top
     let want: readonly string[] = chain
     while (key !== undefined) {
       const entry = await this.read(key)
@@ -161,7 +166,7 @@ export class KeptRoots {
    * entry). When another build kept the same chain first, ours is dropped and theirs returned.
    */
   async keep(made: NewKeptRoot, meta: {chain: string[]; kind: KeptKind; parent?: string; opaque?: string[]}): Promise<KeptRoot> {
-    const key = KeptRoots.keyOf(meta.chain)
+    const key = KeptRoots.keyOf(meta.chain, meta.kind)
     await rm(made.work, {recursive: true, force: true})
     const full: Meta = {key, chain: meta.chain, kind: meta.kind, ...(meta.parent ? {parent: meta.parent} : {}), opaque: meta.opaque ?? [], bytes: diskBytes(made.files)}
     await writeFile(join(made.dir, 'meta.json'), JSON.stringify(full))

@@ -6,8 +6,7 @@
  * Whiteouts are 0:0 character devices; a directory made anew over a lower one is marked opaque by an xattr.
  */
 import {execFile} from 'node:child_process'
-import {closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats} from 'node:fs'
-import {lutimes} from 'node:fs/promises'
+import {closeSync, lstatSync, lutimesSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats} from 'node:fs'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
@@ -170,7 +169,7 @@ export function upperChanges(upper: string, opaque: ReadonlySet<string>, lower: 
  * children came and went) the lower's. A later stage on the kept stack then finds the same files as on a
  * root unpacked from the layers, and writes the same layer.
  */
-export async function normalizeUpperTimes(upper: string, changes: Change[], lower: LowerView, clampSeconds: number): Promise<void> {
+export function normalizeUpperTimes(upper: string, changes: Change[], lower: LowerView, clampSeconds: number): void {
   const inLayer = new Set<string>()
   for (const c of changes) {
     for (const a of ancestorsOf(c.path)) inLayer.add(a)
@@ -192,8 +191,5 @@ export async function normalizeUpperTimes(upper: string, changes: Change[], lowe
     }
   }
   walk('')
-  for (const [path, seconds] of settings) {
-    const abs = fsPath(join(upper, path))
-    await lutimes(abs, seconds, seconds)
-  }
+  for (const [path, seconds] of settings) lutimesSync(fsPath(join(upper, path)), seconds, seconds)
 }

@@ -14,8 +14,8 @@ export async function removeStaleKeptRoots(home: string, store: OciStore, opts: 
   for (const ref of await store.listRefs()) {
     const image = await loadStoreImage(store, ref.descriptor.digest).catch(() => undefined) // an index: no root of its own
     const chain = image?.manifest.layers.map(l => l.digest) ?? []
-    for (let n = 1; n <= chain.length; n++) wanted.add(KeptRoots.keyOf(chain.slice(0, n)))
+    for (let n = 1; n <= chain.length; n++) wanted.add(chain.slice(0, n).join(','))
   }
   if (!opts.dryRun) await kept.removeLeftovers()
-  return kept.removeStale(chain => wanted.has(KeptRoots.keyOf(chain)), opts.dryRun ?? false)
+  return kept.removeStale(chain => wanted.has(chain.join(',')), opts.dryRun ?? false)
 }

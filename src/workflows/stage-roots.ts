@@ -124,7 +124,9 @@ export class OverlayRoot implements Root {
   async of(image: Image): Promise<StageRoot> {
     const want = digests(image.manifest.layers)
     const top = this.stack[0]?.chain
-    if (!(this.mounted?.clean && top && startsWith(want, top))) {
+    // room above the stack for an upper of layers unpacked here and one for the stage
+    const roomy = this.stack.length <= MAX_LOWER_DIRS - 2 || want.length === top?.length
+    if (!(this.mounted?.clean && top && startsWith(want, top) && roomy)) {
       await this.unmount()
       await this.settleOn(image)
     }
@@ -170,8 +172,9 @@ export class OverlayRoot implements Root {
   private async settleOn(image: Image): Promise<void> {
     const chain = digests(image.manifest.layers)
     for (let attempt = 0; ; attempt++) {
-      let stack = await this.kept.longestPrefix(chain, MAX_LOWER_DIRS)
-      if (!stack) {
+      let stack = await this.kept.longestPrefix(chain, Number.MAX_SAFE_INTEGER)
+      // a stack too deep to stack two more uppers on is flattened: all the layers unpacked into a new base
+      if (!stack || stack.length > MAX_LOWER_DIRS - 2) {
         await keepBase(this.s, this.kept, image)
         stack = await this.kept.stackFor(chain)
       }
@@ -226,7 +229,7 @@ export class OverlayRoot implements Root {
       const opaque = await opaqueDirs(mounted.upper.files)
       if (normalize) {
         const lower = new LowerView(this.stack.map(e => ({dir: e.files, opaque: new Set(e.opaque)})))
-        await normalizeUpperTimes(mounted.upper.files, upperChanges(mounted.upper.files, opaque, lower), lower, this.s.mtimeClamp)
+        normalizeUpperTimes(mounted.upper.files, upperChanges(mounted.upper.files, opaque, lower), lower, this.s.mtimeClamp)
       }
       await this.kept.keep(mounted.upper, {chain, kind: 'upper', parent: this.stack[0]!.key, opaque: [...opaque]})
     } catch (e) {

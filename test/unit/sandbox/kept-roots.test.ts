@@ -13,7 +13,7 @@ const C = 'sha256:' + 'c'.repeat(64)
 async function keep(kept: KeptRoots, chain: string[], kind: 'base' | 'upper', bytes = 0): Promise<string> {
   const made = await kept.create()
   await writeFile(join(made.files, 'data'), Buffer.alloc(bytes))
-  const parent = kind === 'upper' ? KeptRoots.keyOf(chain.slice(0, -1)) : undefined
+  const parent = kind === 'upper' ? ((await kept.stackFor(chain.slice(0, -1)))?.[0]?.key) : undefined
   return (await kept.keep(made, {chain, kind, ...(parent ? {parent} : {})})).key
 }
 
@@ -45,12 +45,22 @@ describe('KeptRoots', () => {
     const half = await kept.create()
     await writeFile(join(half.files, 'x'), 'x')
     expect(await readdir(join(kept.dir, 'entries'))).toHaveLength(2)
-    await rm(join(kept.dir, 'entries', KeptRoots.keyOf([A]), 'meta.json'))
+    await rm(join(kept.dir, 'entries', KeptRoots.keyOf([A], 'base'), 'meta.json'))
     expect(await kept.stackFor([A, B])).toBeUndefined()
     expect(await kept.longestPrefix([A, B], 16)).toBeUndefined()
     // keeping the chain again replaces the damaged entry
     await keep(kept, [A], 'base')
     expect((await kept.stackFor([A, B]))?.[0]?.key).toBe(upper)
+  })
+
+  it('a base flattening a stack is found before the stack', async () => {
+    await keep(kept, [A], 'base')
+    await keep(kept, [A, B], 'upper')
+    await keep(kept, [A, B, C], 'upper')
+    expect((await kept.stackFor([A, B, C]))?.map(e => e.kind)).toEqual(['upper', 'upper', 'base'])
+    await keep(kept, [A, B, C], 'base')
+    expect((await kept.stackFor([A, B, C]))?.map(e => e.kind)).toEqual(['base'])
+    expect((await kept.longestPrefix([A, B], 16))?.map(e => e.kind)).toEqual(['upper', 'base'])
   })
 
   it('a second keep of the same chain gives the first one', async () => {
@@ -69,10 +79,10 @@ describe('KeptRoots', () => {
     await keep(kept, [C], 'base', 64 * 1024)
     const stackC = (await kept.stackFor([C]))!
     const release = (await kept.use(stackC))!
-    expect(await kept.evict(0)).toEqual(expect.arrayContaining([KeptRoots.keyOf([A]), KeptRoots.keyOf([A, B])]))
-    expect((await readdir(join(kept.dir, 'entries'))).sort()).toEqual([KeptRoots.keyOf([C])])
+    expect(await kept.evict(0)).toEqual(expect.arrayContaining([KeptRoots.keyOf([A], 'base'), KeptRoots.keyOf([A, B], 'upper')]))
+    expect((await readdir(join(kept.dir, 'entries'))).sort()).toEqual([KeptRoots.keyOf([C], 'base')])
     await release()
-    expect(await kept.evict(0)).toEqual([KeptRoots.keyOf([C])])
+    expect(await kept.evict(0)).toEqual([KeptRoots.keyOf([C], 'base')])
     expect(await readdir(join(kept.dir, 'entries'))).toEqual([])
   })
 
@@ -83,8 +93,8 @@ describe('KeptRoots', () => {
       const child = spawn('true')
       child.on('exit', () => resolve(child.pid!))
     })
-    await mkdir(join(kept.dir, 'entries', KeptRoots.keyOf([A]), 'users'), {recursive: true})
-    await writeFile(join(kept.dir, 'entries', KeptRoots.keyOf([A]), 'users', `${dead}-x`), '')
+    await mkdir(join(kept.dir, 'entries', KeptRoots.keyOf([A], 'base'), 'users'), {recursive: true})
+    await writeFile(join(kept.dir, 'entries', KeptRoots.keyOf([A], 'base'), 'users', `${dead}-x`), '')
     const inUse = (await kept.use([(await kept.stackFor([A, B]))![0]!]))!
     expect(await kept.evict(0)).toEqual([])
     await inUse()
@@ -96,9 +106,9 @@ describe('KeptRoots', () => {
     await keep(kept, [A, B], 'upper')
     await mkdir(join(kept.dir, 'tmp', '999999-gone', 'files'), {recursive: true})
     expect(await kept.removeLeftovers()).toEqual(['999999-gone'])
-    expect(await kept.removeStale(chain => chain.length === 1, true)).toEqual([KeptRoots.keyOf([A, B])])
+    expect(await kept.removeStale(chain => chain.length === 1, true)).toEqual([KeptRoots.keyOf([A, B], 'upper')])
     expect(await readdir(join(kept.dir, 'entries'))).toHaveLength(2)
-    expect(await kept.removeStale(chain => chain.length === 1)).toEqual([KeptRoots.keyOf([A, B])])
-    expect(await readdir(join(kept.dir, 'entries'))).toEqual([KeptRoots.keyOf([A])])
+    expect(await kept.removeStale(chain => chain.length === 1)).toEqual([KeptRoots.keyOf([A, B], 'upper')])
+    expect(await readdir(join(kept.dir, 'entries'))).toEqual([KeptRoots.keyOf([A], 'base')])
   })
 })
