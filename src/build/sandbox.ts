@@ -179,8 +179,9 @@ async function prepareMountPoints(root: string, isolation: Isolation, mounts: Sa
 
 async function prepareBwrap(o: RunStageOptions, uid: number, gid: number, hostname: string, hostFiles: string[]): Promise<Prepared> {
   const bwrap = await checkNamespaceSandbox()
+  // /tmp is 1777 as in a container (bwrap's tmpfs is 0755 otherwise): apt's _apt user writes its temp files there
   const args = ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--hostname', hostname, '--bind', o.root, '/',
-    '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp']
+    '--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--tmpfs', '/tmp']
   const prepared: Prepared = {command: bwrap, args, afterExit: async () => {}, cleanup: async () => {}}
   if (isRoot()) {
     args.push(...await procAndSysArgs(), ...userNamespaceArgs(), ...capabilityArgs(uid))

@@ -185,7 +185,7 @@ export class RegistryStagesCache implements StagesCache, StageListing, FinalImag
 
   private async lookUp(signature: string): Promise<CachedStage | undefined> {
     if (!(await this.has(signature))) return undefined
-    const found = await lookUpStageTag(this.access, this.repository, {signature, cacheVersion: this.opts.cacheVersion, project: this.opts.project})
+    const found = await lookUpStageTag(this.access, this.repository, {signature, cacheVersion: this.opts.cacheVersion, project: this.opts.project}, {listed: true})
     if (found.found === 'absent') return undefined
     if (found.found === 'mismatch') {
       this.opts.warn(mismatchWarning(this.repository, signature, found.reason))

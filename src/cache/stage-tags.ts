@@ -26,17 +26,22 @@ export type StageLookup =
  * manifest's annotations and the config's labels must both carry the tag's signature and our cache version
  * (and our project, when they name one). A tag re-pointed at another image is 'mismatch'. Whether the tag
  * exists is asked with a HEAD (on Docker Hub a manifest GET counts as a pull, a HEAD not): most stages a
- * plan looks up are absent, and those cost no GET.
+ * plan looks up are absent, and those cost no GET. A tag the caller just saw in REPO's tag listing (`listed`)
+ * is fetched straight away: the GET would follow the HEAD anyway, and the round trip is saved.
  */
-export async function lookUpStageTag(ctx: RegistryAccess, repo: Repository, want: StageTagExpectation): Promise<StageLookup> {
+export async function lookUpStageTag(ctx: RegistryAccess, repo: Repository, want: StageTagExpectation, opts: {listed?: boolean} = {}): Promise<StageLookup> {
   const client = await ctx.registry()
   const ref = withTag(repo, stageTag(want.signature))
   let fetched: FetchedManifest
   try {
-    const head = await client.headManifest(ref)
-    if (!head) return {found: 'absent'}
-    // by digest: the document is the one the HEAD named, checked against it
-    fetched = await client.getManifest(withDigest(repo, head.digest))
+    if (opts.listed) {
+      fetched = await client.getManifest(ref)
+    } else {
+      const head = await client.headManifest(ref)
+      if (!head) return {found: 'absent'}
+      // by digest: the document is the one the HEAD named, checked against it
+      fetched = await client.getManifest(withDigest(repo, head.digest))
+    }
   } catch (e) {
     if (e instanceof SlipwayError && e.kind === 'not-found') return {found: 'absent'}
     throw e

@@ -67,10 +67,13 @@ export async function gitTopLevel(dir: string): Promise<string | undefined> {
   }
 }
 
-/** The commit HEAD points at, or undefined in a repository without commits. */
-export async function headCommit(root: string): Promise<string | undefined> {
+/** The commit HEAD points at and its committer time (seconds), or undefined in a repository without commits. */
+export async function headCommit(root: string): Promise<{commit: string; time: number} | undefined> {
   try {
-    return (await runGit(root, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'])).trim() || undefined
+    // one spawn for both: a build clamps layer times to the commit's time
+    const out = (await runGit(root, ['log', '-1', '--no-show-signature', '--format=%H %ct', 'HEAD', '--'])).trim()
+    const [commit, time] = out.split(' ')
+    return commit && /^\d+$/.test(time ?? '') ? {commit, time: Number(time)} : undefined
   } catch (e) {
     if (e instanceof GitCommandError) return undefined
     throw e

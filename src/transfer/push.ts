@@ -30,7 +30,10 @@ export interface PushItem {
 export interface PushedImage {
   ref: string
   digest: Digest
-  /** `pushed`, or `exists` when the tag was already there and ifAbsent kept it. */
+  /**
+   * `pushed`, or `exists` when the tag was already there and ifAbsent kept it, or it already named this very
+   * manifest (nothing was sent).
+   */
   status: 'pushed' | 'exists'
 }
 
@@ -132,14 +135,16 @@ export async function pushImages(ctx: TransferContext, items: PushItem[]): Promi
   const store = await ctx.store()
   const client = await ctx.registry()
   const limit = pLimit(ctx.jobs)
-  const existing = await Promise.all(items.map(item => limit(async () => (item.ifAbsent ? client.headManifest(item.ref) : undefined))))
+  // one HEAD per tag: a tag written once is left as it is, and a tag that already names the manifest needs
+  // nothing (a re-run with nothing changed checks no blob and puts no manifest)
+  const existing = await Promise.all(items.map(item => limit(() => client.headManifest(item.ref))))
   const images: PushedImage[] = []
   const wanted: PushItem[] = []
   for (const [i, item] of items.entries()) {
     const found = existing[i]
-    if (found) {
+    if (found && (item.ifAbsent || found.digest === item.manifest.digest)) {
       images.push({ref: formatRef(item.ref), digest: found.digest, status: 'exists'})
-      ctx.reporter.info(`${formatRef(item.ref)}: already in the registry, kept as it is`)
+      ctx.reporter.info(`${formatRef(item.ref)}: ${item.ifAbsent ? 'already in the registry, kept as it is' : 'already names this image'}`)
       continue
     }
     wanted.push(item)

@@ -4,7 +4,7 @@ import {dirname, join} from 'node:path'
 
 import pLimit from 'p-limit'
 
-import {commitTime, type Isolation, type LayerCompression, runStage, type SandboxMount, StageCommandError} from '../build/index.js'
+import {type Isolation, type LayerCompression, runStage, type SandboxMount, StageCommandError} from '../build/index.js'
 import {type BuildServices, builderFor, recordedOwnerIds, type StageBuilder, type StageWork} from '../builder/index.js'
 import type {CachedStage, StageCaches} from '../cache/index.js'
 import type {MountSpec} from '../config/types.js'
@@ -227,7 +227,7 @@ class BuildRun {
   static async start(ctx: WorkflowContext, project: Project, plan: ProjectPlan, caches: StageCaches, opts: BuildOptions): Promise<BuildRun> {
     ctx.signal.throwIfAborted()
     const store = await ctx.store()
-    const mtimeClamp = await layerClamp(project, ctx.env)
+    const mtimeClamp = layerClamp(project, ctx.env)
     const scratch = await makeScratchDir(ctx.home, 'build', ctx.env)
     try {
       return new BuildRun(ctx, project, plan, caches, opts, scratch, store, opts.lease ?? (await store.lease()), mtimeClamp)
@@ -532,12 +532,12 @@ export function buildDirFor(home: string, project: string, dimg: string | null):
 }
 
 /** Layer timestamps are clamped to SOURCE_DATE_EPOCH, else the commit time, else the epoch. */
-async function layerClamp(project: Project, env: NodeJS.ProcessEnv): Promise<number> {
+function layerClamp(project: Project, env: NodeJS.ProcessEnv): number {
   const sde = env.SOURCE_DATE_EPOCH
   if (sde !== undefined && sde !== '') {
     if (!/^\d+$/.test(sde)) throw new SlipwayError('usage', `SOURCE_DATE_EPOCH="${sde}" is not a number of seconds`)
     return Number(sde)
   }
-  if (project.git) return commitTime(project.git.root, project.git.headCommit)
+  if (project.git) return project.git.headTime
   return 0
 }

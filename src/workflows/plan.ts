@@ -19,6 +19,8 @@ export interface ProjectGit {
   root: string
   /** The commit HEAD points at. */
   headCommit: string
+  /** Its committer time, in seconds since the epoch (what layer timestamps are clamped to). */
+  headTime: number
   /** Where file content is read from: `headCommit`, or with --dev the tree id of a work-tree snapshot. */
   contentRef: string
 }
@@ -47,7 +49,7 @@ export async function loadProject(dir: string, opts: LoadProjectOptions = {}): P
   const needsGit = config.dimgs.find((d) => d.git.length > 0)
   let git: ProjectGit | undefined
   if (root !== undefined) {
-    if (head !== undefined) git = {root, headCommit: head, contentRef: dev && needsGit ? await workTreeSnapshot(root) : head}
+    if (head !== undefined) git = {root, headCommit: head.commit, headTime: head.time, contentRef: dev && needsGit ? await workTreeSnapshot(root) : head.commit}
     else if (needsGit) {
       throw new SlipwayError('config', `${dimgLabel(needsGit)} maps git paths but the repository at ${root} has no commit yet`, {hint: 'commit the files first'})
     }
