@@ -5,9 +5,11 @@
  * directory the image's layers are unpacked into, and changes come from a snapshot and a diff.
  */
 import {spawn} from 'node:child_process'
-import {chmod, chown, lstat, rm, utimes} from 'node:fs/promises'
+import {chmod, chown, lstat, readdir, rm, utimes} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
 
 import {diffLayer, snapshot} from '../build/index.js'
+import {unmountUnder} from '../build/root-release.js'
 import {SlipwayError} from '../errors.js'
 import {extractLayers, type StageRoot} from '../builder/index.js'
 import {fetchMissingLayers, type Image} from '../image/index.js'
@@ -15,7 +17,8 @@ import type {Descriptor} from '../oci/types.js'
 import {KeptRoots, type KeptRoot, type NewKeptRoot} from '../sandbox/kept-roots.js'
 import {MAX_LOWER_DIRS, mountableStack, mountOverlay, overlayAvailable, type OverlayMount, unmountOverlay} from '../sandbox/overlay.js'
 import {LowerView, normalizeUpperTimes, opaqueDirs, upperChanges} from '../sandbox/upper-changes.js'
-import type {Lease, OciStore} from '../store/index.js'
+import {isPidAlive, type Lease, type OciStore} from '../store/index.js'
+import {SCRATCH_PREFIX} from './scratch.js'
 
 /** A root that follows one chain of images (a dimg's stages): `of` gives the files of an image, `holds` records what a builder made of them. */
 export interface Root {
@@ -257,7 +260,20 @@ async function keepBase(s: RootServices, kept: KeptRoots, image: Image): Promise
 /** The kept roots of this home, and whether overlay roots can be used with them here. */
 export async function openKeptRoots(home: string, scratch: string, env: NodeJS.ProcessEnv): Promise<{kept: KeptRoots; overlay: boolean}> {
   const kept = await KeptRoots.open(home)
-  return {kept, overlay: env.SLIPWAY_OVERLAY !== '0' && process.getuid?.() === 0 && (await overlayAvailable(kept.dir, scratch, env))}
+  const overlay = env.SLIPWAY_OVERLAY !== '0' && process.getuid?.() === 0 && (await overlayAvailable(kept.dir, scratch, env))
+  if (overlay) await unmountDeadBuilds(dirname(scratch))
+  return {kept, overlay}
+}
+
+/**
+ * Overlay roots are mounted in the host's namespace, so a killed build leaves its mounts (over kept roots)
+ * behind: the next build takes them down (`dimg cleanup` also removes the directories).
+ */
+async function unmountDeadBuilds(scratchArea: string): Promise<void> {
+  for (const name of await readdir(scratchArea).catch(() => [] as string[])) {
+    const m = new RegExp(`^${SCRATCH_PREFIX}(\\d+)-`).exec(name)
+    if (m && !isPidAlive(Number(m[1]))) await unmountUnder(join(scratchArea, name), true)
+  }
 }
 
 /** A root that becomes an overlay or a copied one on first use: a build that needs no files never probes for overlay. */

@@ -215,7 +215,7 @@ shell:
     expect(await keptEntries(home)).toEqual([])
   })
 
-  it('a killed build leaves no kept root and no mount; dimg cleanup and store gc remove stale roots', async () => {
+  it('a killed build leaves no kept root, its mount goes with the next build; dimg cleanup and store gc remove stale roots', async () => {
     const home = homes.home()
     const slow = await makeProject({registryHost: reg.host, dappfile: dappfile({installNote: "v7' && sleep 60 && echo '"})})
     await build(project.dir, env(home))
@@ -226,6 +226,11 @@ shell:
     running.child.kill('SIGKILL')
     await running.result
     expect((await keptEntries(home)).map(e => e.key).sort()).toEqual(before.map(e => e.key).sort())
+    // its overlay stays mounted over kept roots until the next build (or dimg cleanup) takes it down
+    expect((await overlayMounts(home)).length).toBeGreaterThan(0)
+    const next = await makeProject({registryHost: reg.host, dappfile: dappfile({installNote: 'v8'})})
+    await build(next.dir, env(home))
+    expect(await overlayMounts(home)).toEqual([])
 
     const cleanup = await runSlipway(['dimg', 'cleanup', '--json'], {env: env(home)})
     expect(cleanup.code).toBe(0)
@@ -234,9 +239,10 @@ shell:
 
     // the stages go: their kept roots are stale; the base image's stays while the base image is there
     expect((await runSlipway(['dimg', 'stages', 'flush', 'local', '--dir', project.dir], {env: env(home)})).code).toBe(0)
+    const kept = await keptEntries(home)
     const gc = await runSlipway(['store', 'gc', '--json', '--min-age', '0'], {env: env(home)})
     expect(gc.code).toBe(0)
-    expect((JSON.parse(gc.stdout) as {keptRoots: string[]}).keptRoots.length).toBe(before.length - 1)
+    expect((JSON.parse(gc.stdout) as {keptRoots: string[]}).keptRoots.length).toBe(kept.length - 1)
     expect((await keptEntries(home)).map(e => e.kind)).toEqual(['base'])
   })
 })
