@@ -4,6 +4,8 @@
 import {execFile} from 'node:child_process'
 import {promisify} from 'node:util'
 
+import {nameFromBytes} from '../oci/file-names.js'
+
 const run = promisify(execFile)
 export const CAPABILITY_XATTR = 'security.capability'
 const BATCH = 400
@@ -18,8 +20,8 @@ export function xattrToolsAvailable(): Promise<boolean> {
   return available
 }
 
-/** getfattr escapes unusual bytes in file names as `\ooo`. */
-function unescapeName(s: string): string {
+/** getfattr escapes unusual bytes in file names as `\ooo`; the name as oci/file-names.ts carries it. */
+export function unescapeName(s: string): string {
   const bytes: number[] = []
   for (let i = 0; i < s.length; i++) {
     if (s[i] === '\\' && /^[0-7]{3}$/.test(s.slice(i + 1, i + 4))) {
@@ -29,7 +31,7 @@ function unescapeName(s: string): string {
       bytes.push(...Buffer.from(s[i]!))
     }
   }
-  return Buffer.from(bytes).toString()
+  return nameFromBytes(Buffer.from(bytes))
 }
 
 /** Capabilities of the given files (absolute paths; symlinks are not followed). Files without are absent. */

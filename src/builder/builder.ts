@@ -1,4 +1,4 @@
-import type {Isolation, LayerBlob, LayerCompression, SandboxMount} from '../build/index.js'
+import type {Change, Isolation, LayerBlob, LayerCompression, SandboxMount} from '../build/index.js'
 import type {MountSpec} from '../config/types.js'
 import type {Image} from '../image/index.js'
 import type {PlannedStage, StageInputs} from '../stage/plan.js'
@@ -33,7 +33,15 @@ export interface StageWork {
   /** Progress id for the stage's output lines. */
   id: string
   /** The parent's files, unpacked (their missing blobs downloaded first) on the first call. */
-  parentRoot(): Promise<string>
+  parentRoot(): Promise<StageRoot>
+}
+
+/** A directory holding an image's files that a stage may change in place. */
+export interface StageRoot {
+  /** Where the files are: a directory of their own, or the merged view of an overlay. */
+  path: string
+  /** Starts recording changes; the function returned gives every change made since (layer order). */
+  track(): Promise<() => Promise<Change[]>>
 }
 
 export interface StageBuilt {

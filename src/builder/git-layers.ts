@@ -19,7 +19,7 @@ export const gitArchiveBuilder: StageBuilder<'gitArchive'> = {
   needsParentFiles: () => false,
   build: async (services, work, inputs) => {
     const parent = parentOf(work)
-    const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, accountsInLayers(parent, work.parentRoot, services.signal))
+    const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, accountsInLayers(parent, async () => (await work.parentRoot()).path, services.signal))
     const layer = await storeLayer(
       services.store,
       services.lease,
@@ -40,7 +40,7 @@ export const gitPatchBuilder: StageBuilder<'gitLatestPatch'> = {
   needsParentFiles: () => false,
   build: async (services, work, inputs) => {
     const parent = parentOf(work)
-    const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, accountsInLayers(parent, work.parentRoot, services.signal))
+    const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, accountsInLayers(parent, async () => (await work.parentRoot()).path, services.signal))
     const repoDir = services.gitRoot()
     const patch = await gitPatchChanges({repoDir, fromCommit: inputs.fromCommit, toCommit: inputs.revision.contentRef, mappings})
     const layer = await storeLayer(services.store, services.lease, await gitPatchLayer(patch, {repoDir, mappings, mtime: services.mtimeClamp, compression: services.compression}), services.signal)

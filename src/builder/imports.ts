@@ -9,7 +9,7 @@ export const importsBuilder: StageBuilder<'imports'> = {
   kind: 'imports',
   needsParentFiles: () => true,
   build: async (services, work, inputs) => {
-    const {parent, root, before} = await parentFiles(work)
+    const {parent, root, changes} = await parentFiles(work)
     for (const imp of inputs.imports) {
       const srcRoot = await services.artifactRoot(imp.artifactSignature)
       const {mappings} = await mappingsWithIds([imp], parent, accountsInRoot(root))
@@ -20,6 +20,6 @@ export const importsBuilder: StageBuilder<'imports'> = {
       created: new Date().toISOString(),
       created_by: `slipway ${work.stage.name}: ${inputs.imports.map(i => `${i.artifact}:${i.add} → ${i.to}`).join(', ')}`,
     }
-    return {...(await layerFromChanges(services, parent, root, before, history)), rootIsBuilt: true}
+    return {...(await layerFromChanges(services, parent, root, changes, history)), rootIsBuilt: true}
   },
 }

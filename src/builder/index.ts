@@ -7,7 +7,7 @@ import {gitArchiveBuilder, gitPatchBuilder} from './git-layers.js'
 import {importsBuilder} from './imports.js'
 import {shellBuilder} from './shell.js'
 
-export type {BuildServices, StageBuilder, StageBuilt, StageWork} from './builder.js'
+export type {BuildServices, StageBuilder, StageBuilt, StageRoot, StageWork} from './builder.js'
 export {consumeLayer, extractImage, extractLayers, storeLayer} from './layers.js'
 export {needsUserLookup, type OwnerIds, recordedOwnerIds} from './owners.js'
 

@@ -1,23 +1,24 @@
-import {diffLayer, type LayerBlob, snapshot, writeLayer} from '../build/index.js'
+import {type Change, type LayerBlob, writeLayer} from '../build/index.js'
 import {appendLayer, type Image} from '../image/index.js'
 import type {HistoryEntry} from '../oci/types.js'
 import {SlipwayError} from '../errors.js'
 import type {BuildServices, StageWork} from './builder.js'
 import {storeLayer} from './layers.js'
 
-export type RootSnapshot = Awaited<ReturnType<typeof snapshot>>
+/** What the stage changed in its root since it started. */
+export type RootChanges = () => Promise<Change[]>
 
-/** For a stage that changes its parent's files in place: the parent, its unpacked root, and what the root held before. */
-export async function parentFiles(work: StageWork): Promise<{parent: Image; root: string; before: RootSnapshot}> {
+/** For a stage that changes its parent's files in place: the parent, its root, and its changes from now on. */
+export async function parentFiles(work: StageWork): Promise<{parent: Image; root: string; changes: RootChanges}> {
   const parent = work.parent
   if (!parent) throw new SlipwayError('internal', `stage ${work.stage.name} has no parent image`)
   const root = await work.parentRoot()
-  return {parent, root, before: await snapshot(root)}
+  return {parent, root: root.path, changes: await root.track()}
 }
 
-/** The layer of what changed in `root` since `before` (none when nothing did), appended to the image. */
-export async function layerFromChanges(services: BuildServices, image: Image, root: string, before: RootSnapshot, history: HistoryEntry): Promise<{image: Image; layer?: LayerBlob}> {
-  const changes = await diffLayer(before, root)
+/** The layer of what changed in `root` (none when nothing did), appended to the image. */
+export async function layerFromChanges(services: BuildServices, image: Image, root: string, changed: RootChanges, history: HistoryEntry): Promise<{image: Image; layer?: LayerBlob}> {
+  const changes = await changed()
   if (changes.length === 0) return {image: appendLayer(image, undefined, history)}
   const layer = await storeLayer(services.store, services.lease, writeLayer(root, changes, {mtimeClamp: services.mtimeClamp, compression: services.compression, hostIds: rootlessIds()}), services.signal)
   return {image: appendLayer(image, layer, history), layer}

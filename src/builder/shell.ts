@@ -12,7 +12,7 @@ export const shellBuilder: StageBuilder<'shell'> = {
   kind: 'shell',
   needsParentFiles: () => true,
   build: async (services, work, inputs) => {
-    const {parent, root, before} = await parentFiles(work)
+    const {parent, root, changes} = await parentFiles(work)
     if (inputs.git) await bringGitFilesUpToDate(services, parent, root, inputs.git.mappings, inputs.git.revision.contentRef)
     const config = parent.config.config ?? {}
     await runStage({
@@ -27,7 +27,7 @@ export const shellBuilder: StageBuilder<'shell'> = {
       signal: services.signal,
     })
     const history = {created: new Date().toISOString(), created_by: `/bin/sh -ec ${JSON.stringify(inputs.commands.join('\n'))}`}
-    return {...(await layerFromChanges(services, parent, root, before, history)), rootIsBuilt: true}
+    return {...(await layerFromChanges(services, parent, root, changes, history)), rootIsBuilt: true}
   },
 }
 

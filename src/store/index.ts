@@ -4,7 +4,7 @@ export type {BlobOpener, BlobSource, ExpectedBlob, WrittenBlob} from './blob-wri
 export {DEFAULT_MAX_READ_BYTES} from './blob-reader.js'
 export {REF_NAME_ANNOTATION, OCI_LAYOUT_VERSION, type RefEntry} from './layout.js'
 export {DEFAULT_GC_MIN_AGE_MS, type GcOptions, type GcResult} from './gc.js'
-export {DEFAULT_LOCK_STALE_MS, DEFAULT_LOCK_TIMEOUT_MS, type LockOptions} from './lock.js'
+export {DEFAULT_LOCK_STALE_MS, DEFAULT_LOCK_TIMEOUT_MS, type LockOptions, StoreLock} from './lock.js'
 export type {Lease} from './leases.js'
 export type {TempFile} from './temp-files.js'
 export type {CorruptBlob, MissingBlob, VerifyReport} from './verify.js'

@@ -5,11 +5,11 @@ import {dirname, join} from 'node:path'
 import pLimit from 'p-limit'
 
 import {type Isolation, type LayerCompression, runStage, type SandboxMount, StageCommandError} from '../build/index.js'
-import {type BuildServices, builderFor, extractLayers, recordedOwnerIds, type StageBuilder, type StageWork} from '../builder/index.js'
+import {type BuildServices, builderFor, recordedOwnerIds, type StageBuilder, type StageWork} from '../builder/index.js'
 import type {CachedStage, StageCaches} from '../cache/index.js'
 import type {MountSpec} from '../config/types.js'
 import {SlipwayError} from '../errors.js'
-import {blobsMissingFrom, fetchMissingLayers, type Image, loadStoreImage, normalizeImage, relabel, saveImage, storeSource, storeThen} from '../image/index.js'
+import {blobsMissingFrom, type Image, loadStoreImage, normalizeImage, relabel, saveImage, storeSource, storeThen} from '../image/index.js'
 import {formatRef, parseImageRef, type Repository} from '../oci/ref.js'
 import type {Descriptor} from '../oci/types.js'
 import {CREATED_ANNOTATION, LABEL, localStageName, nameComponent, SLIPWAY_LABEL_PREFIX, stageLabels, withoutSlipwayLabels} from '../naming/index.js'
@@ -20,6 +20,8 @@ import {pullImages} from '../transfer/index.js'
 import {type DimgPlan, listedName, type Project, type ProjectPlan} from './plan.js'
 import {planWithCaches} from './project-plan.js'
 import {makeScratchDir, type ScratchDir} from './scratch.js'
+import {FirstUseRoot, openKeptRoots, type Root} from './stage-roots.js'
+import {type KeptRoots, keptRootsBudgetBytes} from '../sandbox/kept-roots.js'
 
 export interface BuildOptions {
   dir: string
@@ -174,43 +176,6 @@ interface BuiltStage {
   update?: RefUpdate
 }
 
-/**
- * A directory holding an image's files: the layers unpacked so far are a prefix of the image's, and only
- * the rest is unpacked (their blobs fetched first) when a stage needs the files.
- */
-class Root {
-  private layers: Descriptor[] = []
-
-  constructor(
-    private dir: string,
-    private readonly newDir: () => Promise<string>,
-  ) {}
-
-  get path(): string {
-    return this.dir
-  }
-
-  /** Records that the directory now holds this image's files (a builder changed it in place). */
-  holds(image: Image): void {
-    this.layers = [...image.manifest.layers]
-  }
-
-  async of(image: Image, store: OciStore, lease: Lease, signal: AbortSignal): Promise<string> {
-    const want = image.manifest.layers
-    const isPrefix = this.layers.length <= want.length && this.layers.every((l, i) => l.digest === want[i].digest)
-    if (!isPrefix) {
-      await rm(this.dir, {recursive: true, force: true})
-      this.dir = await this.newDir()
-      this.layers = []
-    }
-    const rest = want.slice(this.layers.length)
-    await fetchMissingLayers(store, lease, image, rest)
-    await extractLayers(store, rest, this.dir, signal)
-    this.layers = [...want]
-    return this.dir
-  }
-}
-
 interface CachedPrefix {
   latest: number
   where: ('local' | 'repo' | undefined)[]
@@ -226,6 +191,9 @@ class BuildRun {
   private readonly stagesThisRun = new Map<string, Promise<BuiltStage | undefined>>()
   private readonly basePulls = new Map<string, Promise<Descriptor['digest']>>()
   private readonly services: BuildServices
+  private readonly roots: Root[] = []
+  /** Where stage roots are kept between builds, opened when a stage first needs files. */
+  private keptRoots: Promise<{kept: KeptRoots; overlay: boolean}> | undefined
 
   private constructor(
     private readonly ctx: WorkflowContext,
@@ -236,7 +204,7 @@ class BuildRun {
     private readonly scratch: ScratchDir,
     private readonly store: OciStore,
     private readonly lease: Lease,
-    mtimeClamp: number,
+    private readonly mtimeClamp: number,
   ) {
     this.services = {
       store,
@@ -271,10 +239,19 @@ class BuildRun {
 
   async finish(): Promise<void> {
     try {
+      for (const root of this.roots) await root.close()
+      await (await this.keptRoots?.catch(() => undefined))?.kept.evict(keptRootsBudgetBytes(this.ctx.env))
       if (!this.opts.lease) await this.lease.release()
     } finally {
       await this.scratch.remove()
     }
+  }
+
+  private newRoot(): Root {
+    const services = {store: this.store, lease: this.lease, signal: this.ctx.signal, newDir: (kind: string) => this.newDir(kind), mtimeClamp: this.mtimeClamp}
+    const root = new FirstUseRoot(services, () => (this.keptRoots ??= openKeptRoots(this.ctx.home, this.scratch.path, this.ctx.env)))
+    this.roots.push(root)
+    return root
   }
 
   private stageName(signature: string): string {
@@ -341,7 +318,7 @@ class BuildRun {
     })
     if (latest === dimg.stages.length - 1) return done()
 
-    const root = new Root(await this.newDir('root'), () => this.newDir('root'))
+    const root = this.newRoot()
     let image: Image | undefined = base?.image
     const built: BuiltStage[] = []
     for (const stage of dimg.stages.slice(latest + 1)) {
@@ -371,11 +348,11 @@ class BuildRun {
           id,
           parentRoot: () => {
             if (!parent) throw new SlipwayError('internal', `stage ${stage.name} has no parent image`)
-            return root.of(parent, this.store, this.lease, this.ctx.signal)
+            return root.of(parent)
           },
         }
         const result = await (builderFor(stage.inputs.kind) as StageBuilder).build(this.services, work, stage.inputs as never)
-        if (result.rootIsBuilt) root.holds(result.image)
+        if (result.rootIsBuilt) await root.holds(result.image)
         image = this.labelled(dimg, stage, parent, result.image, result.ownerIds)
         const update = await this.save(stage, image)
         const stageBuilt: BuiltStage = {image, ...(update ? {update} : {})}
@@ -390,7 +367,7 @@ class BuildRun {
         this.stagesThisRun.delete(stage.signature)
         settle(undefined)
         this.ctx.reporter.end(id, 'failed')
-        throw await this.stageFailure(e, label, stage, root.path)
+        throw await this.stageFailure(e, label, stage, root)
       }
     }
     // a stage pending when it was built is complete once a later stage fetched the layers it stands on
@@ -407,7 +384,7 @@ class BuildRun {
     if (!this.project.dev && newRefs.length > 0) await this.store.setRefs(newRefs)
     if (dimg.isArtifact && dimg.name !== null && image) {
       const last = image
-      this.builtArtifacts.set(dimg.lastSignature, () => root.of(last, this.store, this.lease, this.ctx.signal))
+      this.builtArtifacts.set(dimg.lastSignature, async () => (await root.of(last)).path)
     }
     return done()
   }
@@ -450,7 +427,8 @@ class BuildRun {
     return update
   }
 
-  private async stageFailure(e: unknown, label: string, stage: PlannedStage, root: string): Promise<unknown> {
+  private async stageFailure(e: unknown, label: string, stage: PlannedStage, stageRoot: Root): Promise<unknown> {
+    const root = stageRoot.path
     if (!(e instanceof StageCommandError)) return e
     if (!this.ctx.reporter.showsOutput) for (const line of e.outputTail) process.stderr.write(`[${label}: ${stage.name}] ${line}\n`)
     if (this.opts.introspectError) {
@@ -462,8 +440,10 @@ class BuildRun {
       }
     }
     if (await filesystemFull(root)) {
-      return new SlipwayError('environment', `${label}: stage ${stage.name} failed: no space left on device in ${dirname(this.scratch.path)} (a command exited with code ${e.commandExitCode})`, {
-        hint: 'free disk space (or set SLIPWAY_TMPDIR to a bigger filesystem) and run again; nothing was added to the stages cache',
+      // an overlay root's writes land in its upper, among the kept roots in SLIPWAY_HOME
+      const [where, setting] = stageRoot.keptIn ? [stageRoot.keptIn, 'SLIPWAY_HOME'] : [dirname(this.scratch.path), 'SLIPWAY_TMPDIR']
+      return new SlipwayError('environment', `${label}: stage ${stage.name} failed: no space left on device in ${where} (a command exited with code ${e.commandExitCode})`, {
+        hint: `free disk space (or set ${setting} to a bigger filesystem) and run again; nothing was added to the stages cache`,
         cause: e,
       })
     }
@@ -528,8 +508,7 @@ class BuildRun {
         if (builtHere) return builtHere()
         const cached = await this.caches.resolve(signature)
         if (!cached) throw new SlipwayError('internal', `artifact stage ${signature} is not in the stages cache`)
-        const dir = new Root(await this.newDir('artifact'), () => this.newDir('artifact'))
-        return dir.of(cached.image, this.store, this.lease, this.ctx.signal)
+        return (await this.newRoot().of(cached.image)).path
       })()
       this.artifactRoots.set(signature, root)
     }

@@ -4,12 +4,15 @@ import {join} from 'node:path'
 import {releaseRoot} from '../build/root-release.js' // not build/index: `dimg cleanup` loads no layer code
 import {type GcResult, isPidAlive} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
+import {removeStaleKeptRoots} from './kept-roots-gc.js'
 import {existingScratchBase, removeScratchBaseIfEmpty, SCRATCH_PREFIX} from './scratch.js'
 
 export interface LeftoversResult {
   /** Temporary build directories of processes that are gone. */
   buildDirs: string[]
   gc: GcResult
+  /** Kept stage roots no image in the store stands on any more. */
+  keptRoots: string[]
   dryRun: boolean
 }
 
@@ -40,5 +43,6 @@ export async function cleanupLeftovers(ctx: WorkflowContext, opts: {dryRun?: boo
   if (base && !opts.dryRun) await removeScratchBaseIfEmpty(base)
   const store = await ctx.store()
   const gc = await store.gc({dryRun: opts.dryRun, blobMinAgeMs: BLOB_GRACE_MS, tempMaxAgeMs: 0})
-  return {buildDirs, gc, dryRun: opts.dryRun ?? false}
+  const keptRoots = await removeStaleKeptRoots(ctx.home, store, opts)
+  return {buildDirs, gc, keptRoots, dryRun: opts.dryRun ?? false}
 }

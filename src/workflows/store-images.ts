@@ -2,6 +2,7 @@ import {SlipwayError} from '../errors.js'
 import type {Ref} from '../oci/ref.js'
 import type {GcResult, VerifyReport} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
+import {removeStaleKeptRoots} from './kept-roots-gc.js'
 import {pullImages, type PullResult, pushImages, type PushResult} from '../transfer/index.js'
 
 export interface StoredImage {
@@ -43,8 +44,10 @@ export async function verifyStore(ctx: WorkflowContext): Promise<VerifyReport> {
   return (await ctx.store()).verify()
 }
 
-export async function collectStoreGarbage(ctx: WorkflowContext, opts: {dryRun?: boolean; minAgeMinutes?: number}): Promise<GcResult> {
+/** `store gc`: the store's unreferenced blobs, and the kept stage roots no image in it stands on. */
+export async function collectStoreGarbage(ctx: WorkflowContext, opts: {dryRun?: boolean; minAgeMinutes?: number}): Promise<GcResult & {keptRoots: string[]}> {
   const store = await ctx.store()
   const ageMs = (opts.minAgeMinutes ?? 60) * 60_000
-  return store.gc({dryRun: opts.dryRun, blobMinAgeMs: ageMs, tempMaxAgeMs: ageMs})
+  const gc = await store.gc({dryRun: opts.dryRun, blobMinAgeMs: ageMs, tempMaxAgeMs: ageMs})
+  return {...gc, keptRoots: await removeStaleKeptRoots(ctx.home, store, opts)}
 }

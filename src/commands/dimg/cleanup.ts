@@ -15,7 +15,7 @@ export default class DimgCleanup extends BaseCommand {
     if (flags.json) return this.printJson(result)
     const verb = result.dryRun ? 'would remove' : 'removed'
     this.log(
-      `${verb} ${result.buildDirs.length} build directories, ${result.gc.removedTemp.length} temporary files and ${result.gc.removedBlobs.length} unreferenced blobs (${formatBytes(result.gc.freedBytes)})`,
+      `${verb} ${result.buildDirs.length} build directories, ${result.gc.removedTemp.length} temporary files, ${result.gc.removedBlobs.length} unreferenced blobs (${formatBytes(result.gc.freedBytes)}) and ${result.keptRoots.length} stale kept roots`,
     )
   }
 }

@@ -21,6 +21,6 @@ export default class StoreGc extends BaseCommand {
     if (flags.json) return this.printJson(result)
     const verb = flags['dry-run'] ? 'would remove' : 'removed'
     const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
-    this.log(`${verb} ${plural(result.removedBlobs.length, 'blob')} (${formatBytes(result.freedBytes)}) and ${plural(result.removedTemp.length, 'temporary file')}`)
+    this.log(`${verb} ${plural(result.removedBlobs.length, 'blob')} (${formatBytes(result.freedBytes)}), ${plural(result.removedTemp.length, 'temporary file')} and ${plural(result.keptRoots.length, 'stale kept root')}`)
   }
 }

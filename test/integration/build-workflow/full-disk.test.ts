@@ -2,7 +2,8 @@
  * A full disk during a build, on a real small filesystem (an 8 MiB tmpfs, so root only): on the scratch side
  * (SLIPWAY_TMPDIR, where roots are unpacked and stages write) and on the store side (SLIPWAY_HOME, where
  * layers are written). Either is exit 10 with one line naming the path, nothing is left half-written, and the
- * store verifies.
+ * store verifies. Roots are copied ones here (SLIPWAY_OVERLAY=0); an overlay root's writes land among the
+ * kept roots in SLIPWAY_HOME, whose own case is the last.
  */
 import {execFile} from 'node:child_process'
 import {mkdir, readdir} from 'node:fs/promises'
@@ -36,6 +37,15 @@ rootDescribe('dimg build on a full disk', () => {
     return dir
   }
 
+  /** SLIPWAY_HOME on a small filesystem, SLIPWAY_TMPDIR on a big one. */
+  async function smallHome(): Promise<{home: string; tmpdir: string}> {
+    const home = join(await smallFilesystem(), 'home')
+    await mkdir(home)
+    const tmpdir = await makeTempDir('full-disk-tmpdir')
+    dirs.push(tmpdir)
+    return {home, tmpdir}
+  }
+
   beforeAll(async () => {
     reg = await startRegistry('plain')
     await pushBaseImage(reg)
@@ -54,7 +64,7 @@ rootDescribe('dimg build on a full disk', () => {
 shell:
   install: ["dd if=/dev/zero of=/big bs=1M count=20"]
 `})
-    const r = await runBuild(project.dir, {...buildEnv(reg, home), SLIPWAY_TMPDIR: tmpdir})
+    const r = await runBuild(project.dir, {...buildEnv(reg, home), SLIPWAY_TMPDIR: tmpdir, SLIPWAY_OVERLAY: '0'})
     const line = expectClearError(r, 10)
     // the stage's own command failed (dd: No space left on device): its output says so, the line says why
     expect(r.stderr).toMatch(/dd: .*No space left on device/)
@@ -74,14 +84,14 @@ shell:
 shell:
   install: ["head -c 12000000 /dev/urandom > /big"]
 `})
-    const first = await runBuild(project.dir, buildEnv(reg, home))
+    const first = await runBuild(project.dir, {...buildEnv(reg, home), SLIPWAY_OVERLAY: '0'})
     expect(first.code).toBe(0)
     await project.commit('setup', {'dappfile.yaml': `from: localhost:5000/base/busybox:latest
 shell:
   install: ["head -c 12000000 /dev/urandom > /big"]
   setup: ["echo more > /more"]
 `})
-    const r = await runBuild(project.dir, {...buildEnv(reg, home), SLIPWAY_TMPDIR: tmpdir})
+    const r = await runBuild(project.dir, {...buildEnv(reg, home), SLIPWAY_TMPDIR: tmpdir, SLIPWAY_OVERLAY: '0'})
     const line = expectClearError(r, 10)
     expect(line).toMatch(/no space left on device/i)
     expect(line).toContain(tmpdir)
@@ -91,15 +101,12 @@ shell:
   })
 
   it('the store side (SLIPWAY_HOME) fills up while a layer is written: exit 10, one line, no temp blob, the store verifies', async () => {
-    const home = join(await smallFilesystem(), 'home')
-    await mkdir(home)
-    const tmpdir = await makeTempDir('full-disk-tmpdir')
-    dirs.push(tmpdir)
+    const {home, tmpdir} = await smallHome()
     const project = await makeProject({registryHost: reg.host, dappfile: `from: localhost:5000/base/busybox:latest
 shell:
   install: ["head -c 20000000 /dev/urandom > /big"]
 `})
-    const r = await runBuild(project.dir, {...buildEnv(reg, home), SLIPWAY_TMPDIR: tmpdir})
+    const r = await runBuild(project.dir, {...buildEnv(reg, home), SLIPWAY_TMPDIR: tmpdir, SLIPWAY_OVERLAY: '0'})
     const line = expectClearError(r, 10)
     expect(line).toBe(`slipway: no space left on device for the store ${join(home, 'store')}: free disk space (or set SLIPWAY_HOME to a bigger filesystem) and run again`)
     expect(await entries(join(home, 'store', 'tmp'))).toEqual([])
@@ -107,5 +114,20 @@ shell:
     expect(await entries(tmpdir)).toEqual([])
     const verify = await verifyHome(home)
     expect({ok: verify.ok, missing: verify.missing, corrupt: verify.corrupt}).toEqual({ok: true, missing: [], corrupt: []})
+  })
+
+  it('an overlay root fills the kept roots filesystem (SLIPWAY_HOME) while a stage writes: exit 10 naming it, no half-made kept root', async () => {
+    const {home, tmpdir} = await smallHome()
+    const project = await makeProject({registryHost: reg.host, dappfile: `from: localhost:5000/base/busybox:latest
+shell:
+  install: ["dd if=/dev/zero of=/big bs=1M count=20"]
+`})
+    const r = await runBuild(project.dir, {...buildEnv(reg, home), SLIPWAY_TMPDIR: tmpdir})
+    const line = expectClearError(r, 10)
+    expect(r.stderr).toMatch(/dd: .*No space left on device/)
+    expect(line).toBe(`slipway: app: stage install failed: no space left on device in ${join(home, 'roots')} (a command exited with code 1): free disk space (or set SLIPWAY_HOME to a bigger filesystem) and run again; nothing was added to the stages cache`)
+    expect(await entries(join(home, 'roots', 'tmp'))).toEqual([])
+    expect(await entries(tmpdir)).toEqual([])
+    expect((await verifyHome(home)).ok).toBe(true)
   })
 })

@@ -206,7 +206,7 @@ describe('image list, store gc', () => {
     expect(dry.removedBlobs).toEqual([`sha256:${'f'.repeat(64)}`])
     expect(existsSync(stray)).toBe(true)
     const gc = await runSlipway(['store', 'gc'], {env: {SLIPWAY_HOME: home}})
-    expect(gc.stdout.trim()).toBe('removed 1 blob (5 B) and 0 temporary files')
+    expect(gc.stdout.trim()).toBe('removed 1 blob (5 B), 0 temporary files and 0 stale kept roots')
     expect(existsSync(stray)).toBe(false)
     expect((await runSlipway(['store', 'verify'], {env: {SLIPWAY_HOME: home}})).code).toBe(0)
   })
