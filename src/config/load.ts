@@ -7,7 +7,7 @@ import type * as z from 'zod'
 import {SlipwayError} from '../errors.js'
 import {ConfigError} from './errors.js'
 import {positionOf} from './positions.js'
-import {documentSchema, type DocumentOutput} from './schema.js'
+import {documentSchema, FROM_DIMG_KEYS, type DocumentOutput} from './schema.js'
 import type {DappConfig, DimgConfig} from './types.js'
 
 /** Config file names, in the order they are looked for. */
@@ -109,10 +109,12 @@ function documentLabel(raw: Record<string, unknown>): string {
 
 function toDimg(d: DocumentOutput): DimgConfig {
   const name = d.artifact ?? d.dimg ?? d.image ?? null
+  const base = fromDimgKey(d)
   return {
     name,
     isArtifact: d.artifact !== undefined,
-    from: d.from,
+    from: d.from ?? '',
+    ...(base === undefined ? {} : {fromDimg: {name: d[base]!, isArtifact: FROM_DIMG_KEYS[base]}}),
     ...(d.fromCacheVersion === undefined ? {} : {fromCacheVersion: d.fromCacheVersion}),
     fromLatest: d.fromLatest ?? false,
     git: d.git ?? [],
@@ -121,6 +123,11 @@ function toDimg(d: DocumentOutput): DimgConfig {
     docker: d.docker ?? {},
     mounts: d.mount ?? [],
   }
+}
+
+/** Which of fromDimg, fromImage, fromDimgArtifact… the document names its base with, if any. */
+function fromDimgKey(d: DocumentOutput): keyof typeof FROM_DIMG_KEYS | undefined {
+  return (Object.keys(FROM_DIMG_KEYS) as (keyof typeof FROM_DIMG_KEYS)[]).find((k) => d[k] !== undefined)
 }
 
 /** `shell › install`, `git[0] › to`. */
@@ -224,40 +231,59 @@ function checkProject(parsed: ParsedDocument[], lineCounter: LineCounter, fileLa
     byName.set(p.dimg.name, p)
   }
   for (const p of parsed) {
-    p.dimg.imports.forEach((imp, i) => {
-      const target = byName.get(imp.artifact)
-      if (!target || !target.dimg.isArtifact) {
-        const artifacts = parsed.filter((q) => q.dimg.isArtifact).map((q) => q.dimg.name)
-        const known = artifacts.length === 0 ? 'the config defines no artifact' : `known artifacts: ${artifacts.join(', ')}`
-        fail(p, ['import', i, 'artifact'], `${target ? `"${imp.artifact}" is a dimg, not an artifact` : `unknown artifact "${imp.artifact}"`} (${known})`)
-      }
-    })
+    for (const edge of edgesOf(p)) {
+      const target = byName.get(edge.name)
+      if (target && target.dimg.isArtifact === edge.isArtifact) continue
+      const kind = edge.isArtifact ? 'artifact' : 'dimg'
+      const known = parsed.filter((q) => q.dimg.isArtifact === edge.isArtifact && q.dimg.name !== null).map((q) => q.dimg.name)
+      const knownText = known.length === 0 ? `the config defines no ${kind}` : `known ${kind}s: ${known.join(', ')}`
+      const problem = target ? `"${edge.name}" is ${edge.isArtifact ? 'a dimg, not an artifact' : 'an artifact, not a dimg'}` : `unknown ${kind} "${edge.name}"`
+      fail(p, edge.path, `${problem} (${knownText})`)
+    }
   }
-  // Import cycles among artifacts: depth-first search, reported at the import that closes the cycle. An
-  // explicit stack rather than recursion, so that a chain of thousands of artifacts does not overflow.
+  // Cycles of imports and bases (fromDimg…): depth-first search, reported at the edge that closes the cycle.
+  // An explicit stack rather than recursion, so that a chain of thousands of artifacts does not overflow.
   const state = new Map<string, 'visiting' | 'done'>()
   for (const first of parsed) {
-    if (!first.dimg.isArtifact || state.has(first.dimg.name as string)) continue
-    const stack: {p: ParsedDocument; next: number}[] = [{p: first, next: 0}]
-    state.set(first.dimg.name as string, 'visiting')
+    if (first.dimg.name === null || state.has(first.dimg.name)) continue
+    const stack: {p: ParsedDocument; edges: Edge[]; next: number}[] = [{p: first, edges: edgesOf(first), next: 0}]
+    state.set(first.dimg.name, 'visiting')
     while (stack.length > 0) {
       const top = stack[stack.length - 1]
-      if (top.next === top.p.dimg.imports.length) {
+      if (top.next === top.edges.length) {
         state.set(top.p.dimg.name as string, 'done')
         stack.pop()
         continue
       }
-      const i = top.next++
-      const imp = top.p.dimg.imports[i]
-      const s = state.get(imp.artifact)
+      const edge = top.edges[top.next++]
+      const s = state.get(edge.name)
       if (s === 'visiting') {
         const chain = stack.map((f) => f.p.dimg.name as string)
-        fail(top.p, ['import', i, 'artifact'], `import cycle: ${[...chain.slice(chain.indexOf(imp.artifact)), imp.artifact].join(' → ')}`)
+        const cycle = [...chain.slice(chain.indexOf(edge.name)), edge.name]
+        // the edges the cycle goes through are the last one each frame on it took
+        const onlyImports = stack.slice(chain.indexOf(edge.name)).every((f) => f.edges[f.next - 1].path[0] === 'import')
+        fail(top.p, edge.path, `${onlyImports ? 'import cycle' : 'cycle of bases and imports'}: ${cycle.join(' → ')}`)
       }
       if (s === undefined) {
-        state.set(imp.artifact, 'visiting')
-        stack.push({p: byName.get(imp.artifact)!, next: 0})
+        state.set(edge.name, 'visiting')
+        const next = byName.get(edge.name)!
+        stack.push({p: next, edges: edgesOf(next), next: 0})
       }
     }
   }
+}
+
+/** What a document needs of another: the files it imports, the dimg it is built on. */
+interface Edge {
+  name: string
+  isArtifact: boolean
+  /** Where the edge is written, for errors. */
+  path: PropertyKey[]
+}
+
+function edgesOf(p: ParsedDocument): Edge[] {
+  const edges: Edge[] = p.dimg.imports.map((imp, i) => ({name: imp.artifact, isArtifact: true, path: ['import', i, 'artifact']}))
+  const key = fromDimgKey(p.config)
+  if (key !== undefined) edges.push({name: p.dimg.fromDimg!.name, isArtifact: p.dimg.fromDimg!.isArtifact, path: [key]})
+  return edges
 }

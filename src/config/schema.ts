@@ -212,11 +212,19 @@ const dimgName = z
   .string({error: 'expected a name'})
   .regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/, {error: 'a name is lower-case letters and digits separated by ".", "_" or "-"'})
 
+/** The keys that name the base instead of `from`, and whether the base they name is an artifact. */
+export const FROM_DIMG_KEYS = {fromDimg: false, fromImage: false, fromDimgArtifact: true, fromImageArtifact: true, fromArtifact: true} as const
+
 export const documentSchema = strict({
   dimg: z.union([dimgName, z.null()]).optional(),
   image: z.union([dimgName, z.null()]).optional(),
   artifact: dimgName.optional(),
-  from: nonEmptyText,
+  from: nonEmptyText.optional(),
+  fromDimg: nonEmptyText.optional(),
+  fromImage: nonEmptyText.optional(),
+  fromDimgArtifact: nonEmptyText.optional(),
+  fromImageArtifact: nonEmptyText.optional(),
+  fromArtifact: nonEmptyText.optional(),
   fromCacheVersion: text.optional(),
   fromLatest: z.boolean({error: 'expected true or false'}).optional(),
   git: z.array(gitMapping, {error: 'expected a list of git mappings'}).optional(),
@@ -227,6 +235,9 @@ export const documentSchema = strict({
 }).superRefine((d, ctx) => {
   const named = [d.dimg !== undefined && 'dimg', d.image !== undefined && 'image', d.artifact !== undefined && 'artifact'].filter(Boolean)
   if (named.length > 1) ctx.addIssue({code: 'custom', message: `a document is one dimg or one artifact: "${named[0]}" and "${named[1]}" cannot both be given`, path: [named[1] as string]})
+  const bases = ['from', ...Object.keys(FROM_DIMG_KEYS)].filter((k) => d[k as keyof typeof d] !== undefined)
+  if (bases.length === 0) ctx.addIssue({code: 'custom', message: 'missing "from": every dimg and artifact needs a base image', path: []})
+  else if (bases.length > 1) ctx.addIssue({code: 'custom', message: `give one base: "${bases[0]}" and "${bases[1]}" cannot both be given`, path: [bases[1]]})
   const seen = new Set<string>()
   ;(d.mount ?? []).forEach((m, i) => {
     if (seen.has(m.to)) ctx.addIssue({code: 'custom', message: `"${m.to}" is mounted twice`, path: ['mount', i, 'to']})

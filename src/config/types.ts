@@ -83,8 +83,13 @@ export interface DimgConfig {
   /** `null` for the single unnamed dimg. */
   name: string | null
   isArtifact: boolean
-  /** The base image reference as written. */
+  /** The base image reference as written; '' when the base is another dimg (`fromDimg`). */
   from: string
+  /**
+   * `fromDimg`/`fromImage` (a dimg) or `fromDimgArtifact`/`fromImageArtifact`/`fromArtifact` (an artifact):
+   * the dimg whose last stage is the base, instead of `from`.
+   */
+  fromDimg?: {name: string; isArtifact: boolean}
   fromCacheVersion?: string
   fromLatest: boolean
   git: GitMapping[]

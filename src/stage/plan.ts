@@ -19,7 +19,8 @@ import {CACHE_VERSION, stageSignature, type StageSignature} from './signature.js
  * `fromLatest`, the registry) to the list of non-empty stages with their signatures. No I/O here.
  *
  * What each signature covers is SPEC.md's stage table, and only that (see `signedContent` per stage):
- *   from            image as written, fromCacheVersion, and the resolved digest with fromLatest
+ *   from            image as written, fromCacheVersion, and the resolved digest with fromLatest; built on a
+ *                   dimg (fromDimg…), that dimg's last stage signature instead of the image
  *   shell stages    commands, shell.cacheVersion, shell.<stage>CacheVersion, and for install/beforeSetup/
  *                   setup the checksums of their stageDependencies files
  *   imports*        per import: the artifact's last stage signature, add, to, include/exclude, owner, group
@@ -46,7 +47,15 @@ export interface ResolvedImport extends ImportSpec {
 }
 
 export type StageInputs =
-  | {kind: 'from'; image: string; fromCacheVersion?: string; fromLatest: boolean; digest?: string}
+  | {
+      kind: 'from'
+      image: string
+      fromCacheVersion?: string
+      fromLatest: boolean
+      digest?: string
+      /** Built on a dimg of the config (fromDimg…): its last stage, the image this stage is. */
+      base?: {dimg: string; signature: StageSignature}
+    }
   | {
       kind: 'shell'
       stage: ShellStageName
@@ -99,6 +108,8 @@ export interface DimgFacts {
   artifactSignatures: Readonly<Record<string, StageSignature>>
   /** With fromLatest: the digest the base reference resolves to now. */
   fromDigest?: string
+  /** With fromDimg…: the last stage signature of the dimg it is built on. */
+  baseSignature?: StageSignature
 }
 
 export interface PlanOptions {
@@ -139,6 +150,25 @@ class StageChain {
   }
 }
 
+/** The `from` stage's signed content and inputs: the base image as written, or the dimg it is built on. */
+function fromStage(dimg: DimgConfig, facts: DimgFacts): [unknown, StageInputs] {
+  const fromCacheVersion = dimg.fromCacheVersion
+  if (dimg.fromDimg) {
+    const signature = facts.baseSignature
+    if (signature === undefined) throw new Error(`planBaseStages: no signature for the base dimg ${dimg.fromDimg.name}`)
+    return [
+      {base: signature, fromCacheVersion},
+      {kind: 'from', image: dimg.from, ...(fromCacheVersion === undefined ? {} : {fromCacheVersion}), fromLatest: false, base: {dimg: dimg.fromDimg.name, signature}},
+    ]
+  }
+  if (dimg.fromLatest && facts.fromDigest === undefined) throw new Error('planBaseStages: fromLatest needs facts.fromDigest')
+  const digest = dimg.fromLatest ? facts.fromDigest : undefined
+  return [
+    {image: dimg.from, fromCacheVersion, digest},
+    {kind: 'from', image: dimg.from, ...(fromCacheVersion === undefined ? {} : {fromCacheVersion}), fromLatest: dimg.fromLatest, ...(digest === undefined ? {} : {digest})},
+  ]
+}
+
 function signedMapping(m: GitMapping): SignedGitMapping {
   const {stageDependencies: _ignored, ...rest} = m
   return rest
@@ -154,24 +184,7 @@ export function planBaseStages(dimg: DimgConfig, facts: DimgFacts, opts: PlanOpt
   const chain = new StageChain(opts, facts.revision)
   let gitDone = false
 
-  if (dimg.fromLatest && facts.fromDigest === undefined) throw new Error('planBaseStages: fromLatest needs facts.fromDigest')
-  const fromSigned = {
-    image: dimg.from,
-    fromCacheVersion: dimg.fromCacheVersion,
-    digest: dimg.fromLatest ? facts.fromDigest : undefined,
-  }
-  chain.add(
-    'from',
-    fromSigned,
-    {
-      kind: 'from',
-      image: dimg.from,
-      ...(dimg.fromCacheVersion === undefined ? {} : {fromCacheVersion: dimg.fromCacheVersion}),
-      fromLatest: dimg.fromLatest,
-      ...(dimg.fromLatest ? {digest: facts.fromDigest} : {}),
-    },
-    false,
-  )
+  chain.add('from', ...fromStage(dimg, facts), false)
 
   const shellStage = (stage: ShellStageName): void => {
     const commands = dimg.shell.commands[stage]

@@ -115,7 +115,7 @@ export async function buildProject(
     const limit = pLimit(Math.max(1, opts.parallel ?? 2))
     const finished = new Map<string, Promise<{report: DimgReport; outcome: DimgOutcome}>>()
     for (const dimg of plan.dimgs) {
-      const deps = dimg.imports.map(name => finished.get(name)!)
+      const deps = [...dimg.imports, ...(dimg.base === undefined ? [] : [dimg.base])].map(name => finished.get(name)!)
       const task = Promise.all(deps)
         .then(() => limit(() => run.buildDimg(dimg)))
         .then(done => {
@@ -225,6 +225,8 @@ class BuildRun {
   /** Stages this run builds, by signature, for other dimgs that share them; undefined when it failed. */
   private readonly stagesThisRun = new Map<string, Promise<BuiltStage | undefined>>()
   private readonly basePulls = new Map<string, Promise<Descriptor['digest']>>()
+  /** The last stage of every dimg done in this run, by signature: what a dimg built on it starts from. */
+  private readonly lastImages = new Map<string, Image>()
   private readonly services: BuildServices
 
   private constructor(
@@ -339,7 +341,10 @@ class BuildRun {
       report: {name: dimg.name, listedAs: label, isArtifact: dimg.isArtifact, signature: dimg.lastSignature, stages: reports},
       outcome: {name: dimg.name, stages: outcomes},
     })
-    if (latest === dimg.stages.length - 1) return done()
+    if (latest === dimg.stages.length - 1) {
+      this.lastImages.set(dimg.lastSignature, base!.image)
+      return done()
+    }
 
     const root = new Root(await this.newDir('root'), () => this.newDir('root'))
     let image: Image | undefined = base?.image
@@ -405,6 +410,7 @@ class BuildRun {
     // the stages enter the cache together, only once all of them succeeded
     const newRefs = built.flatMap(b => (b.update ? [b.update] : []))
     if (!this.project.dev && newRefs.length > 0) await this.store.setRefs(newRefs)
+    if (image) this.lastImages.set(dimg.lastSignature, image)
     if (dimg.isArtifact && dimg.name !== null && image) {
       const last = image
       this.builtArtifacts.set(dimg.lastSignature, () => root.of(last, this.store, this.lease, this.ctx.signal))
@@ -430,6 +436,7 @@ class BuildRun {
         ...new Set([
           ...(image.config.config?.Labels?.[LABEL.imports]?.split(',').filter(Boolean) ?? []),
           ...(stage.inputs.kind === 'imports' ? stage.inputs.imports.map(i => i.artifactSignature) : []),
+          ...(stage.inputs.kind === 'from' && stage.inputs.base ? [stage.inputs.base.signature] : []),
         ]),
       ],
       ownerIds: {...recordedOwnerIds(image), ...ownerIds},
@@ -473,8 +480,16 @@ class BuildRun {
     })
   }
 
-  /** The `from` stage: the base image, pulled when the store does not have it (always with fromLatest). */
+  /**
+   * The `from` stage: the base image, pulled when the store does not have it (always with fromLatest); built
+   * on a dimg, that dimg's last stage wherever it is (nothing of it downloaded here).
+   */
   private async baseImage(inputs: Extract<StageInputs, {kind: 'from'}>): Promise<Image> {
+    if (inputs.base) {
+      const image = this.lastImages.get(inputs.base.signature) ?? (await this.caches.resolve(inputs.base.signature))?.image
+      if (!image) throw new SlipwayError('internal', `the last stage ${inputs.base.signature} of dimg ${inputs.base.dimg} is in no stages cache`)
+      return image
+    }
     const ref = parseImageRef(inputs.image)
     const name = formatRef(ref)
     const key = `${name}@${inputs.digest ?? ''}`

@@ -76,18 +76,22 @@ export interface DimgPlan {
   lastSignature: StageSignature
   /** Names of the artifacts it imports from. */
   imports: string[]
+  /** The dimg it is built on (fromDimg…), whose last stage its `from` stage is. */
+  base?: string
+  /** Asked for (or all were); false for a dimg planned only because a selected one is built on it. */
+  selected: boolean
 }
 
 export interface ProjectPlan {
   /** The tool's cache version that every signature covers. */
   cacheVersion: string
   project: {name: string; dir: string; configFile: string; gitRoot?: string; headCommit?: string; dev: boolean}
-  /** Build order: every artifact before the dimgs (and artifacts) that import it; each one once. */
+  /** Build order: every dimg after the artifacts it imports and the dimg it is built on; each one once. */
   dimgs: DimgPlan[]
 }
 
 export interface PlanProjectOptions {
-  /** Only these dimgs (and the artifacts they import); all dimgs when absent or empty. */
+  /** Only these dimgs (and the artifacts and dimgs they need); all dimgs when absent or empty. */
   dimgs?: readonly string[]
   /** Resolves a base reference (as written) to its digest now; only called for dimgs with `fromLatest`. */
   resolveFromDigest?: (reference: string) => Promise<string>
@@ -102,7 +106,7 @@ export interface PlanProjectOptions {
 }
 
 export async function planProject(project: Project, opts: PlanProjectOptions = {}): Promise<ProjectPlan> {
-  const order = buildOrder(project.config, opts.dimgs ?? [])
+  const {order, selected} = buildOrder(project.config, opts.dimgs ?? [])
   const trees = new Map<string, Promise<TreeEntry[]>>()
   const filesAt = (ref: string): Promise<TreeEntry[]> => {
     if (!trees.has(ref)) trees.set(ref, listTree(project.git!.root, ref))
@@ -122,6 +126,8 @@ export async function planProject(project: Project, opts: PlanProjectOptions = {
       stages,
       lastSignature: stages[stages.length - 1].signature,
       imports: [...new Set(dimg.imports.map((i) => i.artifact))],
+      ...(dimg.fromDimg ? {base: dimg.fromDimg.name} : {}),
+      selected: selected.has(dimg),
     }
     if (dimg.name !== null) planned.set(dimg.name, plan)
     plans.push(plan)
@@ -139,8 +145,16 @@ export async function planProject(project: Project, opts: PlanProjectOptions = {
   }
 }
 
-/** The selected dimgs with the artifacts they need, artifacts first (depth-first over imports). */
-export function buildOrder(config: DappConfig, selected: readonly string[]): DimgConfig[] {
+/** The names of the dimgs a dimg needs built first: the artifacts it imports, the dimg it is built on. */
+function needs(d: DimgConfig): string[] {
+  return [...d.imports.map((i) => i.artifact), ...(d.fromDimg ? [d.fromDimg.name] : [])]
+}
+
+/**
+ * The selected dimgs with what they need (see `needs`), each after what it needs (depth first). The
+ * config refused cycles when it was loaded.
+ */
+export function buildOrder(config: DappConfig, selected: readonly string[]): {order: DimgConfig[]; selected: Set<DimgConfig>} {
   const dimgs = config.dimgs.filter((d) => !d.isArtifact)
   let roots = dimgs
   if (selected.length > 0) {
@@ -159,26 +173,26 @@ export function buildOrder(config: DappConfig, selected: readonly string[]): Dim
   const byName = new Map(config.dimgs.filter((d) => d.name !== null).map((d) => [d.name as string, d]))
   const out: DimgConfig[] = []
   const seen = new Set<DimgConfig>()
-  // Depth first, artifacts before what imports them; an explicit stack, so a long import chain cannot overflow.
+  // An explicit stack, so a long chain of imports and bases cannot overflow.
   for (const root of roots) {
     if (seen.has(root)) continue
     seen.add(root)
-    const stack: {d: DimgConfig; next: number}[] = [{d: root, next: 0}]
+    const stack: {d: DimgConfig; needs: string[]; next: number}[] = [{d: root, needs: needs(root), next: 0}]
     while (stack.length > 0) {
       const top = stack[stack.length - 1]
-      if (top.next === top.d.imports.length) {
+      if (top.next === top.needs.length) {
         out.push(top.d)
         stack.pop()
         continue
       }
-      const dep = byName.get(top.d.imports[top.next++].artifact)!
+      const dep = byName.get(top.needs[top.next++])!
       if (!seen.has(dep)) {
         seen.add(dep)
-        stack.push({d: dep, next: 0})
+        stack.push({d: dep, needs: needs(dep), next: 0})
       }
     }
   }
-  return out
+  return {order: out, selected: new Set(roots)}
 }
 
 async function dimgFacts(
@@ -190,6 +204,7 @@ async function dimgFacts(
 ): Promise<DimgFacts> {
   const artifactSignatures: Record<string, StageSignature> = {}
   for (const imp of dimg.imports) artifactSignatures[imp.artifact] = planned.get(imp.artifact)!.lastSignature
+  const baseSignature = dimg.fromDimg ? planned.get(dimg.fromDimg.name)!.lastSignature : undefined
   let revision: GitRevision | undefined
   let dependencyChecksums: DimgFacts['dependencyChecksums'] = []
   if (dimg.git.length > 0) {
@@ -216,6 +231,7 @@ async function dimgFacts(
     dependencyChecksums,
     artifactSignatures,
     ...(fromDigest === undefined ? {} : {fromDigest}),
+    ...(baseSignature === undefined ? {} : {baseSignature}),
   }
 }
 

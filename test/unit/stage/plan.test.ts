@@ -121,6 +121,44 @@ dimg: app
   })
 })
 
+describe('images built on images (fromDimg, fromImage, fromArtifact…)', () => {
+  const CHAIN = `dimg: base
+from: alpine
+shell: {install: [make]}
+---
+dimg: app
+fromDimg: base
+fromCacheVersion: 2
+shell: {setup: [make app]}
+`
+  const BASE_SIG = '3'.repeat(64)
+
+  it("signs the base dimg's last stage signature, not an image reference", () => {
+    const app = dimgOf(CHAIN, 1)
+    expect(app.fromDimg).toEqual({name: 'base', isArtifact: false})
+    const stages = plan(app, {baseSignature: BASE_SIG})
+    expect(stages[0].signedContent).toEqual({base: BASE_SIG, fromCacheVersion: '2'})
+    expect(stages[0].inputs).toMatchObject({kind: 'from', base: {dimg: 'base', signature: BASE_SIG}})
+  })
+
+  it('moves every stage when the base dimg changes, and nothing else moves them', () => {
+    const app = dimgOf(CHAIN, 1)
+    const before = plan(app, {baseSignature: BASE_SIG}).map((s) => s.signature)
+    const after = plan(app, {baseSignature: '4'.repeat(64)}).map((s) => s.signature)
+    after.forEach((sig, i) => expect(sig).not.toBe(before[i]))
+    expect(plan(app, {baseSignature: BASE_SIG, fromDigest: `sha256:${'1'.repeat(64)}`}).map((s) => s.signature)).toEqual(before)
+  })
+
+  it('reads every spelling of dapp and werf as the same base', () => {
+    const sigs = ['fromDimg: base', 'fromImage: base'].map((line) => plan(dimgOf(CHAIN.replace('fromDimg: base', line), 1), {baseSignature: BASE_SIG})[0].signature)
+    expect(sigs[0]).toBe(sigs[1])
+    for (const key of ['fromDimgArtifact', 'fromImageArtifact', 'fromArtifact']) {
+      const text = `artifact: tools\nfrom: alpine\n---\ndimg: app\n${key}: tools\n`
+      expect(dimgOf(text, 1).fromDimg).toEqual({name: 'tools', isArtifact: true})
+    }
+  })
+})
+
 describe('paths', () => {
   it('matches a glob against a path or its parent directories', () => {
     const m = globsMatcher(['src', '*.json', 'lib/**/*.ts'])
