@@ -282,7 +282,7 @@ interface Edge {
 }
 
 function edgesOf(p: ParsedDocument): Edge[] {
-  const edges: Edge[] = p.dimg.imports.map((imp, i) => ({name: imp.artifact, isArtifact: true, path: ['import', i, 'artifact']}))
+  const edges: Edge[] = p.dimg.imports.map((imp, i) => ({name: imp.artifact, isArtifact: !imp.fromImage, path: ['import', i, imp.fromImage ? 'image' : 'artifact']}))
   const key = fromDimgKey(p.config)
   if (key !== undefined) edges.push({name: p.dimg.fromDimg!.name, isArtifact: p.dimg.fromDimg!.isArtifact, path: [key]})
   return edges

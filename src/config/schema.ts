@@ -124,8 +124,14 @@ const shell = strict({
 
 const userStage = z.enum(['install', 'setup'], {error: (iss) => `expected "install" or "setup", got ${JSON.stringify(iss.input)}`})
 
+const shellStageName = z.enum(['beforeInstall', 'install', 'beforeSetup', 'setup'], {
+  error: (iss) => `expected beforeInstall, install, beforeSetup or setup, got ${JSON.stringify(iss.input)}`,
+})
+
 const importSpec = strict({
-  artifact: nonEmptyText,
+  artifact: nonEmptyText.optional(),
+  image: nonEmptyText.optional(),
+  stage: shellStageName.optional(),
   add: absolutePath,
   to: absolutePath.optional(),
   includePaths: globList.optional(),
@@ -136,6 +142,11 @@ const importSpec = strict({
   after: userStage.optional(),
 })
   .superRefine((i, ctx) => {
+    if (i.artifact !== undefined && i.image !== undefined) {
+      ctx.addIssue({code: 'custom', message: 'import from either "artifact" or "image", not both', path: ['image']})
+    } else if (i.artifact === undefined && i.image === undefined) {
+      ctx.addIssue({code: 'custom', message: 'say where from: add "artifact: NAME" (or werf\'s "image: NAME")', path: []})
+    }
     if (i.before !== undefined && i.after !== undefined) {
       ctx.addIssue({code: 'custom', message: 'give either "before" or "after", not both', path: ['after']})
     } else if (i.before === undefined && i.after === undefined) {
@@ -146,7 +157,9 @@ const importSpec = strict({
     const position: ImportPosition =
       i.before === 'install' ? 'beforeInstall' : i.before === 'setup' ? 'beforeSetup' : i.after === 'install' ? 'afterInstall' : 'afterSetup'
     return {
-      artifact: i.artifact,
+      artifact: (i.artifact ?? i.image)!,
+      ...(i.image === undefined ? {} : {fromImage: true as const}),
+      ...(i.stage === undefined ? {} : {stage: i.stage}),
       add: i.add,
       to: i.to ?? i.add,
       includePaths: i.includePaths ?? [],

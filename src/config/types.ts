@@ -38,7 +38,12 @@ export interface ShellConfig {
 export type ImportPosition = 'beforeInstall' | 'afterInstall' | 'beforeSetup' | 'afterSetup'
 
 export interface ImportSpec {
+  /** The name of the artifact (or, with `fromImage`, the image) the files come from. */
   artifact: string
+  /** werf's `import: [{image: NAME}]`: the source is an image, not an artifact. */
+  fromImage?: true
+  /** werf's `stage:`: the source's image as it is after this stage (default: its last stage). */
+  stage?: ShellStageName
   /** Absolute path in the artifact's image. */
   add: string
   /** Absolute path in this image (defaults to `add`). */

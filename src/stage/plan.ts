@@ -23,7 +23,8 @@ import {CACHE_VERSION, stageSignature, type StageSignature} from './signature.js
  *                   dimg (fromDimg…), that dimg's last stage signature instead of the image
  *   shell stages    commands, shell.cacheVersion, shell.<stage>CacheVersion, and for install/beforeSetup/
  *                   setup the checksums of their stageDependencies files
- *   imports*        per import: the artifact's last stage signature, add, to, include/exclude, owner, group
+ *   imports*        per import: the source's stage signature (the artifact's or image's last, or its
+ *                   `stage:`), add, to, include/exclude, owner, group
  *   gitArchive      the mappings (add, to, include/exclude, owner, group) — not the commit
  *   gitLatestPatch  the checksum of the mapped changes (see content.ts)
  *   docker          the instructions
@@ -42,8 +43,13 @@ export interface GitRevision {
 export type SignedGitMapping = Omit<GitMapping, 'stageDependencies'>
 
 export interface ResolvedImport extends ImportSpec {
-  /** The imported artifact's last stage signature: the image the files are copied from. */
+  /** The signature of the stage the files are copied from: the artifact's (or image's) last, or its `stage`. */
   artifactSignature: StageSignature
+}
+
+/** How DimgFacts.artifactSignatures names an import's source: the dimg, and the stage when one is chosen. */
+export function importSourceKey(spec: Pick<ImportSpec, 'artifact' | 'stage'>): string {
+  return spec.stage === undefined ? spec.artifact : `${spec.artifact}\0${spec.stage}`
 }
 
 export type StageInputs =
@@ -104,7 +110,7 @@ export interface DimgFacts {
   revision?: GitRevision
   /** Per git mapping (same index), the dependency checksum of each stage that lists stageDependencies. */
   dependencyChecksums: Partial<Record<DependencyStageName, string>>[]
-  /** The last stage signature of every artifact this dimg imports. */
+  /** By importSourceKey: the signature of the stage each import copies from. */
   artifactSignatures: Readonly<Record<string, StageSignature>>
   /** With fromLatest: the digest the base reference resolves to now. */
   fromDigest?: string
@@ -226,8 +232,8 @@ export function planBaseStages(dimg: DimgConfig, facts: DimgFacts, opts: PlanOpt
     const specs = dimg.imports.filter((i) => i.position === position)
     if (specs.length === 0) return
     const imports: ResolvedImport[] = specs.map((spec) => {
-      const artifactSignature = facts.artifactSignatures[spec.artifact]
-      if (artifactSignature === undefined) throw new Error(`planBaseStages: no signature for artifact ${spec.artifact}`)
+      const artifactSignature = facts.artifactSignatures[importSourceKey(spec)]
+      if (artifactSignature === undefined) throw new Error(`planBaseStages: no signature for the import source ${spec.artifact}`)
       return {...spec, artifactSignature}
     })
     const signed = {

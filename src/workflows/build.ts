@@ -220,7 +220,7 @@ interface CachedPrefix {
 /** One `dimg build` run: shared temp space, lease, artifact roots. */
 class BuildRun {
   private readonly artifactRoots = new Map<string, Promise<string>>()
-  /** How to unpack the last stage of an artifact built in this run (its root may lag behind it). */
+  /** How to unpack the last stage of an artifact or image built in this run (its root may lag behind it). */
   private readonly builtArtifacts = new Map<string, () => Promise<string>>()
   /** Stages this run builds, by signature, for other dimgs that share them; undefined when it failed. */
   private readonly stagesThisRun = new Map<string, Promise<BuiltStage | undefined>>()
@@ -411,7 +411,7 @@ class BuildRun {
     const newRefs = built.flatMap(b => (b.update ? [b.update] : []))
     if (!this.project.dev && newRefs.length > 0) await this.store.setRefs(newRefs)
     if (image) this.lastImages.set(dimg.lastSignature, image)
-    if (dimg.isArtifact && dimg.name !== null && image) {
+    if (dimg.name !== null && image) {
       const last = image
       this.builtArtifacts.set(dimg.lastSignature, () => root.of(last, this.store, this.lease, this.ctx.signal))
     }
@@ -532,8 +532,9 @@ class BuildRun {
   }
 
   /**
-   * The root filesystem of an artifact's last stage: from this run when it was built here, else unpacked from
-   * whichever cache has it (downloaded only now, when an import stage is built).
+   * The root filesystem of the stage an import copies from (an artifact's or image's last, or the one its
+   * `stage:` names): from this run when it was built here, else unpacked from whichever cache has it
+   * (downloaded only now, when an import stage is built).
    */
   private artifactRoot(signature: string): Promise<string> {
     let root = this.artifactRoots.get(signature)
@@ -541,10 +542,10 @@ class BuildRun {
       root = (async () => {
         const builtHere = this.builtArtifacts.get(signature)
         if (builtHere) return builtHere()
-        const cached = await this.caches.resolve(signature)
-        if (!cached) throw new SlipwayError('internal', `artifact stage ${signature} is not in the stages cache`)
+        const image = (await this.stagesThisRun.get(signature))?.image ?? (await this.caches.resolve(signature))?.image
+        if (!image) throw new SlipwayError('internal', `the imported stage ${signature} is not in the stages cache`)
         const dir = new Root(await this.newDir('artifact'), () => this.newDir('artifact'))
-        return dir.of(cached.image, this.store, this.lease, this.ctx.signal)
+        return dir.of(image, this.store, this.lease, this.ctx.signal)
       })()
       this.artifactRoots.set(signature, root)
     }

@@ -2,11 +2,12 @@ import {resolve} from 'node:path'
 
 import {loadDappfile} from '../config/load.js'
 import {projectName} from '../config/project-name.js'
-import {DEPENDENCY_STAGES, type DappConfig, type DependencyStageName, type DimgConfig} from '../config/types.js'
+import {DEPENDENCY_STAGES, type DappConfig, type DependencyStageName, type DimgConfig, type ShellStageName} from '../config/types.js'
 import {SlipwayError} from '../errors.js'
 import {treeishExists, diffTrees, gitTopLevel, headCommit, listTree, workTreeSnapshot, type TreeEntry} from '../git/git.js'
 import {dependencyChecksum, patchContent} from '../stage/content.js'
-import {completeStages, planBaseStages, type DimgFacts, type GitRevision, type LatestPatch, type PlannedStage} from '../stage/plan.js'
+import {STAGE_NAMES} from '../stage/names.js'
+import {completeStages, importSourceKey, planBaseStages, type DimgFacts, type GitRevision, type LatestPatch, type PlannedStage} from '../stage/plan.js'
 import {CACHE_VERSION, type StageSignature} from '../stage/signature.js'
 
 /**
@@ -195,6 +196,16 @@ export function buildOrder(config: DappConfig, selected: readonly string[]): {or
   return {order: out, selected: new Set(roots)}
 }
 
+/**
+ * The stage an import copies from: the source's last, or with werf's `stage:` its image as it is after that
+ * stage, i.e. the last of its stages up to that one (an empty stage is the image of the one before it).
+ */
+export function importSourceSignature(source: DimgPlan, stage: ShellStageName | undefined): StageSignature {
+  if (stage === undefined) return source.lastSignature
+  const upTo = STAGE_NAMES.indexOf(stage)
+  return source.stages.filter((s) => STAGE_NAMES.indexOf(s.name) <= upTo).at(-1)!.signature
+}
+
 async function dimgFacts(
   project: Project,
   dimg: DimgConfig,
@@ -203,7 +214,7 @@ async function dimgFacts(
   opts: PlanProjectOptions,
 ): Promise<DimgFacts> {
   const artifactSignatures: Record<string, StageSignature> = {}
-  for (const imp of dimg.imports) artifactSignatures[imp.artifact] = planned.get(imp.artifact)!.lastSignature
+  for (const imp of dimg.imports) artifactSignatures[importSourceKey(imp)] = importSourceSignature(planned.get(imp.artifact)!, imp.stage)
   const baseSignature = dimg.fromDimg ? planned.get(dimg.fromDimg.name)!.lastSignature : undefined
   let revision: GitRevision | undefined
   let dependencyChecksums: DimgFacts['dependencyChecksums'] = []

@@ -81,6 +81,31 @@ describe('dimg build: images built on images', () => {
     expect(await runImage(storeDir(h), finalStageName(report, 'app'))).toBe('rootfs\nbase\n')
   })
 
+  it("imports from an image, from its last stage or from the stage named, and follows only the chosen stage's changes", async () => {
+    const h = home()
+    const config = (setup: string): string => `dimg: web
+from: localhost:5000/base/busybox:latest
+shell:
+  beforeInstall: [mkdir /data, echo early > /data/x]
+  setup: [${setup}]
+---
+dimg: app
+from: localhost:5000/base/busybox:latest
+import:
+  - {image: web, add: /data, to: /early, stage: beforeInstall, after: install}
+  - {image: web, add: /data, to: /late, before: setup}
+docker:
+  CMD: ["/bin/cat", "/early/x", "/late/x"]
+`
+    const project = await makeProject({registryHost: reg.host, dappfile: config('echo late v1 > /data/x')})
+    const first = await build(project.dir, buildEnv(reg, h))
+    expect(await runImage(storeDir(h), finalStageName(first, 'app'))).toBe('early\nlate v1\n')
+    await project.commit('web setup v2', {'dappfile.yaml': config('echo late v2 > /data/x')})
+    const second = await build(project.dir, buildEnv(reg, h))
+    expect({web: builtStages(second, 'web'), app: builtStages(second, 'app')}).toEqual({web: ['setup'], app: ['importsBeforeSetup', 'docker']})
+    expect(await runImage(storeDir(h), finalStageName(second, 'app'))).toBe('early\nlate v2\n')
+  })
+
   it('refuses a cycle of bases with one line naming it', async () => {
     const project = await makeProject({registryHost: reg.host, dappfile: 'dimg: a\nfromDimg: b\n---\ndimg: b\nfromImage: a\n'})
     const r = await runBuild(project.dir, buildEnv(reg, home()))
