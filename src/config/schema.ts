@@ -216,10 +216,18 @@ const docker = strict({
   return out
 })
 
+const hostPath = z.string({error: 'expected a path'}).refine((p) => p.trim() !== '', {error: 'must not be empty'})
+
 const mount = strict({
-  from: z.enum(['tmp_dir', 'build_dir'], {error: (iss) => `expected "tmp_dir" or "build_dir", got ${JSON.stringify(iss.input)}`}),
+  from: z.enum(['tmp_dir', 'build_dir'], {error: (iss) => `expected "tmp_dir" or "build_dir", got ${JSON.stringify(iss.input)}`}).optional(),
+  fromPath: hostPath.optional(),
   to: absolutePath,
-}).transform((m): MountSpec => ({from: m.from, to: m.to}))
+})
+  .superRefine((m, ctx) => {
+    if (m.from !== undefined && m.fromPath !== undefined) ctx.addIssue({code: 'custom', message: 'give either "from" or "fromPath", not both', path: ['fromPath']})
+    else if (m.from === undefined && m.fromPath === undefined) ctx.addIssue({code: 'custom', message: 'say what to mount: "from: tmp_dir|build_dir" or "fromPath: PATH"', path: []})
+  })
+  .transform((m): MountSpec => (m.fromPath === undefined ? {from: m.from!, to: m.to} : {from: 'path', fromPath: m.fromPath, to: m.to}))
 
 const dimgName = z
   .string({error: 'expected a name'})

@@ -78,8 +78,13 @@ export interface DockerInstructions {
 }
 
 export interface MountSpec {
-  /** `tmp_dir`: a fresh empty directory per stage; `build_dir`: a per-project directory kept between builds. */
-  from: 'tmp_dir' | 'build_dir'
+  /**
+   * `tmp_dir`: a fresh empty directory per stage; `build_dir`: a per-project directory kept between builds;
+   * `path`: the host directory `fromPath`.
+   */
+  from: 'tmp_dir' | 'build_dir' | 'path'
+  /** `fromPath` as written: absolute, `~/…`, or (as werf) relative to the project directory. */
+  fromPath?: string
   /** Absolute path the directory is mounted at in every shell stage. */
   to: string
 }

@@ -20,7 +20,8 @@ import {CACHE_VERSION, stageSignature, type StageSignature} from './signature.js
  *
  * What each signature covers is SPEC.md's stage table, and only that (see `signedContent` per stage):
  *   from            image as written, fromCacheVersion, and the resolved digest with fromLatest; built on a
- *                   dimg (fromDimg…), that dimg's last stage signature instead of the image
+ *                   dimg (fromDimg…), that dimg's last stage signature instead of the image; the mounts
+ *                   (kind, fromPath as written, to), as dapp and werf sign them there
  *   shell stages    commands, shell.cacheVersion, shell.<stage>CacheVersion, and for install/beforeSetup/
  *                   setup the checksums of their stageDependencies files
  *   imports*        per import: the source's stage signature (the artifact's or image's last, or its
@@ -159,20 +160,27 @@ class StageChain {
 /** The `from` stage's signed content and inputs: the base image as written, or the dimg it is built on. */
 function fromStage(dimg: DimgConfig, facts: DimgFacts): [unknown, StageInputs] {
   const fromCacheVersion = dimg.fromCacheVersion
+  const mounts = signedMounts(dimg.mounts)
   if (dimg.fromDimg) {
     const signature = facts.baseSignature
     if (signature === undefined) throw new Error(`planBaseStages: no signature for the base dimg ${dimg.fromDimg.name}`)
     return [
-      {base: signature, fromCacheVersion},
+      {base: signature, fromCacheVersion, mounts},
       {kind: 'from', image: dimg.from, ...(fromCacheVersion === undefined ? {} : {fromCacheVersion}), fromLatest: false, base: {dimg: dimg.fromDimg.name, signature}},
     ]
   }
   if (dimg.fromLatest && facts.fromDigest === undefined) throw new Error('planBaseStages: fromLatest needs facts.fromDigest')
   const digest = dimg.fromLatest ? facts.fromDigest : undefined
   return [
-    {image: dimg.from, fromCacheVersion, digest},
+    {image: dimg.from, fromCacheVersion, digest, mounts},
     {kind: 'from', image: dimg.from, ...(fromCacheVersion === undefined ? {} : {fromCacheVersion}), fromLatest: dimg.fromLatest, ...(digest === undefined ? {} : {digest})},
   ]
+}
+
+/** The mounts as signed, in a fixed order; undefined (not signed) when there are none. */
+function signedMounts(mounts: readonly MountSpec[]): {from: string; fromPath?: string; to: string}[] | undefined {
+  if (mounts.length === 0) return undefined
+  return mounts.map((m) => ({from: m.from, fromPath: m.fromPath, to: m.to.replace(/\/+$/, '') || '/'})).sort((a, b) => (a.to < b.to ? -1 : a.to > b.to ? 1 : 0))
 }
 
 function signedMapping(m: GitMapping): SignedGitMapping {

@@ -5,6 +5,7 @@ import {dirname, join} from 'node:path'
 import pLimit from 'p-limit'
 
 import {type Isolation, type LayerCompression, runStage, type SandboxMount, StageCommandError} from '../build/index.js'
+import {type GuardedDir, hostMountDir} from '../build/host-mount.js'
 import {type BuildServices, builderFor, extractLayers, recordedOwnerIds, type StageBuilder, type StageWork} from '../builder/index.js'
 import type {CachedStage, StageCaches} from '../cache/index.js'
 import type {MountSpec} from '../config/types.js'
@@ -19,7 +20,7 @@ import type {WorkflowContext} from './context.js'
 import {pullImages} from '../transfer/index.js'
 import {type DimgPlan, listedName, type Project, type ProjectPlan} from './plan.js'
 import {planWithCaches} from './project-plan.js'
-import {makeScratchDir, type ScratchDir} from './scratch.js'
+import {makeScratchDir, scratchBase, type ScratchDir} from './scratch.js'
 
 export interface BuildOptions {
   dir: string
@@ -264,6 +265,11 @@ class BuildRun {
     const mtimeClamp = layerClamp(project, ctx.env)
     const scratch = await makeScratchDir(ctx.home, 'build', ctx.env)
     try {
+      // a mount that would expose the cache or the roots is refused before anything is built
+      const planned = new Set(plan.dimgs.map(d => d.name))
+      for (const m of project.config.dimgs.filter(d => planned.has(d.name)).flatMap(d => d.mounts)) {
+        if (m.from === 'path') await hostMountDir(m.fromPath!, project.dir, guardedDirs(ctx))
+      }
       return new BuildRun(ctx, project, plan, caches, opts, scratch, store, opts.lease ?? (await store.lease()), mtimeClamp)
     } catch (e) {
       await scratch.remove()
@@ -523,6 +529,7 @@ class BuildRun {
   private async mounts(dimgName: string | null, specs: MountSpec[]): Promise<SandboxMount[]> {
     return Promise.all(
       specs.map(async m => {
+        if (m.from === 'path') return {hostPath: await hostMountDir(m.fromPath!, this.project.dir, guardedDirs(this.ctx)), path: m.to}
         const hostPath =
           m.from === 'tmp_dir' ? await this.newDir('mount') : join(buildDirFor(this.ctx.home, this.project.name, dimgName), m.to.replace(/^\/+/, '').replace(/\//g, '__'))
         await mkdir(hostPath, {recursive: true})
@@ -561,6 +568,14 @@ async function filesystemFull(dir: string): Promise<boolean> {
   const st = await statfs(dir).catch(() => undefined)
   if (!st) return false
   return (process.getuid?.() === 0 ? st.bfree : st.bavail) === 0
+}
+
+/** What a `fromPath` mount must not expose: the home with the store and build dirs, the scratch area with the roots. */
+function guardedDirs(ctx: WorkflowContext): GuardedDir[] {
+  return [
+    {path: ctx.home, what: 'SLIPWAY_HOME (the stages cache)'},
+    {path: scratchBase(ctx.home, ctx.env), what: "slipway's scratch directory (the stage roots)"},
+  ]
 }
 
 /** `$SLIPWAY_HOME/build/<project>/<dimg>`: the persistent `build_dir` mounts of a dimg. */

@@ -95,12 +95,23 @@ dimg: app
     expect(plan(dimgOf(reordered, 1)).map((s) => s.signature)).toEqual(plan(dimgOf(FULL)).map((s) => s.signature))
   })
 
-  it('leaves mounts, the artifact name and stageDependencies globs out of the signatures', () => {
+  it('leaves the artifact name and stageDependencies globs out of the signatures', () => {
     const before = plan(dimgOf(FULL)).map((s) => s.signature)
-    const withMount = FULL.replace('docker:\n', 'mount: [{from: build_dir, to: /cache}]\ndocker:\n')
-    expect(plan(dimgOf(withMount)).map((s) => s.signature)).toEqual(before)
     const renamed = FULL.replaceAll('tools', 'toolbox')
     expect(plan(dimgOf(renamed), {artifactSignatures: {toolbox: ARTIFACT_SIG}}).map((s) => s.signature)).toEqual(before)
+  })
+
+  it('signs the mounts in the from stage, as dapp and werf do: adding or moving one moves every stage, reordering them none', () => {
+    const withMounts = (mounts: string): string[] => plan(dimgOf(FULL.replace('docker:\n', `mount: ${mounts}\ndocker:\n`))).map((s) => s.signature)
+    const before = plan(dimgOf(FULL)).map((s) => s.signature)
+    const cache = withMounts('[{from: build_dir, to: /cache}, {fromPath: ../shared, to: /shared}]')
+    cache.forEach((sig, i) => expect(sig).not.toBe(before[i]))
+    const moved = withMounts('[{from: build_dir, to: /var/cache}, {fromPath: ../shared, to: /shared}]')
+    moved.forEach((sig, i) => expect(sig).not.toBe(cache[i]))
+    expect(withMounts('[{from: tmp_dir, to: /cache}, {fromPath: ../shared, to: /shared}]')[0]).not.toBe(cache[0])
+    expect(withMounts('[{from: build_dir, to: /cache}, {fromPath: /srv/shared, to: /shared}]')[0]).not.toBe(cache[0])
+    expect(withMounts('[{fromPath: ../shared, to: /shared}, {from: build_dir, to: /cache/}]')).toEqual(cache)
+    expect(plan(dimgOf(FULL.replace('docker:\n', 'mount: [{from: build_dir, to: /cache}]\ndocker:\n')))[0].signedContent).toMatchObject({mounts: [{from: 'build_dir', to: '/cache'}]})
   })
 
   it('moves the import stages when the artifact changes, and dev mode moves everything', () => {
