@@ -87,6 +87,7 @@ const gitMapping = strict({
     install: globList.optional(),
     beforeSetup: globList.optional(),
     setup: globList.optional(),
+    buildArtifact: globList.optional(),
   }).optional(),
 }).transform(
   (g): GitMapping => ({
@@ -110,6 +111,8 @@ const shell = strict({
   installCacheVersion: text.optional(),
   beforeSetupCacheVersion: text.optional(),
   setupCacheVersion: text.optional(),
+  buildArtifact: stringList.optional(),
+  buildArtifactCacheVersion: text.optional(),
 }).transform(
   (s): ShellConfig => ({
     commands: {beforeInstall: s.beforeInstall ?? [], install: s.install ?? [], beforeSetup: s.beforeSetup ?? [], setup: s.setup ?? []},
@@ -119,6 +122,8 @@ const shell = strict({
         .map((st) => [st, s[`${st}CacheVersion`]] as const)
         .filter(([, v]) => v !== undefined),
     ),
+    ...(s.buildArtifact === undefined ? {} : {buildArtifact: s.buildArtifact}),
+    ...(s.buildArtifactCacheVersion === undefined ? {} : {buildArtifactCacheVersion: s.buildArtifactCacheVersion}),
   }),
 )
 
@@ -256,6 +261,7 @@ export const documentSchema = strict({
 }).superRefine((d, ctx) => {
   const named = [d.dimg !== undefined && 'dimg', d.image !== undefined && 'image', d.artifact !== undefined && 'artifact'].filter(Boolean)
   if (named.length > 1) ctx.addIssue({code: 'custom', message: `a document is one dimg or one artifact: "${named[0]}" and "${named[1]}" cannot both be given`, path: [named[1] as string]})
+  if (d.artifact === undefined && d.shell?.buildArtifact !== undefined) ctx.addIssue({code: 'custom', message: 'the buildArtifact stage is only for artifacts', path: ['shell', 'buildArtifact']})
   const bases = ['from', ...Object.keys(FROM_DIMG_KEYS)].filter((k) => d[k as keyof typeof d] !== undefined)
   if (bases.length === 0) ctx.addIssue({code: 'custom', message: 'missing "from": every dimg and artifact needs a base image', path: []})
   else if (bases.length > 1) ctx.addIssue({code: 'custom', message: `give one base: "${bases[0]}" and "${bases[1]}" cannot both be given`, path: [bases[1]]})

@@ -7,8 +7,11 @@
 export const SHELL_STAGES = ['beforeInstall', 'install', 'beforeSetup', 'setup'] as const
 export type ShellStageName = (typeof SHELL_STAGES)[number]
 
+/** The user stages that run shell commands: those, and dapp's `buildArtifact` (artifacts only, after setup). */
+export type UserStageName = ShellStageName | 'buildArtifact'
+
 /** The user stages whose inputs may include `stageDependencies` files. */
-export const DEPENDENCY_STAGES = ['install', 'beforeSetup', 'setup'] as const
+export const DEPENDENCY_STAGES = ['install', 'beforeSetup', 'setup', 'buildArtifact'] as const
 export type DependencyStageName = (typeof DEPENDENCY_STAGES)[number]
 
 /** A mapping of a path of the project's own git repository into the image. */
@@ -33,6 +36,9 @@ export interface ShellConfig {
   cacheVersion?: string
   /** `shell.<stage>CacheVersion`. */
   stageCacheVersion: Partial<Record<ShellStageName, string>>
+  /** dapp's `shell.buildArtifact` (artifacts only): commands of the stage after setup. */
+  buildArtifact?: string[]
+  buildArtifactCacheVersion?: string
 }
 
 export type ImportPosition = 'beforeInstall' | 'afterInstall' | 'beforeSetup' | 'afterSetup'

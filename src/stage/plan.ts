@@ -9,6 +9,7 @@ import {
   type ImportSpec,
   type MountSpec,
   type ShellStageName,
+  type UserStageName,
 } from '../config/types.js'
 import type {PatchContent} from './content.js'
 import type {StageName} from './names.js'
@@ -23,7 +24,7 @@ import {CACHE_VERSION, stageSignature, type StageSignature} from './signature.js
  *                   dimg (fromDimg…), that dimg's last stage signature instead of the image; the mounts
  *                   (kind, fromPath as written, to), as dapp and werf sign them there
  *   shell stages    commands, shell.cacheVersion, shell.<stage>CacheVersion, and for install/beforeSetup/
- *                   setup the checksums of their stageDependencies files
+ *                   setup/buildArtifact the checksums of their stageDependencies files
  *   imports*        per import: the source's stage signature (the artifact's or image's last, or its
  *                   `stage:`), add, to, include/exclude, owner, group
  *   gitArchive      the mappings (add, to, include/exclude, owner, group) — not the commit
@@ -65,7 +66,7 @@ export type StageInputs =
     }
   | {
       kind: 'shell'
-      stage: ShellStageName
+      stage: UserStageName
       commands: string[]
       cacheVersion?: string
       stageCacheVersion?: string
@@ -157,6 +158,53 @@ class StageChain {
   }
 }
 
+/** The commands of a user stage, and its own cache version (`shell.<stage>CacheVersion`). */
+function userStage(dimg: DimgConfig, stage: UserStageName): {commands: string[]; stageCacheVersion?: string} {
+  if (stage === 'buildArtifact') {
+    const stageCacheVersion = dimg.shell.buildArtifactCacheVersion
+    return {commands: dimg.isArtifact ? (dimg.shell.buildArtifact ?? []) : [], ...(stageCacheVersion === undefined ? {} : {stageCacheVersion})}
+  }
+  const stageCacheVersion = dimg.shell.stageCacheVersion[stage]
+  return {commands: dimg.shell.commands[stage], ...(stageCacheVersion === undefined ? {} : {stageCacheVersion})}
+}
+
+/** A user stage's commands run in the sandbox (nothing when it has none). */
+function addShellStage(chain: StageChain, dimg: DimgConfig, facts: DimgFacts, stage: UserStageName, carriesGit: boolean): void {
+  const {commands, stageCacheVersion} = userStage(dimg, stage)
+  if (commands.length === 0) return
+  const hasGit = dimg.git.length > 0
+  const dependencies: {mapping: number; checksum: string}[] = []
+  if ((DEPENDENCY_STAGES as readonly string[]).includes(stage)) {
+    facts.dependencyChecksums.forEach((perStage, mapping) => {
+      const checksum = perStage[stage as DependencyStageName]
+      if (checksum !== undefined) dependencies.push({mapping, checksum})
+    })
+  }
+  const cacheVersion = dimg.shell.cacheVersion
+  const signed = {
+    commands,
+    cacheVersion,
+    stageCacheVersion,
+    dependencies: dependencies.length === 0 ? undefined : dependencies.map((d) => d.checksum),
+  }
+  const bringsGit = hasGit && stage !== 'beforeInstall'
+  chain.add(
+    stage,
+    signed,
+    {
+      kind: 'shell',
+      stage,
+      commands,
+      ...(cacheVersion === undefined ? {} : {cacheVersion}),
+      ...(stageCacheVersion === undefined ? {} : {stageCacheVersion}),
+      mounts: dimg.mounts,
+      ...(bringsGit ? {git: {mappings: dimg.git, revision: facts.revision!}} : {}),
+      dependencies,
+    },
+    carriesGit,
+  )
+}
+
 /** The `from` stage's signed content and inputs: the base image as written, or the dimg it is built on. */
 function fromStage(dimg: DimgConfig, facts: DimgFacts): [unknown, StageInputs] {
   const fromCacheVersion = dimg.fromCacheVersion
@@ -200,41 +248,7 @@ export function planBaseStages(dimg: DimgConfig, facts: DimgFacts, opts: PlanOpt
 
   chain.add('from', ...fromStage(dimg, facts), false)
 
-  const shellStage = (stage: ShellStageName): void => {
-    const commands = dimg.shell.commands[stage]
-    if (commands.length === 0) return
-    const dependencies: {mapping: number; checksum: string}[] = []
-    if ((DEPENDENCY_STAGES as readonly string[]).includes(stage)) {
-      facts.dependencyChecksums.forEach((perStage, mapping) => {
-        const checksum = perStage[stage as DependencyStageName]
-        if (checksum !== undefined) dependencies.push({mapping, checksum})
-      })
-    }
-    const cacheVersion = dimg.shell.cacheVersion
-    const stageCacheVersion = dimg.shell.stageCacheVersion[stage]
-    const signed = {
-      commands,
-      cacheVersion,
-      stageCacheVersion,
-      dependencies: dependencies.length === 0 ? undefined : dependencies.map((d) => d.checksum),
-    }
-    const bringsGit = hasGit && stage !== 'beforeInstall'
-    chain.add(
-      stage,
-      signed,
-      {
-        kind: 'shell',
-        stage,
-        commands,
-        ...(cacheVersion === undefined ? {} : {cacheVersion}),
-        ...(stageCacheVersion === undefined ? {} : {stageCacheVersion}),
-        mounts: dimg.mounts,
-        ...(bringsGit ? {git: {mappings: dimg.git, revision: facts.revision!}} : {}),
-        dependencies,
-      },
-      gitDone,
-    )
-  }
+  const shellStage = (stage: ShellStageName): void => addShellStage(chain, dimg, facts, stage, gitDone)
 
   const importStage = (position: ImportPosition): void => {
     const specs = dimg.imports.filter((i) => i.position === position)
@@ -281,8 +295,8 @@ export interface LatestPatch {
 
 /**
  * The whole stage list: the base stages, then `gitLatestPatch` (when `patch` is given, i.e. when the
- * mapped files changed since the commit recorded in the last base stage) and `docker` (when any
- * instruction is written).
+ * mapped files changed since the commit recorded in the last base stage), an artifact's `buildArtifact`
+ * (dapp's last artifact stage, after the git patch as there) and `docker` (when any instruction is written).
  */
 export function completeStages(dimg: DimgConfig, base: readonly PlannedStage[], patch: LatestPatch | undefined, facts: DimgFacts, opts: PlanOptions): PlannedStage[] {
   const chain = new StageChain(opts, facts.revision)
@@ -297,6 +311,7 @@ export function completeStages(dimg: DimgConfig, base: readonly PlannedStage[], 
       true,
     )
   }
+  addShellStage(chain, dimg, facts, 'buildArtifact', hasGit)
   if (Object.keys(dimg.docker).length > 0) {
     chain.add('docker', {instructions: dimg.docker}, {kind: 'docker', instructions: dimg.docker}, hasGit)
   }

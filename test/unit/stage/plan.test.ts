@@ -49,7 +49,7 @@ function plan(dimg: DimgConfig, facts: Partial<DimgFacts> = {}, dev = false): Pl
 describe('planBaseStages/completeStages', () => {
   it('plans every stage in dapp order, each chained to the one before', () => {
     const stages = plan(dimgOf(FULL))
-    expect(stages.map((s) => s.name)).toEqual(STAGE_NAMES.filter((n) => n !== 'gitLatestPatch'))
+    expect(stages.map((s) => s.name)).toEqual(STAGE_NAMES.filter((n) => n !== 'gitLatestPatch' && n !== 'buildArtifact'))
     stages.forEach((s, i) => expect(s.parentSignature).toBe(i === 0 ? null : stages[i - 1].signature))
     expect(stages.find((s) => s.name === 'gitArchive')!.gitCommit).toBe(REV.commit)
     expect(stages.find((s) => s.name === 'beforeInstall')!.gitCommit).toBeUndefined()
@@ -167,6 +167,51 @@ shell: {setup: [make app]}
       const text = `artifact: tools\nfrom: alpine\n---\ndimg: app\n${key}: tools\n`
       expect(dimgOf(text, 1).fromDimg).toEqual({name: 'tools', isArtifact: true})
     }
+  })
+})
+
+describe("dapp's buildArtifact stage", () => {
+  const ARTIFACT = `artifact: tools
+from: golang:1.22
+git:
+  - add: /
+    to: /src
+    stageDependencies: {buildArtifact: go.mod, setup: Makefile}
+shell:
+  setup: [make]
+  buildArtifact: [make dist]
+  buildArtifactCacheVersion: 1
+docker: {ENV: {A: b}}
+---
+dimg: app
+from: alpine
+`
+  const facts = (checksums: Record<string, string>): Partial<DimgFacts> => ({dependencyChecksums: [checksums]})
+  const patch = {fromCommit: 'f'.repeat(40), content: {checksum: 'd'.repeat(64), changedFiles: 1}}
+  const planWithPatch = (text: string, checksums: Record<string, string> = {buildArtifact: '1'.repeat(64), setup: '2'.repeat(64)}): PlannedStage[] => {
+    const dimg = dimgOf(text)
+    const full: DimgFacts = {revision: REV, dependencyChecksums: [checksums], artifactSignatures: {}}
+    return completeStages(dimg, planBaseStages(dimg, full, {dev: false}), patch, full, {dev: false})
+  }
+
+  it('runs after setup and the git patch, before docker, bringing the git files up to date', () => {
+    const stages = planWithPatch(ARTIFACT)
+    expect(stages.map((s) => s.name)).toEqual(['from', 'gitArchive', 'setup', 'gitLatestPatch', 'buildArtifact', 'docker'])
+    expect(stages[4].inputs).toMatchObject({kind: 'shell', stage: 'buildArtifact', commands: ['make dist'], stageCacheVersion: '1', git: {revision: REV}})
+    expect(stages[4].gitCommit).toBe(REV.commit)
+    expect(plan(dimgOf(ARTIFACT), facts({})).map((s) => s.name)).toEqual(['from', 'gitArchive', 'setup', 'buildArtifact', 'docker'])
+  })
+
+  it('signs its commands, buildArtifactCacheVersion and its stageDependencies, and nothing moves the stages before it', () => {
+    const before = planWithPatch(ARTIFACT)
+    const moves = (after: PlannedStage[]): string[] => after.filter((s, i) => s.signature !== before[i].signature).map((s) => s.name)
+    expect(moves(planWithPatch(ARTIFACT.replace('make dist', 'make dist2')))).toEqual(['buildArtifact', 'docker'])
+    expect(moves(planWithPatch(ARTIFACT.replace('buildArtifactCacheVersion: 1', 'buildArtifactCacheVersion: 2')))).toEqual(['buildArtifact', 'docker'])
+    expect(moves(planWithPatch(ARTIFACT, {buildArtifact: '3'.repeat(64), setup: '2'.repeat(64)}))).toEqual(['buildArtifact', 'docker'])
+  })
+
+  it('is for artifacts only', () => {
+    expect(() => dimgOf('dimg: app\nfrom: alpine\nshell: {buildArtifact: [make]}\n')).toThrow(/shell › buildArtifact: the buildArtifact stage is only for artifacts/)
   })
 })
 
