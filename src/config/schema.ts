@@ -77,6 +77,10 @@ const globList = listOfStrings('a glob', globProblem)
 const ownerLike = z.union([z.string(), z.number().int().nonnegative()], {error: 'expected a user/group name or a numeric id'}).transform(String)
 
 const gitMapping = strict({
+  url: nonEmptyText.optional(),
+  branch: nonEmptyText.optional(),
+  tag: nonEmptyText.optional(),
+  commit: nonEmptyText.optional(),
   add: absolutePath.optional(),
   to: absolutePath,
   includePaths: globList.optional(),
@@ -89,7 +93,13 @@ const gitMapping = strict({
     setup: globList.optional(),
     buildArtifact: globList.optional(),
   }).optional(),
-}).transform(
+})
+  .superRefine((g, ctx) => {
+    const refs = (['branch', 'tag', 'commit'] as const).filter((k) => g[k] !== undefined)
+    if (refs.length > 0 && g.url === undefined) ctx.addIssue({code: 'custom', message: `"${refs[0]}" is only for a remote repository: add "url"`, path: [refs[0]]})
+    else if (refs.length > 1) ctx.addIssue({code: 'custom', message: `give one of "branch", "tag" or "commit", not "${refs[0]}" and "${refs[1]}"`, path: [refs[1]]})
+  })
+  .transform(
   (g): GitMapping => ({
     add: g.add ?? '/',
     to: g.to,
@@ -98,6 +108,9 @@ const gitMapping = strict({
     ...(g.owner === undefined ? {} : {owner: g.owner}),
     ...(g.group === undefined ? {} : {group: g.group}),
     stageDependencies: Object.fromEntries(Object.entries(g.stageDependencies ?? {}).filter(([, v]) => v !== undefined)),
+    ...(g.url === undefined
+      ? {}
+      : {remote: {url: g.url, ...(g.branch === undefined ? {} : {branch: g.branch}), ...(g.tag === undefined ? {} : {tag: g.tag}), ...(g.commit === undefined ? {} : {commit: g.commit})}}),
   }),
 )
 

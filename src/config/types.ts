@@ -14,7 +14,7 @@ export type UserStageName = ShellStageName | 'buildArtifact'
 export const DEPENDENCY_STAGES = ['install', 'beforeSetup', 'setup', 'buildArtifact'] as const
 export type DependencyStageName = (typeof DEPENDENCY_STAGES)[number]
 
-/** A mapping of a path of the project's own git repository into the image. */
+/** A mapping of a path of the project's own git repository (or of a remote one) into the image. */
 export interface GitMapping {
   /** Absolute path inside the repository (`/` = the repository root). */
   add: string
@@ -28,6 +28,8 @@ export interface GitMapping {
   group?: string
   /** Per user stage: globs relative to `add` whose content (at the current commit) the stage depends on. */
   stageDependencies: Partial<Record<DependencyStageName, string[]>>
+  /** A remote repository (`url`, with at most one of `branch`/`tag`/`commit`) instead of the project's own. */
+  remote?: {url: string; branch?: string; tag?: string; commit?: string}
 }
 
 export interface ShellConfig {

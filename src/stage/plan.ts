@@ -11,6 +11,7 @@ import {
   type ShellStageName,
   type UserStageName,
 } from '../config/types.js'
+import {urlWithoutCredentials} from '../redact.js'
 import type {PatchContent} from './content.js'
 import type {StageName} from './names.js'
 import {CACHE_VERSION, stageSignature, type StageSignature} from './signature.js'
@@ -39,6 +40,11 @@ export interface GitRevision {
   commit: string
   /** The tree-ish files are read from: `commit`, or with --dev the tree id of the work tree snapshot. */
   contentRef: string
+  /**
+   * For a remote repository's mappings (`url:`): its local clone, where `commit` is read. Its commits are not
+   * recorded as the stage's git commit (which cleanup checks against the project's repository).
+   */
+  repository?: string
 }
 
 /** A git mapping as signed (stageDependencies are covered by the dependency checksums instead). */
@@ -97,7 +103,7 @@ export interface PlannedStage {
   inputs: StageInputs
   /** Exactly what the signature covers besides name, parent, cache version and dev salt. */
   signedContent: unknown
-  /** The commit the stage's git files come from (gitArchive and every later stage of a dimg with git mappings). */
+  /** The commit the stage's git files come from (gitArchive and every later stage of a dimg with git mappings of the project's repository). */
   gitCommit?: string
   /**
    * Where those files were read: equal to gitCommit, or with --dev the work-tree snapshot's tree id. The
@@ -153,7 +159,9 @@ class StageChain {
       parentSignature,
       inputs,
       signedContent,
-      ...(carriesGit && this.revision !== undefined ? {gitCommit: this.revision.commit, gitContentRef: this.revision.contentRef} : {}),
+      ...(carriesGit && this.revision !== undefined
+        ? {...(this.revision.repository === undefined ? {gitCommit: this.revision.commit} : {}), gitContentRef: this.revision.contentRef}
+        : {}),
     })
   }
 }
@@ -231,9 +239,10 @@ function signedMounts(mounts: readonly MountSpec[]): {from: string; fromPath?: s
   return mounts.map((m) => ({from: m.from, fromPath: m.fromPath, to: m.to.replace(/\/+$/, '') || '/'})).sort((a, b) => (a.to < b.to ? -1 : a.to > b.to ? 1 : 0))
 }
 
+/** A mapping as signed: a remote's URL without credentials (a new password is the same repository). */
 function signedMapping(m: GitMapping): SignedGitMapping {
   const {stageDependencies: _ignored, ...rest} = m
-  return rest
+  return rest.remote === undefined ? rest : {...rest, remote: {...rest.remote, url: urlWithoutCredentials(rest.remote.url)}}
 }
 
 /**

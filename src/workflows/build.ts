@@ -248,7 +248,8 @@ class BuildRun {
       compression: opts.compression ?? 'gzip',
       mtimeClamp,
       ...(opts.isolation ? {isolation: opts.isolation} : {}),
-      gitRoot: () => {
+      gitRoot: revision => {
+        if (revision.repository !== undefined) return revision.repository
         if (!this.project.git) throw new SlipwayError('internal', 'git stage without a git repository')
         return this.project.git.root
       },

@@ -4,6 +4,8 @@ import {loadDappfile} from '../config/load.js'
 import {projectName} from '../config/project-name.js'
 import {DEPENDENCY_STAGES, type DappConfig, type DependencyStageName, type DimgConfig, type ShellStageName} from '../config/types.js'
 import {SlipwayError} from '../errors.js'
+import type {RemoteCommit, RemoteRef} from '../git/remote.js'
+import {urlWithoutCredentials} from '../redact.js'
 import {treeishExists, diffTrees, gitTopLevel, headCommit, listTree, workTreeSnapshot, type TreeEntry} from '../git/git.js'
 import {dependencyChecksum, patchContent} from '../stage/content.js'
 import {STAGE_NAMES} from '../stage/names.js'
@@ -47,7 +49,7 @@ export async function loadProject(dir: string, opts: LoadProjectOptions = {}): P
   // git runs as child processes: ask it what is needed two at a time, while the config is read
   const [config, root] = await Promise.all([loadDappfile(absDir), gitTopLevel(absDir)])
   const [name, head] = await Promise.all([projectName(root, absDir), root === undefined ? undefined : headCommit(root)])
-  const needsGit = config.dimgs.find((d) => d.git.length > 0)
+  const needsGit = config.dimgs.find((d) => d.git.some((m) => m.remote === undefined))
   let git: ProjectGit | undefined
   if (root !== undefined) {
     if (head !== undefined) git = {root, headCommit: head.commit, headTime: head.time, contentRef: dev && needsGit ? await workTreeSnapshot(root) : head.commit}
@@ -104,22 +106,33 @@ export interface PlanProjectOptions {
    * the stage is skipped.
    */
   recordedCommitOf?: (signature: StageSignature) => Promise<string | undefined>
+  /** The commit a remote git mapping (`url:`) resolves to now, in a local clone; needed for remote mappings. */
+  remoteCommit?: (remote: RemoteRef) => Promise<RemoteCommit>
 }
 
 export async function planProject(project: Project, opts: PlanProjectOptions = {}): Promise<ProjectPlan> {
   const {order, selected} = buildOrder(project.config, opts.dimgs ?? [])
   const trees = new Map<string, Promise<TreeEntry[]>>()
-  const filesAt = (ref: string): Promise<TreeEntry[]> => {
-    if (!trees.has(ref)) trees.set(ref, listTree(project.git!.root, ref))
-    return trees.get(ref)!
+  const filesAt = (root: string, ref: string): Promise<TreeEntry[]> => {
+    const key = `${root}\0${ref}`
+    if (!trees.has(key)) trees.set(key, listTree(root, ref))
+    return trees.get(key)!
+  }
+  const remotes = new Map<string, Promise<RemoteCommit>>()
+  const remoteCommit = (remote: RemoteRef): Promise<RemoteCommit> => {
+    if (!opts.remoteCommit) throw new SlipwayError('internal', 'a remote git mapping but no remote resolver was given to the planner')
+    const key = remoteKey(remote)
+    if (!remotes.has(key)) remotes.set(key, opts.remoteCommit(remote))
+    return remotes.get(key)!
   }
   const planned = new Map<string, DimgPlan>()
   const plans: DimgPlan[] = []
   const planOpts = {dev: project.dev, cacheVersion: CACHE_VERSION}
   for (const dimg of order) {
-    const facts = await dimgFacts(project, dimg, planned, filesAt, opts)
+    const source = await gitSource(project, dimg, remoteCommit)
+    const facts = await dimgFacts(project, dimg, source, planned, filesAt, opts)
     const base = planBaseStages(dimg, facts, planOpts)
-    const patch = await latestPatch(project, dimg, base, opts)
+    const patch = source === undefined ? undefined : await latestPatch(source, dimg, base, opts)
     const stages = completeStages(dimg, base, patch, facts, planOpts)
     const plan: DimgPlan = {
       name: dimg.name,
@@ -206,11 +219,43 @@ export function importSourceSignature(source: DimgPlan, stage: ShellStageName | 
   return source.stages.filter((s) => STAGE_NAMES.indexOf(s.name) <= upTo).at(-1)!.signature
 }
 
+/** Where a dimg's git files come from: the project's repository, or the one remote its mappings name. */
+interface GitSource {
+  /** The work tree, or a remote's clone. */
+  root: string
+  revision: GitRevision
+  /** How errors name it. */
+  label: string
+}
+
+function remoteKey(r: RemoteRef): string {
+  return JSON.stringify([r.url, r.branch ?? null, r.tag ?? null, r.commit ?? null])
+}
+
+async function gitSource(project: Project, dimg: DimgConfig, remoteCommit: (r: RemoteRef) => Promise<RemoteCommit>): Promise<GitSource | undefined> {
+  if (dimg.git.length === 0) return undefined
+  const sources = [...new Set(dimg.git.map((m) => (m.remote === undefined ? 'local' : remoteKey(m.remote))))]
+  if (sources.length > 1) {
+    const names = dimg.git.map((m) => (m.remote === undefined ? "the project's" : urlWithoutCredentials(m.remote.url)))
+    throw new SlipwayError('config', `${dimgLabel(dimg)} maps git paths from more than one repository (${[...new Set(names)].join(', ')}): not supported yet`, {
+      hint: 'map each other repository in an artifact of its own and import from it',
+    })
+  }
+  const remote = dimg.git[0].remote
+  if (remote !== undefined) {
+    const {dir, commit} = await remoteCommit(remote)
+    return {root: dir, revision: {commit, contentRef: commit, repository: dir}, label: `git ${urlWithoutCredentials(remote.url)}`}
+  }
+  if (project.git === undefined) throw new SlipwayError('config', `${dimgLabel(dimg)} maps git paths but the project has no git commit`)
+  return {root: project.git.root, revision: {commit: project.git.headCommit, contentRef: project.git.contentRef}, label: 'the repository'}
+}
+
 async function dimgFacts(
   project: Project,
   dimg: DimgConfig,
+  source: GitSource | undefined,
   planned: ReadonlyMap<string, DimgPlan>,
-  filesAt: (ref: string) => Promise<TreeEntry[]>,
+  filesAt: (root: string, ref: string) => Promise<TreeEntry[]>,
   opts: PlanProjectOptions,
 ): Promise<DimgFacts> {
   const artifactSignatures: Record<string, StageSignature> = {}
@@ -218,11 +263,10 @@ async function dimgFacts(
   const baseSignature = dimg.fromDimg ? planned.get(dimg.fromDimg.name)!.lastSignature : undefined
   let revision: GitRevision | undefined
   let dependencyChecksums: DimgFacts['dependencyChecksums'] = []
-  if (dimg.git.length > 0) {
-    if (project.git === undefined) throw new SlipwayError('config', `${dimgLabel(dimg)} maps git paths but the project has no git commit`)
-    revision = {commit: project.git.headCommit, contentRef: project.git.contentRef}
+  if (source !== undefined) {
+    revision = source.revision
     const needsFiles = dimg.git.some((m) => Object.keys(m.stageDependencies).length > 0)
-    const files = needsFiles ? await filesAt(project.git.contentRef) : []
+    const files = needsFiles ? await filesAt(source.root, revision.contentRef) : []
     dependencyChecksums = dimg.git.map((m) => {
       const perStage: Partial<Record<DependencyStageName, string>> = {}
       for (const stage of DEPENDENCY_STAGES) {
@@ -246,20 +290,19 @@ async function dimgFacts(
   }
 }
 
-async function latestPatch(project: Project, dimg: DimgConfig, base: readonly PlannedStage[], opts: PlanProjectOptions): Promise<LatestPatch | undefined> {
-  if (dimg.git.length === 0 || project.git === undefined) return undefined
-  const git = project.git
+async function latestPatch(source: GitSource, dimg: DimgConfig, base: readonly PlannedStage[], opts: PlanProjectOptions): Promise<LatestPatch | undefined> {
+  const {root, revision} = source
   const previous = base[base.length - 1]
   const recorded = opts.recordedCommitOf ? await opts.recordedCommitOf(previous.signature) : undefined
   // a stage the cache lacks is built now, from the current content: that is what it will record
-  const fromCommit = recorded ?? git.contentRef
-  if (fromCommit === git.contentRef) return undefined
-  if (recorded !== undefined && recorded !== git.headCommit && !(await treeishExists(git.root, recorded))) {
-    throw new SlipwayError('not-found', `the cached ${previous.name} stage ${previous.signature.slice(0, 12)} of ${dimgLabel(dimg)} was built from commit ${recorded}, which is not in the repository`, {
+  const fromCommit = recorded ?? revision.contentRef
+  if (fromCommit === revision.contentRef) return undefined
+  if (recorded !== undefined && recorded !== revision.commit && !(await treeishExists(root, recorded))) {
+    throw new SlipwayError('not-found', `the cached ${previous.name} stage ${previous.signature.slice(0, 12)} of ${dimgLabel(dimg)} was built from commit ${recorded}, which is not in ${source.label}`, {
       hint: 'run "dimg stages cleanup local --improper-git-commit" (e.g. after a rebase)',
     })
   }
-  const changes = await diffTrees(git.root, fromCommit, git.contentRef)
+  const changes = await diffTrees(root, fromCommit, revision.contentRef)
   const content = patchContent(dimg.git, changes)
   return content === undefined ? undefined : {fromCommit, content}
 }

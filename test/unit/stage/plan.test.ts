@@ -215,6 +215,39 @@ from: alpine
   })
 })
 
+describe('remote git mappings', () => {
+  const REMOTE = `from: alpine
+git:
+  - url: https://robot:t0ken@git.example/team/lib.git
+    branch: main
+    add: /
+    to: /lib
+shell: {install: [make]}
+`
+  const REMOTE_REV = {commit: 'e'.repeat(40), contentRef: 'e'.repeat(40), repository: '/home/x/git/abc'}
+
+  it('signs the URL without credentials and the ref as written, not the commit', () => {
+    const stages = plan(dimgOf(REMOTE), {revision: REMOTE_REV})
+    const archive = stages.find((s) => s.name === 'gitArchive')!
+    expect(archive.signedContent).toEqual({mappings: [{add: '/', to: '/lib', includePaths: [], excludePaths: [], remote: {url: 'https://git.example/team/lib.git', branch: 'main'}}]})
+    expect(plan(dimgOf(REMOTE.replace('robot:t0ken', 'robot:other')), {revision: REMOTE_REV}).map((s) => s.signature)).toEqual(stages.map((s) => s.signature))
+    expect(plan(dimgOf(REMOTE), {revision: {...REMOTE_REV, commit: 'f'.repeat(40), contentRef: 'f'.repeat(40)}}).map((s) => s.signature)).toEqual(stages.map((s) => s.signature))
+    expect(plan(dimgOf(REMOTE.replace('branch: main', 'tag: v1')), {revision: REMOTE_REV}).find((s) => s.name === 'gitArchive')!.signature).not.toBe(archive.signature)
+  })
+
+  it("records the remote's commit as the content ref, never as the project's git commit", () => {
+    const install = plan(dimgOf(REMOTE), {revision: REMOTE_REV}).find((s) => s.name === 'install')!
+    expect(install.gitContentRef).toBe(REMOTE_REV.commit)
+    expect(install.gitCommit).toBeUndefined()
+    expect(install.inputs).toMatchObject({git: {revision: REMOTE_REV}})
+  })
+
+  it('takes branch, tag or commit only with a url, and one of them', () => {
+    expect(() => dimgOf('from: alpine\ngit: [{branch: main, to: /x}]\n')).toThrow(/"branch" is only for a remote repository: add "url"/)
+    expect(() => dimgOf('from: alpine\ngit: [{url: x, tag: a, commit: b, to: /x}]\n')).toThrow(/give one of "branch", "tag" or "commit", not "tag" and "commit"/)
+  })
+})
+
 describe('paths', () => {
   it('matches a glob against a path or its parent directories', () => {
     const m = globsMatcher(['src', '*.json', 'lib/**/*.ts'])
