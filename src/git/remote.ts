@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {SlipwayError} from '../errors.js'
 import {redactSecrets, registerSecret, urlWithoutCredentials as publicUrl} from '../redact.js'
 import {StoreLock} from '../store/lock.js'
-import {GitCommandError, runGit} from './git.js'
+import {GitCommandError, objectExists, runGit} from './git.js'
 
 /**
  * Remote repositories of git mappings (`url:` with `branch`, `tag` or `commit`), kept as bare clones under
@@ -64,14 +64,8 @@ export async function resolveRemote(home: string, r: RemoteRef): Promise<RemoteC
   })
 }
 
-async function hasCommit(dir: string, commit: string): Promise<boolean> {
-  try {
-    await runGit(dir, ['cat-file', '-e', `${commit}^{commit}`])
-    return true
-  } catch (e) {
-    if (e instanceof GitCommandError) return false
-    throw e
-  }
+function hasCommit(dir: string, commit: string): Promise<boolean> {
+  return objectExists(dir, `${commit}^{commit}`)
 }
 
 function failed(e: unknown, r: RemoteRef): never {

@@ -1,11 +1,8 @@
 /** Issue 17: dapp's buildArtifact stage (shell.buildArtifact, buildArtifactCacheVersion, stageDependencies.buildArtifact). */
-import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHome} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import type {TestRegistry} from '../../helpers/registry.js'
 import {runImage} from '../../helpers/run-image.js'
-import {removeTempDir} from '../../helpers/tmp.js'
-import {build, buildEnv, builtStages, dimgReport, finalStageName, storeDir} from './support.js'
+import {build, buildEnv, buildFixture, builtStages, dimgReport, finalStageName, storeDir} from './support.js'
 
 const DAPPFILE = `dimg: app
 from: localhost:5000/base/busybox:latest
@@ -29,17 +26,12 @@ shell:
 `
 
 describe('dimg build: the buildArtifact stage of artifacts', () => {
+  const fixture = buildFixture()
   let reg: TestRegistry
   let home: string
-
-  beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
-    home = freshHome()
-  })
-  afterAll(async () => {
-    await reg?.stop()
-    await removeTempDir(home)
+  beforeAll(() => {
+    reg = fixture.reg()
+    home = fixture.home()
   })
 
   it('runs last in the artifact with the current git files, and its stageDependencies rebuild it and what imports it', async () => {

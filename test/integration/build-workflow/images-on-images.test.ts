@@ -1,13 +1,11 @@
 /** Issue 17: dimgs built on dimgs of the same config (fromDimg, fromImage, fromArtifact…). */
-import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHome, runSlipway} from '../../helpers/cli.js'
+import {runSlipway} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import type {TestRegistry} from '../../helpers/registry.js'
 import {measureTraffic} from '../../helpers/registry-traffic.js'
 import {runImage} from '../../helpers/run-image.js'
-import {removeTempDir} from '../../helpers/tmp.js'
 import {type BpJson, builtStages as builtInBp, dimgReport as bpDimg, runners} from '../registry-native/support.js'
-import {build, buildEnv, builtStages, dimgReport, finalStageName, manifestOf, runBuild, stageSignature, storeDir} from './support.js'
+import {build, buildEnv, buildFixture, builtStages, dimgReport, finalStageName, manifestOf, runBuild, stageSignature, storeDir} from './support.js'
 
 const dappfile = (baseLine: string): string => `artifact: rootfs
 from: localhost:5000/base/busybox:latest
@@ -33,21 +31,11 @@ docker:
 `
 
 describe('dimg build: images built on images', () => {
+  const fixture = buildFixture()
+  const home = fixture.home
   let reg: TestRegistry
-  const homes: string[] = []
-  const home = (): string => {
-    const h = freshHome()
-    homes.push(h)
-    return h
-  }
-
-  beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
-  })
-  afterAll(async () => {
-    await reg?.stop()
-    for (const h of homes) await removeTempDir(h)
+  beforeAll(() => {
+    reg = fixture.reg()
   })
 
   it("starts a dimg from its base dimg's last stage, its layers first, and rebuilds it when the base changes", async () => {

@@ -2,35 +2,23 @@
 import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {basename, join} from 'node:path'
 
-import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHome} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import type {TestRegistry} from '../../helpers/registry.js'
 import {runImage} from '../../helpers/run-image.js'
-import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
-import {build, buildEnv, builtStages, finalStageName, runBuild, storeDir, storeRefs} from './support.js'
+import {makeTempDir} from '../../helpers/tmp.js'
+import {build, buildEnv, buildFixture, builtStages, finalStageName, runBuild, storeDir, storeRefs} from './support.js'
 
 describe('dimg build: mounts', () => {
+  const fixture = buildFixture()
+  const home = fixture.home
   let reg: TestRegistry
-  const dirs: string[] = []
-  const home = (): string => {
-    const h = freshHome()
-    dirs.push(h)
-    return h
-  }
-
-  beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
-  })
-  afterAll(async () => {
-    await reg?.stop()
-    for (const d of dirs) await removeTempDir(d)
+  beforeAll(() => {
+    reg = fixture.reg()
   })
 
   it('bind-mounts fromPath (absolute, and relative to the project) read-write into shell stages, and leaves it out of the layers', async () => {
     const host = await makeTempDir('mount-host')
-    dirs.push(host)
+    fixture.removeAfter(host)
     await writeFile(join(host, 'input'), 'from the host\n')
     const project = await makeProject({
       registryHost: reg.host,
@@ -47,7 +35,7 @@ docker:
   CMD: ["/bin/sh", "-c", "cat /result; ls /in /rel 2>&1 | wc -l"]
 `,
     })
-    dirs.push(join(project.dir, '..', `${basename(host)}-rel`))
+    fixture.removeAfter(join(project.dir, '..', `${basename(host)}-rel`))
     const h = home()
     const report = await build(project.dir, buildEnv(reg, h))
     expect(await readFile(join(host, 'written'), 'utf8')).toBe('written by the stage\n')

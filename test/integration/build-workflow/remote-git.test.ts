@@ -2,14 +2,11 @@
 import {readdir} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
-import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHome} from '../../helpers/cli.js'
 import {type GitDaemon, startGitDaemon} from '../../helpers/git-daemon.js'
 import {makeProject, type TestProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import type {TestRegistry} from '../../helpers/registry.js'
 import {runImage} from '../../helpers/run-image.js'
-import {removeTempDir} from '../../helpers/tmp.js'
-import {build, buildEnv, builtStages, finalStageName, runBuild, storeDir} from './support.js'
+import {build, buildEnv, buildFixture, builtStages, finalStageName, runBuild, storeDir} from './support.js'
 
 const dappfile = (urlOf: (kind: string) => string): string => `dimg: tracking
 from: localhost:5000/base/busybox:latest
@@ -45,6 +42,7 @@ docker:
 `
 
 describe('dimg build: remote git mappings', () => {
+  const fixture = buildFixture()
   let reg: TestRegistry
   let daemon: GitDaemon
   let upstream: TestProject
@@ -53,19 +51,16 @@ describe('dimg build: remote git mappings', () => {
   const env = (): Record<string, string> => buildEnv(reg, home)
 
   beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
+    reg = fixture.reg()
     upstream = await makeProject({registryHost: reg.host, dappfile: '', files: {'code.txt': 'code v1\n', 'deps.txt': 'deps v1\n'}})
     await upstream.git(['tag', 'v1'])
     daemon = await startGitDaemon(dirname(upstream.dir))
     const config = dappfile(kind => (kind === 'daemon' ? daemon.url(basename(upstream.dir)) : `file://${upstream.dir}`))
     project = await makeProject({registryHost: reg.host, dappfile: config, files: {README: 'local\n'}})
-    home = freshHome()
+    home = fixture.home()
   })
   afterAll(async () => {
     await daemon?.stop()
-    await reg?.stop()
-    await removeTempDir(home)
   })
 
   it('clones each remote once into SLIPWAY_HOME/git and builds from the commit its branch or tag names', async () => {
@@ -113,7 +108,7 @@ describe('dimg build: remote git mappings', () => {
       registryHost: reg.host,
       dappfile: 'from: localhost:5000/base/busybox:latest\ngit: [{url: "http://robot:s3cr3t-t0ken@127.0.0.1:1/repo.git", add: /, to: /src}]\n',
     })
-    const r = await runBuild(broken.dir, buildEnv(reg, freshHome()))
+    const r = await runBuild(broken.dir, buildEnv(reg, fixture.home()))
     expect(r.code).not.toBe(0)
     expect(r.stderr.trim().split('\n')[0]).toMatch(/cannot fetch HEAD of git http:\/\/127\.0\.0\.1:1\/repo\.git: /)
     expect(r.stderr + r.stdout).not.toContain('s3cr3t-t0ken')
@@ -124,7 +119,7 @@ describe('dimg build: remote git mappings', () => {
       registryHost: reg.host,
       dappfile: `from: localhost:5000/base/busybox:latest\ngit:\n  - {add: /, to: /app}\n  - {url: "file://${upstream.dir}", add: /, to: /vendor}\n`,
     })
-    const r = await runBuild(mixed.dir, buildEnv(reg, freshHome()))
+    const r = await runBuild(mixed.dir, buildEnv(reg, fixture.home()))
     expect(r.code).not.toBe(0)
     expect(r.stderr.trim().split('\n')[0]).toContain(`maps git paths from more than one repository (the project's, file://${upstream.dir}): not supported yet`)
   })
