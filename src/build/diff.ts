@@ -1,5 +1,4 @@
 /** Finds what a stage changed in a root, compared with the snapshot taken before it ran. */
-import {ancestorsOf} from './layer-path.js'
 import {fileType, isDir, type FileMeta, type Snapshot, walkTree} from './snapshot.js'
 
 export type Change =
@@ -17,44 +16,53 @@ function changed(a: FileMeta, b: FileMeta): boolean {
 }
 
 /** Changes in path order. A path under a replaced, opaque or deleted directory is reported only through
- *  that directory (plus, for opaque/replaced ones, the new content as `added`). */
+ *  that directory (plus, for opaque/replaced ones, the new content as `added`). Both the walk and `before`
+ *  (a snapshot) are depth first, so a subtree's paths come right after its directory: the one directory
+ *  whose subtree is being passed is enough to tell what hides a path (looking up every ancestor of every
+ *  path is quadratic in the depth). */
 export async function diffLayer(before: Snapshot, root: string): Promise<Change[]> {
   const changes: Change[] = []
   const seen = new Set<string>()
-  const freshDirs = new Set<string>() // dirs whose lower content is hidden (new, replaced or opaque)
-  const nonDirs = new Set<string>() // directories replaced by a file, symlink…
+  const hiding = new Set<string>() // dirs whose lower content is hidden (new, replaced or opaque) or now something else
+  const within = (top: string | undefined, path: string): string | undefined => top !== undefined && path.startsWith(`${top}/`) ? top : undefined
 
-  for await (const [path, meta] of walkTree(root)) {
+  let fresh: string | undefined // the outermost new, replaced or opaque directory the walk is in
+  for (const [path, meta] of walkTree(root)) {
     seen.add(path)
     const old = before.get(path)
-    const underFresh = ancestorsOf(path).some(a => freshDirs.has(a))
-    if (underFresh || old === undefined) {
+    fresh = within(fresh, path)
+    if (fresh !== undefined || old === undefined) {
       changes.push({kind: 'added', path})
-      if (isDir(meta)) freshDirs.add(path)
+      if (isDir(meta)) fresh ??= path
       continue
     }
     if (fileType(old.mode) !== fileType(meta.mode)) {
       changes.push({kind: 'added', path})
-      if (isDir(meta)) freshDirs.add(path)
-      else nonDirs.add(path)
+      hiding.add(path)
+      if (isDir(meta)) fresh = path
       continue
     }
     if (isDir(meta) && (old.ino !== meta.ino || old.dev !== meta.dev)) {
       changes.push({kind: 'opaque', path})
-      freshDirs.add(path)
+      hiding.add(path)
+      fresh = path
       continue
     }
     if (changed(old, meta)) changes.push({kind: 'modified', path})
   }
 
-  const goneDirs = new Set<string>()
+  // A path gone from the root is hidden already when an ancestor is deleted (its whiteout covers it), fresh
+  // (replaced or opaque directory) or now something other than a directory (its entry replaces the whole
+  // lower subtree).
+  let hidden: string | undefined // the outermost such ancestor
   for (const [path, meta] of before) {
-    if (seen.has(path)) continue
-    // Hidden already when an ancestor is deleted (its whiteout covers it), fresh (new, replaced or opaque
-    // directory) or now something other than a directory (its entry replaces the whole lower subtree).
-    const hidden = ancestorsOf(path).some(a => goneDirs.has(a) || freshDirs.has(a) || nonDirs.has(a))
-    if (!hidden) changes.push({kind: 'deleted', path})
-    if (isDir(meta)) goneDirs.add(path)
+    hidden = within(hidden, path)
+    if (seen.has(path)) {
+      if (hiding.has(path)) hidden ??= path
+      continue
+    }
+    if (hidden === undefined) changes.push({kind: 'deleted', path})
+    if (isDir(meta)) hidden ??= path
   }
   return changes
 }

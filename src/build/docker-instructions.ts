@@ -1,3 +1,5 @@
+import {posix} from 'node:path'
+
 import type {DockerInstructions} from '../config/types.js'
 import {SlipwayError} from '../errors.js'
 import type {ContainerConfig} from '../oci/types.js'
@@ -42,7 +44,9 @@ export function applyDockerInstructions(config: ContainerConfig, instr: DockerIn
     for (const [k, v] of Object.entries(instr.ENV)) env.set(k, resolveEnv(v, env))
     out.Env = [...env].map(([k, v]) => `${k}=${v}`)
   }
-  if (instr.WORKDIR !== undefined) out.WorkingDir = instr.WORKDIR
+  // A relative WORKDIR is relative to the one before it, as in a Dockerfile.
+  if (instr.WORKDIR !== undefined) out.WorkingDir = posix.resolve(config.WorkingDir || '/', instr.WORKDIR)
+  if (instr.ONBUILD) out.OnBuild = [...(config.OnBuild ?? []), ...instr.ONBUILD]
   if (instr.USER !== undefined) out.User = instr.USER
   if (instr.EXPOSE) {
     out.ExposedPorts = {...config.ExposedPorts}

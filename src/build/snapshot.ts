@@ -1,6 +1,6 @@
 /** A record of every path under a root (by lstat, never following symlinks), taken before a stage runs so
  *  the stage's changes can be found afterwards. */
-import {lstat, readdir, readlink} from 'node:fs/promises'
+import {type BigIntStats, lstatSync, readdirSync, readlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {fsPath, nameFromBytes} from '../oci/file-names.js'
@@ -19,7 +19,7 @@ export interface FileMeta {
   linkTarget?: string
 }
 
-/** Root-relative POSIX path (no leading `/`) → metadata. The root itself is not included. */
+/** Root-relative POSIX path (no leading `/`) → metadata, in walkTree's order. The root itself is not included. */
 export type Snapshot = Map<string, FileMeta>
 
 export const S_IFMT = 0o170000
@@ -39,8 +39,7 @@ export function isDir(meta: FileMeta): boolean {
   return fileType(meta.mode) === S_IFDIR
 }
 
-export async function statEntry(absPath: string): Promise<FileMeta> {
-  const st = await lstat(fsPath(absPath), {bigint: true})
+function metaOf(absPath: string, st: BigIntStats): FileMeta {
   const mode = Number(st.mode)
   const meta: FileMeta = {
     mode,
@@ -54,34 +53,41 @@ export async function statEntry(absPath: string): Promise<FileMeta> {
     nlink: Number(st.nlink),
     rdev: Number(st.rdev),
   }
-  if (fileType(mode) === S_IFLNK) meta.linkTarget = nameFromBytes(await readlink(fsPath(absPath), {encoding: 'buffer'}))
+  if (fileType(mode) === S_IFLNK) meta.linkTarget = nameFromBytes(readlinkSync(fsPath(absPath), {encoding: 'buffer'}))
   return meta
 }
 
-/** Names in a directory, byte for byte (see oci/file-names.ts), sorted by their bytes. */
-export async function readNames(dir: string): Promise<string[]> {
-  return (await readdir(fsPath(dir), {encoding: 'buffer'})).sort(Buffer.compare).map(nameFromBytes)
+export async function statEntry(absPath: string): Promise<FileMeta> {
+  return metaOf(absPath, lstatSync(fsPath(absPath), {bigint: true}))
 }
 
-/** Walks `root` depth first; yields entries in a stable order (names sorted) for callers that stream. */
-export async function* walkTree(root: string, rel = ''): AsyncGenerator<[string, FileMeta]> {
-  const names = await readNames(rel ? join(root, rel) : root)
-  for (const name of names) {
-    const path = rel ? `${rel}/${name}` : name
-    let meta: FileMeta
-    try {
-      meta = await statEntry(join(root, path))
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue // vanished while walking
-      throw e
+/** Names in a directory, byte for byte (see oci/file-names.ts), sorted by their bytes. */
+function readNames(dir: string): string[] {
+  return readdirSync(fsPath(dir), {encoding: 'buffer'}).sort(Buffer.compare).map(nameFromBytes)
+}
+
+/** Walks `root` (from `rel` below it) depth first; yields entries in a stable order (names sorted). The
+ *  calls are synchronous: a root is thousands of entries, and a thread-pool round trip per lstat costs
+ *  more than the lstat. */
+export function* walkTree(root: string, rel = ''): Generator<[string, FileMeta]> {
+  const stack = [{rel, names: readNames(rel ? join(root, rel) : root), next: 0}]
+  while (stack.length > 0) {
+    const dir = stack[stack.length - 1]!
+    if (dir.next === dir.names.length) {
+      stack.pop()
+      continue
     }
+    const name = dir.names[dir.next++]!
+    const path = dir.rel ? `${dir.rel}/${name}` : name
+    const abs = join(root, path)
+    const st = lstatSync(fsPath(abs), {bigint: true, throwIfNoEntry: false})
+    if (st === undefined) continue // vanished while walking
+    const meta = metaOf(abs, st)
     yield [path, meta]
-    if (isDir(meta)) yield* walkTree(root, path)
+    if (isDir(meta)) stack.push({rel: path, names: readNames(abs), next: 0})
   }
 }
 
 export async function snapshot(root: string): Promise<Snapshot> {
-  const snap: Snapshot = new Map()
-  for await (const [path, meta] of walkTree(root)) snap.set(path, meta)
-  return snap
+  return new Map(walkTree(root))
 }

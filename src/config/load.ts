@@ -1,14 +1,17 @@
 import {access, readFile} from 'node:fs/promises'
-import {isAbsolute, join, relative, resolve} from 'node:path'
+import {basename, dirname, isAbsolute, join, relative, resolve} from 'node:path'
 
 import {LineCounter, isMap, isScalar, parseAllDocuments, visit, type Document} from 'yaml'
 import type * as z from 'zod'
 
 import {SlipwayError} from '../errors.js'
 import {ConfigError} from './errors.js'
+import {isMetaDocument, metaSchema} from './meta.js'
 import {positionOf} from './positions.js'
+import {renderConfig} from './render.js'
 import {documentSchema, FROM_DIMG_KEYS, type DocumentOutput} from './schema.js'
-import type {DappConfig, DimgConfig} from './types.js'
+import type {ConfigFlavour, DappConfig, DimgConfig} from './types.js'
+import {unsupportedKey, withoutNulls} from './unsupported.js'
 
 /** Config file names, in the order they are looked for. */
 export const CONFIG_FILE_NAMES = ['dappfile.yaml', 'dappfile.yml', 'werf.yaml'] as const
@@ -29,15 +32,26 @@ export async function findDappfile(dir: string): Promise<string> {
   })
 }
 
-/** Finds, reads and validates the project's config. */
-export async function loadDappfile(dir: string): Promise<DappConfig> {
+/** dappfile.yaml/yml are dapp's, werf.yaml is werf's. */
+export function flavourOf(file: string): ConfigFlavour {
+  return basename(file) === 'werf.yaml' ? 'werf' : 'dapp'
+}
+
+/**
+ * Finds, reads, renders (Go templates, as dapp and werf do) and validates the project's config. Problems in
+ * the YAML after rendering are reported against the rendered text, labelled `FILE (rendered)`, when the
+ * templates changed the text.
+ */
+export async function loadDappfile(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<DappConfig> {
   const file = await findDappfile(resolve(dir))
   const text = await readFile(file, 'utf8')
-  return parseDappfile(text, displayName(file), file)
+  const label = displayName(file)
+  const rendered = renderConfig(text, {label, projectDir: dirname(file), flavour: flavourOf(file), env})
+  return parseDappfile(rendered, rendered === text ? label : `${label} (rendered)`, file)
 }
 
 /** How errors name the file: relative to the working directory when it is below it. */
-function displayName(file: string): string {
+export function displayName(file: string): string {
   const rel = relative(process.cwd(), file)
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file
 }
@@ -50,19 +64,23 @@ interface ParsedDocument {
   label: string
 }
 
+/** YAML as dapp's and werf's parsers read it: `<<:` merge keys, aliases up to a bound. */
+const YAML_OPTIONS = {prettyErrors: false, uniqueKeys: true, merge: true} as const
+
 /**
  * Parses the text of a dappfile into the typed config. `fileLabel` is how errors name the file. Throws a
  * ConfigError for the first problem in source order.
  */
 export function parseDappfile(text: string, fileLabel: string, file = fileLabel): DappConfig {
   const lineCounter = new LineCounter()
-  const docs = parseAllDocuments(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
+  const docs = parseAllDocuments(text, {lineCounter, ...YAML_OPTIONS})
   const fail = (offset: number, what: string): never => {
     const {line, col} = lineCounter.linePos(offset)
     throw new ConfigError(fileLabel, line, col, what)
   }
   if (!Array.isArray(docs)) fail(0, 'the file holds no dimg: it needs at least a "from:" line')
   const parsed: ParsedDocument[] = []
+  let project: {name: string; doc: Document} | undefined
   for (const doc of docs as Document[]) {
     const syntax = doc.errors[0]
     if (syntax) fail(syntax.pos[0], `YAML syntax error: ${syntax.message.split('\n')[0]}`)
@@ -74,16 +92,32 @@ export function parseDappfile(text: string, fileLabel: string, file = fileLabel)
     } catch (e) {
       fail(unresolvedAliasOffset(doc) ?? doc.contents!.range?.[0] ?? 0, `YAML error: ${(e as Error).message.split('\n')[0]}`)
     }
+    if (isMetaDocument(raw!)) {
+      if (project) fail(doc.contents!.range?.[0] ?? 0, `a second meta document: the first is at line ${lineCounter.linePos(project.doc.contents!.range?.[0] ?? 0).line}`)
+      const meta = metaSchema.safeParse(withoutNulls(raw!))
+      if (!meta.success) {
+        const problem = firstProblem(doc, lineCounter, raw!, meta.error.issues)
+        throw new ConfigError(fileLabel, problem.line, problem.column, `meta${problem.where}: ${problem.message}`)
+      }
+      if (meta.data.configVersion === undefined && flavourOf(file) === 'werf') fail(doc.contents!.range?.[0] ?? 0, 'meta: werf requires "configVersion: 1" in the meta document')
+      project = {name: meta.data.project, doc}
+      continue
+    }
     const label = documentLabel(raw!)
-    const result = documentSchema.safeParse(raw!)
+    const unsupported = unsupportedKey(raw!)
+    if (unsupported) {
+      const pos = positionOf(doc, lineCounter, [], unsupported.key)
+      throw new ConfigError(fileLabel, pos.line, pos.column, `${label} › ${unsupported.key}: ${unsupported.message}`)
+    }
+    const result = documentSchema.safeParse(withoutNulls(raw!))
     if (!result.success) {
       const problem = firstProblem(doc, lineCounter, raw!, result.error.issues)
       throw new ConfigError(fileLabel, problem.line, problem.column, `${label}${problem.where}: ${problem.message}`)
     }
-    parsed.push({doc, raw: raw!, config: result.data, dimg: toDimg(result.data), label})
+    for (const dimg of toDimgs(result.data)) parsed.push({doc, raw: raw!, config: result.data, dimg, label: dimgLabel(raw!, dimg)})
   }
   checkProject(parsed, lineCounter, fileLabel)
-  return {file, dimgs: parsed.map((p) => p.dimg)}
+  return {file, flavour: flavourOf(file), ...(project ? {project: project.name} : {}), dimgs: parsed.map((p) => p.dimg)}
 }
 
 /** Where the first alias without an anchor is, if any. */
@@ -101,15 +135,29 @@ function unresolvedAliasOffset(doc: Document): number | undefined {
   return offset
 }
 
+/** How errors name a document: by the key it names itself with (`dimg`, werf's `image`, `artifact`). */
 function documentLabel(raw: Record<string, unknown>): string {
   if (typeof raw.artifact === 'string') return `artifact "${raw.artifact}"`
+  const key = raw.image !== undefined && raw.dimg === undefined ? 'image' : 'dimg'
   const name = raw.dimg ?? raw.image
-  return typeof name === 'string' ? `dimg "${name}"` : 'dimg'
+  if (Array.isArray(name)) return `${key} ${name.map((n) => JSON.stringify(String(n))).join(', ')}`
+  return typeof name === 'string' || typeof name === 'number' ? `${key} "${name}"` : key
 }
 
-function toDimg(d: DocumentOutput): DimgConfig {
-  const name = d.artifact ?? d.dimg ?? d.image ?? null
-  const base = fromDimgKey(d)
+function dimgLabel(raw: Record<string, unknown>, dimg: DimgConfig): string {
+  if (dimg.isArtifact) return `artifact "${dimg.name}"`
+  const key = raw.image !== undefined && raw.dimg === undefined ? 'image' : 'dimg'
+  return dimg.name === null ? key : `${key} "${dimg.name}"`
+}
+
+/** One DimgConfig per name (`dimg: [a, b]` is two dimgs alike). */
+function toDimgs(d: DocumentOutput): DimgConfig[] {
+  const names = d.artifact !== undefined ? [d.artifact] : (d.dimg ?? d.image ?? [null])
+  return names.map((name) => toDimg(d, name))
+}
+
+function toDimg(d: DocumentOutput, name: string | null): DimgConfig {
+  const base = (Object.keys(FROM_DIMG_KEYS) as (keyof typeof FROM_DIMG_KEYS)[]).find((k) => d[k] !== undefined)
   return {
     name,
     isArtifact: d.artifact !== undefined,
@@ -123,11 +171,6 @@ function toDimg(d: DocumentOutput): DimgConfig {
     docker: d.docker ?? {},
     mounts: d.mount ?? [],
   }
-}
-
-/** Which of fromDimg, fromImage, fromDimgArtifact… the document names its base with, if any. */
-function fromDimgKey(d: DocumentOutput): keyof typeof FROM_DIMG_KEYS | undefined {
-  return (Object.keys(FROM_DIMG_KEYS) as (keyof typeof FROM_DIMG_KEYS)[]).find((k) => d[k] !== undefined)
 }
 
 /** `shell › install`, `git[0] › to`. */
@@ -259,10 +302,8 @@ function checkProject(parsed: ParsedDocument[], lineCounter: LineCounter, fileLa
       const s = state.get(edge.name)
       if (s === 'visiting') {
         const chain = stack.map((f) => f.p.dimg.name as string)
-        const cycle = [...chain.slice(chain.indexOf(edge.name)), edge.name]
-        // the edges the cycle goes through are the last one each frame on it took
-        const onlyImports = stack.slice(chain.indexOf(edge.name)).every((f) => f.edges[f.next - 1].path[0] === 'import')
-        fail(top.p, edge.path, `${onlyImports ? 'import cycle' : 'cycle of bases and imports'}: ${cycle.join(' → ')}`)
+        const what = top.edges.some((e) => e.path[0] !== 'import') || stack.some((f) => f.edges.some((e) => e.path[0] !== 'import')) ? 'cycle of bases and imports' : 'import cycle'
+        fail(top.p, edge.path, `${what}: ${[...chain.slice(chain.indexOf(edge.name)), edge.name].join(' → ')}`)
       }
       if (s === undefined) {
         state.set(edge.name, 'visiting')
@@ -283,7 +324,10 @@ interface Edge {
 
 function edgesOf(p: ParsedDocument): Edge[] {
   const edges: Edge[] = p.dimg.imports.map((imp, i) => ({name: imp.artifact, isArtifact: !imp.fromImage, path: ['import', i, imp.fromImage ? 'image' : 'artifact']}))
-  const key = fromDimgKey(p.config)
-  if (key !== undefined) edges.push({name: p.dimg.fromDimg!.name, isArtifact: p.dimg.fromDimg!.isArtifact, path: [key]})
+  const base = p.dimg.fromDimg
+  if (base) {
+    const key = (Object.keys(FROM_DIMG_KEYS) as (keyof typeof FROM_DIMG_KEYS)[]).find((k) => p.config[k] !== undefined)!
+    edges.push({name: base.name, isArtifact: base.isArtifact, path: [key]})
+  }
   return edges
 }

@@ -26,3 +26,14 @@ export function repositoryNameOfUrl(url: string): string | undefined {
   const name = last?.replace(/\.git$/, '')
   return name === undefined || name === '' ? undefined : name
 }
+
+/** A name werf would accept for `project:` (its slug rule), made from a derived project name. */
+export function suggestedProjectName(name: string): string {
+  const slugged = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 50)
+    .replace(/-+$/, '')
+  return slugged === '' ? 'my-project' : slugged
+}

@@ -77,10 +77,12 @@ const globList = listOfStrings('a glob', globProblem)
 const ownerLike = z.union([z.string(), z.number().int().nonnegative()], {error: 'expected a user/group name or a numeric id'}).transform(String)
 
 const gitMapping = strict({
+  as: nonEmptyText.optional(),
   url: nonEmptyText.optional(),
   branch: nonEmptyText.optional(),
   tag: nonEmptyText.optional(),
   commit: nonEmptyText.optional(),
+  herebyIAdmitThatBranchMightBreakReproducibility: z.boolean({error: 'expected true or false'}).optional(),
   add: absolutePath.optional(),
   to: absolutePath,
   includePaths: globList.optional(),
@@ -108,6 +110,7 @@ const gitMapping = strict({
     ...(g.owner === undefined ? {} : {owner: g.owner}),
     ...(g.group === undefined ? {} : {group: g.group}),
     stageDependencies: Object.fromEntries(Object.entries(g.stageDependencies ?? {}).filter(([, v]) => v !== undefined)),
+    ...(g.as === undefined ? {} : {as: g.as}),
     ...(g.url === undefined
       ? {}
       : {remote: {url: g.url, ...(g.branch === undefined ? {} : {branch: g.branch}), ...(g.tag === undefined ? {} : {tag: g.tag}), ...(g.commit === undefined ? {} : {commit: g.commit})}}),
@@ -206,8 +209,11 @@ const healthcheck = z.union(
   {error: 'expected a string ("CMD …" or "NONE") or a map with test, interval, timeout, startPeriod, retries'},
 )
 
+const relativeOrAbsolutePath = z.string({error: 'expected a path'}).refine((p) => p.trim() !== '', {error: 'must not be empty'})
+
 const docker = strict({
-  WORKDIR: absolutePath.optional(),
+  WORKDIR: relativeOrAbsolutePath.optional(),
+  ONBUILD: stringList.optional(),
   ENV: stringMap.optional(),
   EXPOSE: z
     .union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))], {error: 'expected a port or a list of ports'})
@@ -234,11 +240,9 @@ const docker = strict({
   return out
 })
 
-const hostPath = z.string({error: 'expected a path'}).refine((p) => p.trim() !== '', {error: 'must not be empty'})
-
 const mount = strict({
   from: z.enum(['tmp_dir', 'build_dir'], {error: (iss) => `expected "tmp_dir" or "build_dir", got ${JSON.stringify(iss.input)}`}).optional(),
-  fromPath: hostPath.optional(),
+  fromPath: relativeOrAbsolutePath.optional(),
   to: absolutePath,
 })
   .superRefine((m, ctx) => {
@@ -247,17 +251,18 @@ const mount = strict({
   })
   .transform((m): MountSpec => (m.fromPath === undefined ? {from: m.from!, to: m.to} : {from: 'path', fromPath: m.fromPath, to: m.to}))
 
-const dimgName = z
-  .string({error: 'expected a name'})
-  .regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/, {error: 'a name is lower-case letters and digits separated by ".", "_" or "-"'})
+/** dapp and werf take any string as a name; `~` (or '') is the unnamed dimg, a list names several alike. */
+const dimgNames = z
+  .union([z.null(), text, z.array(nonEmptyText)], {error: 'expected a name or a list of names'})
+  .transform((v): (string | null)[] => (Array.isArray(v) ? v : [v === null || v === '' ? null : v]))
 
 /** The keys that name the base instead of `from`, and whether the base they name is an artifact. */
 export const FROM_DIMG_KEYS = {fromDimg: false, fromImage: false, fromDimgArtifact: true, fromImageArtifact: true, fromArtifact: true} as const
 
 export const documentSchema = strict({
-  dimg: z.union([dimgName, z.null()]).optional(),
-  image: z.union([dimgName, z.null()]).optional(),
-  artifact: dimgName.optional(),
+  dimg: dimgNames.optional(),
+  image: dimgNames.optional(),
+  artifact: nonEmptyText.optional(),
   from: nonEmptyText.optional(),
   fromDimg: nonEmptyText.optional(),
   fromImage: nonEmptyText.optional(),
@@ -266,6 +271,7 @@ export const documentSchema = strict({
   fromArtifact: nonEmptyText.optional(),
   fromCacheVersion: text.optional(),
   fromLatest: z.boolean({error: 'expected true or false'}).optional(),
+  herebyIAdmitThatFromLatestMightBreakReproducibility: z.boolean({error: 'expected true or false'}).optional(),
   git: z.array(gitMapping, {error: 'expected a list of git mappings'}).optional(),
   shell: shell.optional(),
   import: z.array(importSpec, {error: 'expected a list of imports'}).optional(),
@@ -274,10 +280,10 @@ export const documentSchema = strict({
 }).superRefine((d, ctx) => {
   const named = [d.dimg !== undefined && 'dimg', d.image !== undefined && 'image', d.artifact !== undefined && 'artifact'].filter(Boolean)
   if (named.length > 1) ctx.addIssue({code: 'custom', message: `a document is one dimg or one artifact: "${named[0]}" and "${named[1]}" cannot both be given`, path: [named[1] as string]})
-  if (d.artifact === undefined && d.shell?.buildArtifact !== undefined) ctx.addIssue({code: 'custom', message: 'the buildArtifact stage is only for artifacts', path: ['shell', 'buildArtifact']})
   const bases = ['from', ...Object.keys(FROM_DIMG_KEYS)].filter((k) => d[k as keyof typeof d] !== undefined)
   if (bases.length === 0) ctx.addIssue({code: 'custom', message: 'missing "from": every dimg and artifact needs a base image', path: []})
   else if (bases.length > 1) ctx.addIssue({code: 'custom', message: `give one base: "${bases[0]}" and "${bases[1]}" cannot both be given`, path: [bases[1]]})
+  if (d.artifact === undefined && d.shell?.buildArtifact !== undefined) ctx.addIssue({code: 'custom', message: 'the buildArtifact stage is only for artifacts', path: ['shell', 'buildArtifact']})
   const seen = new Set<string>()
   ;(d.mount ?? []).forEach((m, i) => {
     if (seen.has(m.to)) ctx.addIssue({code: 'custom', message: `"${m.to}" is mounted twice`, path: ['mount', i, 'to']})

@@ -28,6 +28,8 @@ export interface GitMapping {
   group?: string
   /** Per user stage: globs relative to `add` whose content (at the current commit) the stage depends on. */
   stageDependencies: Partial<Record<DependencyStageName, string[]>>
+  /** `as`: dapp's name for the mapping (parsed; nothing uses it). */
+  as?: string
   /** A remote repository (`url`, with at most one of `branch`/`tag`/`commit`) instead of the project's own. */
   remote?: {url: string; branch?: string; tag?: string; commit?: string}
 }
@@ -74,12 +76,15 @@ export interface HealthcheckConfig {
 
 /** Docker instructions; only the keys that were written are present. */
 export interface DockerInstructions {
+  /** Absolute, or relative to the parent image's working directory (as Docker's WORKDIR). */
   WORKDIR?: string
   ENV?: Record<string, string>
   EXPOSE?: string[]
   LABEL?: Record<string, string>
   USER?: string
   ENTRYPOINT?: string | string[]
+  /** Instructions recorded for images built FROM this one (image config `OnBuild`). */
+  ONBUILD?: string[]
   CMD?: string | string[]
   VOLUME?: string[]
   HEALTHCHECK?: HealthcheckConfig
@@ -98,7 +103,7 @@ export interface MountSpec {
 }
 
 export interface DimgConfig {
-  /** `null` for the single unnamed dimg. */
+  /** `null` for the single unnamed dimg; any string dapp/werf accept (slugged where it becomes a path). */
   name: string | null
   isArtifact: boolean
   /** The base image reference as written; '' when the base is another dimg (`fromDimg`). */
@@ -117,9 +122,15 @@ export interface DimgConfig {
   mounts: MountSpec[]
 }
 
+/** Which tool's config file it is: dappfile.yaml/yml (dapp) or werf.yaml (werf). */
+export type ConfigFlavour = 'dapp' | 'werf'
+
 export interface DappConfig {
   /** Absolute path of the config file. */
   file: string
+  flavour: ConfigFlavour
+  /** `project:` of the meta document, when there is one. */
+  project?: string
   /** Dimgs and artifacts in document order. */
   dimgs: DimgConfig[]
 }

@@ -1,4 +1,5 @@
 import type {Repository} from '../oci/ref.js'
+import {nameComponent} from './slug.js'
 
 /** Where stages and final images live, locally and in a registry (SPEC "Stages cache" / "Final images"). */
 
@@ -35,7 +36,10 @@ export function localStageSignature(name: string, project: string, dev = false):
   return /^[a-f0-9]{64}$/.test(signature) ? signature : undefined
 }
 
-/** The repository a final image is pushed to: `REPO/DIMG` for a named dimg, `REPO` for the unnamed one. */
+/**
+ * The repository a final image is pushed to: `REPO/DIMG` for a named dimg (the name slugged when it is not
+ * a valid path component), `REPO` for the unnamed one.
+ */
 export function finalImageRepository(repo: Repository, dimg: string | null): Repository {
-  return dimg === null ? repo : {registry: repo.registry, path: `${repo.path}/${dimg}`}
+  return dimg === null ? repo : {registry: repo.registry, path: `${repo.path}/${nameComponent(dimg)}`}
 }

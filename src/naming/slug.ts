@@ -59,3 +59,14 @@ export function slug(input: string, maxLength = DOCKER_TAG_MAX_LENGTH): string {
   const cropped = base.slice(0, room).replace(/-+$/, '')
   return cropped === '' ? hash : `${cropped}-${hash}`
 }
+
+/** A path component of a docker repository name (distribution's grammar). */
+const REPOSITORY_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
+
+/**
+ * A dimg name (any string, as dapp and werf take) as one component of a registry path or a directory name:
+ * names that already are one stay as they are, others are slugged (and so never hold "/" or "..").
+ */
+export function nameComponent(name: string): string {
+  return name.length <= DOCKER_TAG_MAX_LENGTH && REPOSITORY_COMPONENT_RE.test(name) ? name : slug(name)
+}

@@ -54,6 +54,8 @@ export interface ContainerConfig {
   Labels?: Record<string, string>
   StopSignal?: string
   Healthcheck?: {Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number}
+  /** Docker's ONBUILD triggers (not in the OCI spec; Docker and buildah read it). */
+  OnBuild?: string[]
 }
 
 export interface ImageConfig {

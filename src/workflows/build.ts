@@ -13,7 +13,7 @@ import {SlipwayError} from '../errors.js'
 import {blobsMissingFrom, fetchMissingLayers, type Image, loadStoreImage, normalizeImage, relabel, saveImage, storeSource, storeThen} from '../image/index.js'
 import {formatRef, parseImageRef, type Repository} from '../oci/ref.js'
 import type {Descriptor} from '../oci/types.js'
-import {CREATED_ANNOTATION, LABEL, localStageName, SLIPWAY_LABEL_PREFIX, stageLabels, withoutSlipwayLabels} from '../naming/index.js'
+import {CREATED_ANNOTATION, LABEL, localStageName, nameComponent, SLIPWAY_LABEL_PREFIX, stageLabels, withoutSlipwayLabels} from '../naming/index.js'
 import type {PlannedStage, StageInputs} from '../stage/plan.js'
 import type {Lease, OciStore, RefUpdate} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
@@ -581,7 +581,7 @@ function guardedDirs(ctx: WorkflowContext): GuardedDir[] {
 
 /** `$SLIPWAY_HOME/build/<project>/<dimg>`: the persistent `build_dir` mounts of a dimg. */
 export function buildDirFor(home: string, project: string, dimg: string | null): string {
-  return join(home, 'build', project, dimg ?? '_')
+  return join(home, 'build', project, dimg === null ? '_' : nameComponent(dimg))
 }
 
 /** Layer timestamps are clamped to SOURCE_DATE_EPOCH, else the commit time, else the epoch. */

@@ -1,7 +1,8 @@
 import {resolve} from 'node:path'
 
-import {loadDappfile} from '../config/load.js'
-import {projectName} from '../config/project-name.js'
+import {displayName, loadDappfile} from '../config/load.js'
+import {requireMetaDocument} from '../config/meta.js'
+import {projectName, suggestedProjectName} from '../config/project-name.js'
 import {DEPENDENCY_STAGES, type DappConfig, type DependencyStageName, type DimgConfig, type ShellStageName} from '../config/types.js'
 import {SlipwayError} from '../errors.js'
 import type {RemoteCommit, RemoteRef} from '../git/remote.js'
@@ -48,7 +49,9 @@ export async function loadProject(dir: string, opts: LoadProjectOptions = {}): P
   const dev = opts.dev ?? false
   // git runs as child processes: ask it what is needed two at a time, while the config is read
   const [config, root] = await Promise.all([loadDappfile(absDir), gitTopLevel(absDir)])
-  const [name, head] = await Promise.all([projectName(root, absDir), root === undefined ? undefined : headCommit(root)])
+  // The meta document's `project:` names the project; without one, the name comes from git or the directory.
+  const [name, head] = await Promise.all([config.project ?? projectName(root, absDir), root === undefined ? undefined : headCommit(root)])
+  requireMetaDocument(config, displayName(config.file), suggestedProjectName(name))
   const needsGit = config.dimgs.find((d) => d.git.some((m) => m.remote === undefined))
   let git: ProjectGit | undefined
   if (root !== undefined) {

@@ -1,5 +1,5 @@
 import {execFile, spawn} from 'node:child_process'
-import {chmod, cp, mkdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {chmod, cp, mkdir, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {promisify} from 'node:util'
 
@@ -17,6 +17,8 @@ export const HEAVY_BASE_DATA_BYTES = 8 * 1024 * 1024
 export const PLACEHOLDER_REGISTRY = 'localhost:5000'
 /** Commits get fixed dates: the first one this, each next one a minute later. */
 const FIRST_COMMIT_EPOCH = 1_700_000_000
+/** The names a project's config file may have (src/config/load.ts looks for them in this order). */
+const CONFIG_FILE_NAMES = ['dappfile.yaml', 'dappfile.yml', 'werf.yaml']
 
 export type ProjectFile = string | {content: string; mode: number}
 /** Files to write (content or content + mode) or, for `null`, to delete; paths relative to the project. */
@@ -33,7 +35,7 @@ export interface MakeProjectOptions {
   fromExample?: boolean
   /** Start from a copy of this project directory (e.g. HEAVY_DIR); `fromExample` is EXAMPLE_DIR. */
   fromDir?: string
-  /** dappfile.yaml content (replaces the example's when both are given). */
+  /** dappfile.yaml content (replaces the example's when both are given); else the copied dir's config file. */
   dappfile?: string
   files?: Record<string, ProjectFile>
   /** The directory's (= the project's) name; default a random temp name `slipway-project-XXXX`. */
@@ -124,8 +126,10 @@ export async function makeProject(opts: MakeProjectOptions): Promise<TestProject
   }
 
   if (opts.dappfile !== undefined) await writeFile(join(dir, 'dappfile.yaml'), opts.dappfile)
-  const dappfile = join(dir, 'dappfile.yaml')
-  await writeFile(dappfile, rewrite(await readFile(dappfile, 'utf8')))
+  // The config file, whichever name it has (dappfile.yaml, dappfile.yml, werf.yaml), gets the registry host.
+  const configFiles = (await readdir(dir)).filter((f) => CONFIG_FILE_NAMES.includes(f))
+  if (configFiles.length === 0) throw new Error(`makeProject: no ${CONFIG_FILE_NAMES.join(', ')} in ${fromDir ?? 'the options'}`)
+  for (const f of configFiles) await writeFile(join(dir, f), rewrite(await readFile(join(dir, f), 'utf8')))
   await write(opts.files ?? {})
   await git(['init', '-q'])
   await commit('initial')

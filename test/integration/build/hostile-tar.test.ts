@@ -1,8 +1,9 @@
 import {execFile} from 'node:child_process'
-import {chmod, lstat, mkdir, readdir, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises'
+import {chmod, chown, lstat, mkdir, readdir, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 import {promisify} from 'node:util'
+import {gzipSync} from 'node:zlib'
 
 import {SlipwayError} from '../../../src/errors.js'
 import {extractLayer} from '../../../src/build/extract.js'
@@ -93,6 +94,16 @@ describe('extracting hostile layers', () => {
     await extractLayer(Readable.from([data]), root)
     expect((await lstat(join(root, 'usr/lib/x.so'))).nlink).toBe(2)
     expect((await lstat(join(root, 'etc/localtime'))).isSymbolicLink()).toBe(true)
+  })
+
+  it('reports an archive that ends in the middle of a file as an integrity error, plain and gzipped', async () => {
+    const data = await tarOf([{name: 'first', body: 'x'}, {name: 'big', body: 'y'.repeat(300_000)}])
+    const cut = data.subarray(0, 150_000)
+    for (const [i, bytes] of [cut, gzipSync(cut)].entries()) {
+      const root = join(dir, `cut-${i}`)
+      await expect(extractLayer(Readable.from([bytes]), root, {label: 'sha256:cut'})).rejects.toMatchObject({kind: 'integrity', message: expect.stringMatching(/^layer sha256:cut is not a valid tar archive/)})
+      expect((await readdir(root)).sort()).toEqual(['big', 'first'])
+    }
   })
 
   it('reports a corrupt archive as an integrity error', async () => {
@@ -241,6 +252,50 @@ describe('a layer never changes anything outside the root', () => {
       [{name: 'p', type: 'symlink', linkname: `${h}/file`}, {name: 'c', type: 'symlink', linkname: `${h}/dir/secret`}],
       [{name: 'p', type: 'fifo', ...hostile}, {name: 'c', type: 'character-device', devmajor: 1, devminor: 3, ...hostile}],
     ]],
+    // The extractor remembers the directories it made or checked: each way of removing or replacing one must
+    // make it forget them, or a/b/c is written through the link now at `a`.
+    ['a directory known from a/b/, replaced by a symlink to a host directory, then a/b/c written', h => [[
+      {name: 'a/', type: 'directory'},
+      {name: 'a/b/', type: 'directory'},
+      {name: 'a', type: 'symlink', linkname: `${h}/dir`},
+      {name: 'a/b/c', ...hostile, body: 'pwned'},
+      {name: 'a/b/d', type: 'symlink', linkname: `${h}/file`},
+      {name: 'a/b/e/', type: 'directory', ...hostile},
+    ]]],
+    ['a directory known from a/b/, replaced by a hard link to a symlink to a host directory, then a/b/c written', h => [[
+      {name: 's', type: 'symlink', linkname: `${h}/dir`},
+      {name: 'a/b/', type: 'directory'},
+      {name: 'a', type: 'link', linkname: 's'},
+      {name: 'a/b/c', ...hostile, body: 'pwned'},
+    ]]],
+    ['a directory known from a/b/, replaced by a symlink, then hard links made at and to paths below it', h => [[
+      {name: 'f', body: 'x'},
+      {name: 'a/b/', type: 'directory'},
+      {name: 'a', type: 'symlink', linkname: `${h}/dir`},
+      {name: 'a/b/h', type: 'link', linkname: 'f'},
+      {name: 'h', type: 'link', linkname: 'a/secret'},
+    ]]],
+    ['a directory known from a/b/, whited out and re-created as a symlink to a host directory, then a/b/c written', h => [[
+      {name: 'a/b/', type: 'directory'},
+      {name: '.wh.a', body: ''},
+      {name: 'a', type: 'symlink', linkname: `${h}/dir`},
+      {name: 'a/b/c', ...hostile, body: 'pwned'},
+    ]]],
+    ['a lower directory known from p/a/b/x, cleared by an opaque marker, re-created as a symlink, then p/a/b/c written', h => [
+      [{name: 'p/a/b/', type: 'directory'}],
+      [
+        {name: 'p/a/b/x', body: 'x'},
+        {name: 'p/.wh..wh..opq', body: ''},
+        {name: 'p/a', type: 'symlink', linkname: `${h}/dir`},
+        {name: 'p/a/b/c', ...hostile, body: 'pwned'},
+      ],
+    ]],
+    ['a directory known from a/b/, replaced by a file and then by a symlink to a host directory, then a/b/c written', h => [[
+      {name: 'a/b/', type: 'directory'},
+      {name: 'a', body: 'now a file'},
+      {name: 'a', type: 'symlink', linkname: `${h}/dir`},
+      {name: 'a/b/c', ...hostile, body: 'pwned'},
+    ]]],
   ]
 
   it.each(cases)('%s', async (name, layers) => {
@@ -259,6 +314,51 @@ describe('a layer never changes anything outside the root', () => {
       }
     }
     expect(await describeHost(host)).toEqual(before)
+  })
+
+  it('writes below a directory that was whited out or replaced earlier in the layer into the new one', async () => {
+    const root = join(dir, 'benign-replaced', 'root')
+    await extractLayer(Readable.from([await tarOf([
+      {name: 'a/b/', type: 'directory'},
+      {name: 'a/b/old', body: 'old'},
+      {name: '.wh.a', body: ''},
+      {name: 'a/b/c', body: 'c'},
+      {name: 'real/b/', type: 'directory'},
+      {name: 'd/b/', type: 'directory', mode: 0o700},
+      {name: 'd', type: 'symlink', linkname: 'real'},
+      {name: 'd/b/e', body: 'e'},
+      {name: 'd/b/', type: 'directory', mode: 0o751},
+    ])]), root)
+    expect(await readdir(join(root, 'a/b'))).toEqual(['c'])
+    expect(await readdir(join(root, 'real/b'))).toEqual(['e'])
+    expect((await lstat(join(root, 'real/b'))).mode & 0o7777).toBe(0o751)
+  })
+
+  const itAsRoot = process.getuid?.() === 0 ? it : it.skip
+  itAsRoot('gives every file, symlink and directory the owner and mode of its entry, also in a set-gid directory of another group', async () => {
+    const root = join(dir, 'owners', 'root')
+    await mkdir(join(root, 'lower'), {recursive: true})
+    await chown(join(root, 'lower'), 0, 50)
+    await chmod(join(root, 'lower'), 0o2775) // a file made in it gets group 50 unless chowned
+    await extractLayer(Readable.from([await tarOf([
+      {name: 'lower/f', body: 'x', mode: 0o644},
+      {name: 'lower/s', type: 'symlink', linkname: 'f'},
+      {name: 'lower/new/', type: 'directory', mode: 0o755},
+      {name: 'lower/new/g', body: 'x', mode: 0o640},
+      {name: 'lower/implied/h', body: 'x', mode: 0o600},
+      {name: 'plain/f', body: 'x', mode: 0o755},
+      {name: 'plain/o', body: 'x', mode: 0o4755, uid: 1000, gid: 1001},
+      {name: 'plain/s', type: 'symlink', linkname: 'f', uid: 1000, gid: 1001},
+    ])]), root)
+    const owners = async (rel: string): Promise<string> => {
+      const st = await lstat(join(root, rel))
+      return `${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}`
+    }
+    const rels = ['lower/f', 'lower/new', 'lower/new/g', 'lower/implied/h', 'plain/f', 'plain/o']
+    expect(Object.fromEntries(await Promise.all(rels.map(async r => [r, await owners(r)])))).toEqual({
+      'lower/f': '0:0 644', 'lower/new': '0:0 755', 'lower/new/g': '0:0 640', 'lower/implied/h': '0:0 600', 'plain/f': '0:0 755', 'plain/o': '1000:1001 4755',
+    })
+    expect([(await lstat(join(root, 'lower/s'))).gid, (await lstat(join(root, 'plain/s'))).uid]).toEqual([0, 1000])
   })
 
   it('still applies the mode and mtime of a directory that stays a directory, also below an in-root symlink', async () => {

@@ -116,6 +116,26 @@ describe('snapshot, diff and layer writing', () => {
     expect(await describeTree(base)).toEqual(await describeTree(root))
   })
 
+  it('snapshots depth first in byte order (a 1,000-deep chain too); a diff finds nothing in the unchanged root, then a deleted and a replaced subtree once each', async () => {
+    const r = join(dir, 'order')
+    const deep = Array.from({length: 1000}, () => 'd').join('/')
+    await mkdir(join(r, deep), {recursive: true})
+    for (const name of ['b', 'a-', 'a/z', 'a/y/x', '\u00e9']) {
+      await mkdir(join(r, name, '..'), {recursive: true})
+      await writeFile(join(r, name), name)
+    }
+    await symlink('a/z', join(r, 'c'))
+    const snap = await snapshot(r)
+    const chain = Array.from({length: 1000}, (_, i) => Array.from({length: i + 1}, () => 'd').join('/'))
+    expect([...snap.keys()]).toEqual(['a', 'a/y', 'a/y/x', 'a/z', 'a-', 'b', 'c', ...chain, '\u00e9'])
+    expect(snap.get('c')?.linkTarget).toBe('a/z')
+    expect(await diffLayer(snap, r)).toEqual([])
+    await rm(join(r, 'd/d'), {recursive: true})
+    await rm(join(r, 'a'), {recursive: true})
+    await writeFile(join(r, 'a'), 'now a file')
+    expect(await diffLayer(snap, r)).toEqual([{kind: 'added', path: 'a'}, {kind: 'deleted', path: 'd/d'}])
+  })
+
   it('writes the same digest for the same files on different roots with different real mtimes', async () => {
     async function build(r: string, time: number): Promise<string> {
       await mkdir(r)

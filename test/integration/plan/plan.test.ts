@@ -284,12 +284,12 @@ describe('projects', () => {
   it('works without git when nothing is mapped, and says why git mappings need it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'slipway-nogit-'))
     try {
-      writeFileSync(join(dir, 'werf.yaml'), 'from: alpine\nshell: {install: [make]}\n')
+      writeFileSync(join(dir, 'dappfile.yaml'), 'from: alpine\nshell: {install: [make]}\n')
       const project = await loadProject(dir)
       expect(project.git).toBeUndefined()
       expect(project.name).toBe(dir.split('/').pop())
       expect((await planProject(project)).dimgs[0].stages.map((s) => s.name)).toEqual(['from', 'install'])
-      writeFileSync(join(dir, 'werf.yaml'), 'from: alpine\ngit: [{to: /app}]\n')
+      writeFileSync(join(dir, 'dappfile.yaml'), 'from: alpine\ngit: [{to: /app}]\n')
       await expect(loadProject(dir)).rejects.toMatchObject({kind: 'config', message: expect.stringMatching(/maps git paths but .* is not in a git repository/)})
     } finally {
       rmSync(dir, {recursive: true, force: true})
