@@ -5,7 +5,7 @@ import type {TestRegistry} from '../../helpers/registry.js'
 import {measureTraffic} from '../../helpers/registry-traffic.js'
 import {runImage} from '../../helpers/run-image.js'
 import {type BpJson, builtStages as builtInBp, dimgReport as bpDimg, runners} from '../registry-native/support.js'
-import {build, buildEnv, buildFixture, builtStages, dimgReport, finalStageName, manifestOf, runBuild, stageSignature, storeDir} from './support.js'
+import {build, buildEnv, buildFixture, builtStages, dimgReport, finalStageName, manifestOf, runBuild, skopeoInspect, stageSignature, storeDir} from './support.js'
 
 const dappfile = (baseLine: string): string => `artifact: rootfs
 from: localhost:5000/base/busybox:latest
@@ -46,6 +46,9 @@ describe('dimg build: images built on images', () => {
     const [baseManifest, appManifest] = [await manifestOf(h, finalStageName(first, 'base')), await manifestOf(h, finalStageName(first, 'app'))]
     expect(appManifest.layers.slice(0, baseManifest.layers.length)).toEqual(baseManifest.layers)
     expect(stageSignature(first, 'app', 'from')).not.toBe(dimgReport(first, 'base').signature)
+    // the from stage names the stage it stands on as cleanup reads imports, so the base's chain is kept with it
+    const fromLabels = (await skopeoInspect(h, `dimgstage-${first.project}:${stageSignature(first, 'app', 'from')}`)).Labels ?? {}
+    expect(fromLabels['dev.slipway.imports']?.split(',')).toContain(dimgReport(first, 'base').signature)
 
     const again = await build(project.dir, buildEnv(reg, h))
     expect(again.built).toBe(0)
