@@ -18,3 +18,8 @@ export function redactSecrets(text: string): string {
     .replace(/(\/\/[^/\s:@]+:)[^@\s/]+@/g, '$1***@')
     .replace(/(["']?(?:password|token|access_token|refresh_token|identitytoken|auth)["']?\s*[:=]\s*["']?)[^"',\s}]+/gi, '$1***')
 }
+
+/** A URL without the user and password in it: how a remote's URL is shown and signed. */
+export function urlWithoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1')
+}

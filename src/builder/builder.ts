@@ -1,7 +1,7 @@
 import type {Change, Isolation, LayerBlob, LayerCompression, SandboxMount} from '../build/index.js'
 import type {MountSpec} from '../config/types.js'
 import type {Image} from '../image/index.js'
-import type {PlannedStage, StageInputs} from '../stage/plan.js'
+import type {GitRevision, PlannedStage, StageInputs} from '../stage/plan.js'
 import type {Lease, OciStore} from '../store/index.js'
 import type {OwnerIds} from './owners.js'
 
@@ -14,7 +14,8 @@ export interface BuildServices {
   /** Layer timestamps are clamped to this (seconds). */
   mtimeClamp: number
   isolation?: Isolation
-  gitRoot(): string
+  /** The repository a stage's git files are read from: the project's work tree, or a remote's clone. */
+  gitRoot(revision: GitRevision): string
   /** A line a stage command printed. */
   output(id: string, line: string): void
   /** The base image of a `from` stage, in the store. */

@@ -23,7 +23,7 @@ export const gitArchiveBuilder: StageBuilder<'gitArchive'> = {
     const layer = await storeLayer(
       services.store,
       services.lease,
-      await gitArchiveLayer({repoDir: services.gitRoot(), commit: inputs.revision.contentRef, mappings, mtime: services.mtimeClamp, compression: services.compression}),
+      await gitArchiveLayer({repoDir: services.gitRoot(inputs.revision), commit: inputs.revision.contentRef, mappings, mtime: services.mtimeClamp, compression: services.compression}),
     )
     const history = {created: new Date().toISOString(), created_by: `slipway ${work.stage.name}`}
     return {image: appendLayer(parent, layer, history), layer, rootIsBuilt: false, ownerIds}
@@ -41,7 +41,7 @@ export const gitPatchBuilder: StageBuilder<'gitLatestPatch'> = {
   build: async (services, work, inputs) => {
     const parent = parentOf(work)
     const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, accountsInLayers(parent, async () => (await work.parentRoot()).path, services.signal))
-    const repoDir = services.gitRoot()
+    const repoDir = services.gitRoot(inputs.revision)
     const patch = await gitPatchChanges({repoDir, fromCommit: inputs.fromCommit, toCommit: inputs.revision.contentRef, mappings})
     const layer = await storeLayer(services.store, services.lease, await gitPatchLayer(patch, {repoDir, mappings, mtime: services.mtimeClamp, compression: services.compression}), services.signal)
     const history = {created: new Date().toISOString(), created_by: `slipway ${work.stage.name}`}

@@ -1,6 +1,7 @@
 import {extractLayer, gitPatchChanges, gitPatchLayer, runStage} from '../build/index.js'
 import type {GitMapping} from '../config/types.js'
 import type {Image} from '../image/index.js'
+import type {GitRevision} from '../stage/plan.js'
 import {LABEL} from '../naming/index.js'
 import type {BuildServices, StageBuilder} from './builder.js'
 import {consumeLayer} from './layers.js'
@@ -13,7 +14,7 @@ export const shellBuilder: StageBuilder<'shell'> = {
   needsParentFiles: () => true,
   build: async (services, work, inputs) => {
     const {parent, root, changes} = await parentFiles(work)
-    if (inputs.git) await bringGitFilesUpToDate(services, parent, root, inputs.git.mappings, inputs.git.revision.contentRef)
+    if (inputs.git) await bringGitFilesUpToDate(services, parent, root, inputs.git.mappings, inputs.git.revision)
     const config = parent.config.config ?? {}
     await runStage({
       root,
@@ -32,11 +33,12 @@ export const shellBuilder: StageBuilder<'shell'> = {
 }
 
 /** Before a rebuilt user stage: the mapped files brought from the commit the parent recorded to the current one. */
-async function bringGitFilesUpToDate(services: BuildServices, image: Image, root: string, gitMappings: GitMapping[], target: string): Promise<void> {
+async function bringGitFilesUpToDate(services: BuildServices, image: Image, root: string, gitMappings: GitMapping[], revision: GitRevision): Promise<void> {
+  const target = revision.contentRef
   const recorded = image.config.config?.Labels?.[LABEL.gitContentRef]
   if (!recorded || recorded === target) return
   const {mappings} = await mappingsWithIds(gitMappings, image, accountsInRoot(root))
-  const repoDir = services.gitRoot()
+  const repoDir = services.gitRoot(revision)
   const patch = await gitPatchChanges({repoDir, fromCommit: recorded, toCommit: target, mappings})
   if (patch.empty) return
   const layer = await gitPatchLayer(patch, {repoDir, mappings, mtime: services.mtimeClamp, compression: 'none'})

@@ -15,7 +15,7 @@ export interface StageRecord {
   cacheVersion: string
   /** The git commit(s) the stage's files came from (40 or 64 hex digits); empty when none. */
   commits: string[]
-  /** Signatures of the artifact stages an imports stage copied files from. */
+  /** Signatures of the artifact stages an imports stage copied files from (and of the stage a `from` built on a dimg stands on). */
   importSources: StageSignature[]
   /** When the stage image was created: a Date or an ISO 8601 string. */
   created: Date | string

@@ -93,6 +93,7 @@ const gitMapping = strict({
     install: globList.optional(),
     beforeSetup: globList.optional(),
     setup: globList.optional(),
+    buildArtifact: globList.optional(),
   }).optional(),
 })
   .superRefine((g, ctx) => {
@@ -144,10 +145,14 @@ const shell = strict({
 
 const userStage = z.enum(['install', 'setup'], {error: (iss) => `expected "install" or "setup", got ${JSON.stringify(iss.input)}`})
 
+const shellStageName = z.enum(['beforeInstall', 'install', 'beforeSetup', 'setup'], {
+  error: (iss) => `expected beforeInstall, install, beforeSetup or setup, got ${JSON.stringify(iss.input)}`,
+})
+
 const importSpec = strict({
   artifact: nonEmptyText.optional(),
   image: nonEmptyText.optional(),
-  stage: nonEmptyText.optional(),
+  stage: shellStageName.optional(),
   add: absolutePath,
   to: absolutePath.optional(),
   includePaths: globList.optional(),

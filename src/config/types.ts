@@ -7,11 +7,14 @@
 export const SHELL_STAGES = ['beforeInstall', 'install', 'beforeSetup', 'setup'] as const
 export type ShellStageName = (typeof SHELL_STAGES)[number]
 
+/** The user stages that run shell commands: those, and dapp's `buildArtifact` (artifacts only, after setup). */
+export type UserStageName = ShellStageName | 'buildArtifact'
+
 /** The user stages whose inputs may include `stageDependencies` files. */
-export const DEPENDENCY_STAGES = ['install', 'beforeSetup', 'setup'] as const
+export const DEPENDENCY_STAGES = ['install', 'beforeSetup', 'setup', 'buildArtifact'] as const
 export type DependencyStageName = (typeof DEPENDENCY_STAGES)[number]
 
-/** A mapping of a path of the project's own git repository into the image. */
+/** A mapping of a path of the project's own git repository (or of a remote one) into the image. */
 export interface GitMapping {
   /** Absolute path inside the repository (`/` = the repository root). */
   add: string
@@ -49,8 +52,8 @@ export interface ImportSpec {
   artifact: string
   /** werf's `import: [{image: NAME}]`: the source is an image, not an artifact. */
   fromImage?: true
-  /** werf's `stage:`: the source's stage to copy from (default its last). */
-  stage?: string
+  /** werf's `stage:`: the source's image as it is after this stage (default: its last stage). */
+  stage?: ShellStageName
   /** Absolute path in the artifact's image. */
   add: string
   /** Absolute path in this image (defaults to `add`). */
@@ -93,7 +96,7 @@ export interface MountSpec {
    * `path`: the host directory `fromPath`.
    */
   from: 'tmp_dir' | 'build_dir' | 'path'
-  /** `fromPath` as written: absolute, or (werf) relative to the project directory. */
+  /** `fromPath` as written: absolute, `~/…`, or (as werf) relative to the project directory. */
   fromPath?: string
   /** Absolute path the directory is mounted at in every shell stage. */
   to: string

@@ -90,9 +90,14 @@ export async function remoteOriginUrl(root: string): Promise<string | undefined>
 }
 
 /** Whether `treeish` (a commit or tree id) exists in the repository. */
-export async function treeishExists(root: string, treeish: string): Promise<boolean> {
+export function treeishExists(root: string, treeish: string): Promise<boolean> {
+  return objectExists(root, `${treeish}^{tree}`)
+}
+
+/** Whether git can name an object by `spec` (`ID^{commit}`, `ID^{tree}`…) in the repository. */
+export async function objectExists(root: string, spec: string): Promise<boolean> {
   try {
-    await runGit(root, ['cat-file', '-e', `${treeish}^{tree}`])
+    await runGit(root, ['cat-file', '-e', spec])
     return true
   } catch (e) {
     if (e instanceof GitCommandError) return false

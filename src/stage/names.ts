@@ -11,6 +11,7 @@ export const STAGE_NAMES = [
   'setup',
   'importsAfterSetup',
   'gitLatestPatch',
+  'buildArtifact',
   'docker',
 ] as const
 

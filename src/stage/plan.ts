@@ -9,7 +9,9 @@ import {
   type ImportSpec,
   type MountSpec,
   type ShellStageName,
+  type UserStageName,
 } from '../config/types.js'
+import {urlWithoutCredentials} from '../redact.js'
 import type {PatchContent} from './content.js'
 import type {StageName} from './names.js'
 import {CACHE_VERSION, stageSignature, type StageSignature} from './signature.js'
@@ -19,10 +21,13 @@ import {CACHE_VERSION, stageSignature, type StageSignature} from './signature.js
  * `fromLatest`, the registry) to the list of non-empty stages with their signatures. No I/O here.
  *
  * What each signature covers is SPEC.md's stage table, and only that (see `signedContent` per stage):
- *   from            image as written, fromCacheVersion, and the resolved digest with fromLatest
+ *   from            image as written, fromCacheVersion, and the resolved digest with fromLatest; built on a
+ *                   dimg (fromDimg…), that dimg's last stage signature instead of the image; the mounts
+ *                   (kind, fromPath as written, to), as dapp and werf sign them there
  *   shell stages    commands, shell.cacheVersion, shell.<stage>CacheVersion, and for install/beforeSetup/
- *                   setup the checksums of their stageDependencies files
- *   imports*        per import: the artifact's last stage signature, add, to, include/exclude, owner, group
+ *                   setup/buildArtifact the checksums of their stageDependencies files
+ *   imports*        per import: the source's stage signature (the artifact's or image's last, or its
+ *                   `stage:`), add, to, include/exclude, owner, group
  *   gitArchive      the mappings (add, to, include/exclude, owner, group) — not the commit
  *   gitLatestPatch  the checksum of the mapped changes (see content.ts)
  *   docker          the instructions
@@ -35,21 +40,39 @@ export interface GitRevision {
   commit: string
   /** The tree-ish files are read from: `commit`, or with --dev the tree id of the work tree snapshot. */
   contentRef: string
+  /**
+   * For a remote repository's mappings (`url:`): its local clone, where `commit` is read. Its commits are not
+   * recorded as the stage's git commit (which cleanup checks against the project's repository).
+   */
+  repository?: string
 }
 
 /** A git mapping as signed (stageDependencies are covered by the dependency checksums instead). */
 export type SignedGitMapping = Omit<GitMapping, 'stageDependencies'>
 
 export interface ResolvedImport extends ImportSpec {
-  /** The imported artifact's last stage signature: the image the files are copied from. */
+  /** The signature of the stage the files are copied from: the artifact's (or image's) last, or its `stage`. */
   artifactSignature: StageSignature
 }
 
+/** How DimgFacts.artifactSignatures names an import's source: the dimg, and the stage when one is chosen. */
+export function importSourceKey(spec: Pick<ImportSpec, 'artifact' | 'stage'>): string {
+  return spec.stage === undefined ? spec.artifact : `${spec.artifact}\0${spec.stage}`
+}
+
 export type StageInputs =
-  | {kind: 'from'; image: string; fromCacheVersion?: string; fromLatest: boolean; digest?: string}
+  | {
+      kind: 'from'
+      image: string
+      fromCacheVersion?: string
+      fromLatest: boolean
+      digest?: string
+      /** Built on a dimg of the config (fromDimg…): its last stage, the image this stage is. */
+      base?: {dimg: string; signature: StageSignature}
+    }
   | {
       kind: 'shell'
-      stage: ShellStageName
+      stage: UserStageName
       commands: string[]
       cacheVersion?: string
       stageCacheVersion?: string
@@ -80,7 +103,7 @@ export interface PlannedStage {
   inputs: StageInputs
   /** Exactly what the signature covers besides name, parent, cache version and dev salt. */
   signedContent: unknown
-  /** The commit the stage's git files come from (gitArchive and every later stage of a dimg with git mappings). */
+  /** The commit the stage's git files come from (gitArchive and every later stage of a dimg with git mappings of the project's repository). */
   gitCommit?: string
   /**
    * Where those files were read: equal to gitCommit, or with --dev the work-tree snapshot's tree id. The
@@ -95,10 +118,12 @@ export interface DimgFacts {
   revision?: GitRevision
   /** Per git mapping (same index), the dependency checksum of each stage that lists stageDependencies. */
   dependencyChecksums: Partial<Record<DependencyStageName, string>>[]
-  /** The last stage signature of every artifact this dimg imports. */
+  /** By importSourceKey: the signature of the stage each import copies from. */
   artifactSignatures: Readonly<Record<string, StageSignature>>
   /** With fromLatest: the digest the base reference resolves to now. */
   fromDigest?: string
+  /** With fromDimg…: the last stage signature of the dimg it is built on. */
+  baseSignature?: StageSignature
 }
 
 export interface PlanOptions {
@@ -134,14 +159,90 @@ class StageChain {
       parentSignature,
       inputs,
       signedContent,
-      ...(carriesGit && this.revision !== undefined ? {gitCommit: this.revision.commit, gitContentRef: this.revision.contentRef} : {}),
+      ...(carriesGit && this.revision !== undefined
+        ? {...(this.revision.repository === undefined ? {gitCommit: this.revision.commit} : {}), gitContentRef: this.revision.contentRef}
+        : {}),
     })
   }
 }
 
+/** The commands of a user stage, and its own cache version (`shell.<stage>CacheVersion`). */
+function userStage(dimg: DimgConfig, stage: UserStageName): {commands: string[]; stageCacheVersion?: string} {
+  if (stage === 'buildArtifact') {
+    const stageCacheVersion = dimg.shell.buildArtifactCacheVersion
+    return {commands: dimg.isArtifact ? (dimg.shell.buildArtifact ?? []) : [], ...(stageCacheVersion === undefined ? {} : {stageCacheVersion})}
+  }
+  const stageCacheVersion = dimg.shell.stageCacheVersion[stage]
+  return {commands: dimg.shell.commands[stage], ...(stageCacheVersion === undefined ? {} : {stageCacheVersion})}
+}
+
+/** A user stage's commands run in the sandbox (nothing when it has none). */
+function addShellStage(chain: StageChain, dimg: DimgConfig, facts: DimgFacts, stage: UserStageName, carriesGit: boolean): void {
+  const {commands, stageCacheVersion} = userStage(dimg, stage)
+  if (commands.length === 0) return
+  const hasGit = dimg.git.length > 0
+  const dependencies: {mapping: number; checksum: string}[] = []
+  if ((DEPENDENCY_STAGES as readonly string[]).includes(stage)) {
+    facts.dependencyChecksums.forEach((perStage, mapping) => {
+      const checksum = perStage[stage as DependencyStageName]
+      if (checksum !== undefined) dependencies.push({mapping, checksum})
+    })
+  }
+  const cacheVersion = dimg.shell.cacheVersion
+  const signed = {
+    commands,
+    cacheVersion,
+    stageCacheVersion,
+    dependencies: dependencies.length === 0 ? undefined : dependencies.map((d) => d.checksum),
+  }
+  const bringsGit = hasGit && stage !== 'beforeInstall'
+  chain.add(
+    stage,
+    signed,
+    {
+      kind: 'shell',
+      stage,
+      commands,
+      ...(cacheVersion === undefined ? {} : {cacheVersion}),
+      ...(stageCacheVersion === undefined ? {} : {stageCacheVersion}),
+      mounts: dimg.mounts,
+      ...(bringsGit ? {git: {mappings: dimg.git, revision: facts.revision!}} : {}),
+      dependencies,
+    },
+    carriesGit,
+  )
+}
+
+/** The `from` stage's signed content and inputs: the base image as written, or the dimg it is built on. */
+function fromStage(dimg: DimgConfig, facts: DimgFacts): [unknown, StageInputs] {
+  const fromCacheVersion = dimg.fromCacheVersion
+  const mounts = signedMounts(dimg.mounts)
+  if (dimg.fromDimg) {
+    const signature = facts.baseSignature
+    if (signature === undefined) throw new Error(`planBaseStages: no signature for the base dimg ${dimg.fromDimg.name}`)
+    return [
+      {base: signature, fromCacheVersion, mounts},
+      {kind: 'from', image: dimg.from, ...(fromCacheVersion === undefined ? {} : {fromCacheVersion}), fromLatest: false, base: {dimg: dimg.fromDimg.name, signature}},
+    ]
+  }
+  if (dimg.fromLatest && facts.fromDigest === undefined) throw new Error('planBaseStages: fromLatest needs facts.fromDigest')
+  const digest = dimg.fromLatest ? facts.fromDigest : undefined
+  return [
+    {image: dimg.from, fromCacheVersion, digest, mounts},
+    {kind: 'from', image: dimg.from, ...(fromCacheVersion === undefined ? {} : {fromCacheVersion}), fromLatest: dimg.fromLatest, ...(digest === undefined ? {} : {digest})},
+  ]
+}
+
+/** The mounts as signed, in a fixed order; undefined (not signed) when there are none. */
+function signedMounts(mounts: readonly MountSpec[]): {from: string; fromPath?: string; to: string}[] | undefined {
+  if (mounts.length === 0) return undefined
+  return mounts.map((m) => ({from: m.from, fromPath: m.fromPath, to: m.to.replace(/\/+$/, '') || '/'})).sort((a, b) => (a.to < b.to ? -1 : a.to > b.to ? 1 : 0))
+}
+
+/** A mapping as signed: a remote's URL without credentials (a new password is the same repository). */
 function signedMapping(m: GitMapping): SignedGitMapping {
   const {stageDependencies: _ignored, ...rest} = m
-  return rest
+  return rest.remote === undefined ? rest : {...rest, remote: {...rest.remote, url: urlWithoutCredentials(rest.remote.url)}}
 }
 
 /**
@@ -154,67 +255,16 @@ export function planBaseStages(dimg: DimgConfig, facts: DimgFacts, opts: PlanOpt
   const chain = new StageChain(opts, facts.revision)
   let gitDone = false
 
-  if (dimg.fromLatest && facts.fromDigest === undefined) throw new Error('planBaseStages: fromLatest needs facts.fromDigest')
-  const fromSigned = {
-    image: dimg.from,
-    fromCacheVersion: dimg.fromCacheVersion,
-    digest: dimg.fromLatest ? facts.fromDigest : undefined,
-  }
-  chain.add(
-    'from',
-    fromSigned,
-    {
-      kind: 'from',
-      image: dimg.from,
-      ...(dimg.fromCacheVersion === undefined ? {} : {fromCacheVersion: dimg.fromCacheVersion}),
-      fromLatest: dimg.fromLatest,
-      ...(dimg.fromLatest ? {digest: facts.fromDigest} : {}),
-    },
-    false,
-  )
+  chain.add('from', ...fromStage(dimg, facts), false)
 
-  const shellStage = (stage: ShellStageName): void => {
-    const commands = dimg.shell.commands[stage]
-    if (commands.length === 0) return
-    const dependencies: {mapping: number; checksum: string}[] = []
-    if ((DEPENDENCY_STAGES as readonly string[]).includes(stage)) {
-      facts.dependencyChecksums.forEach((perStage, mapping) => {
-        const checksum = perStage[stage as DependencyStageName]
-        if (checksum !== undefined) dependencies.push({mapping, checksum})
-      })
-    }
-    const cacheVersion = dimg.shell.cacheVersion
-    const stageCacheVersion = dimg.shell.stageCacheVersion[stage]
-    const signed = {
-      commands,
-      cacheVersion,
-      stageCacheVersion,
-      dependencies: dependencies.length === 0 ? undefined : dependencies.map((d) => d.checksum),
-    }
-    const bringsGit = hasGit && stage !== 'beforeInstall'
-    chain.add(
-      stage,
-      signed,
-      {
-        kind: 'shell',
-        stage,
-        commands,
-        ...(cacheVersion === undefined ? {} : {cacheVersion}),
-        ...(stageCacheVersion === undefined ? {} : {stageCacheVersion}),
-        mounts: dimg.mounts,
-        ...(bringsGit ? {git: {mappings: dimg.git, revision: facts.revision!}} : {}),
-        dependencies,
-      },
-      gitDone,
-    )
-  }
+  const shellStage = (stage: ShellStageName): void => addShellStage(chain, dimg, facts, stage, gitDone)
 
   const importStage = (position: ImportPosition): void => {
     const specs = dimg.imports.filter((i) => i.position === position)
     if (specs.length === 0) return
     const imports: ResolvedImport[] = specs.map((spec) => {
-      const artifactSignature = facts.artifactSignatures[spec.artifact]
-      if (artifactSignature === undefined) throw new Error(`planBaseStages: no signature for artifact ${spec.artifact}`)
+      const artifactSignature = facts.artifactSignatures[importSourceKey(spec)]
+      if (artifactSignature === undefined) throw new Error(`planBaseStages: no signature for the import source ${spec.artifact}`)
       return {...spec, artifactSignature}
     })
     const signed = {
@@ -254,8 +304,8 @@ export interface LatestPatch {
 
 /**
  * The whole stage list: the base stages, then `gitLatestPatch` (when `patch` is given, i.e. when the
- * mapped files changed since the commit recorded in the last base stage) and `docker` (when any
- * instruction is written).
+ * mapped files changed since the commit recorded in the last base stage), an artifact's `buildArtifact`
+ * (dapp's last artifact stage, after the git patch as there) and `docker` (when any instruction is written).
  */
 export function completeStages(dimg: DimgConfig, base: readonly PlannedStage[], patch: LatestPatch | undefined, facts: DimgFacts, opts: PlanOptions): PlannedStage[] {
   const chain = new StageChain(opts, facts.revision)
@@ -270,6 +320,7 @@ export function completeStages(dimg: DimgConfig, base: readonly PlannedStage[], 
       true,
     )
   }
+  addShellStage(chain, dimg, facts, 'buildArtifact', hasGit)
   if (Object.keys(dimg.docker).length > 0) {
     chain.add('docker', {instructions: dimg.docker}, {kind: 'docker', instructions: dimg.docker}, hasGit)
   }

@@ -5,6 +5,7 @@ import {dirname, join} from 'node:path'
 import pLimit from 'p-limit'
 
 import {type Isolation, type LayerCompression, runStage, type SandboxMount, StageCommandError} from '../build/index.js'
+import {type GuardedDir, hostMountDir} from '../build/host-mount.js'
 import {type BuildServices, builderFor, recordedOwnerIds, type StageBuilder, type StageWork} from '../builder/index.js'
 import type {CachedStage, StageCaches} from '../cache/index.js'
 import type {MountSpec} from '../config/types.js'
@@ -19,7 +20,7 @@ import type {WorkflowContext} from './context.js'
 import {pullImages} from '../transfer/index.js'
 import {type DimgPlan, listedName, type Project, type ProjectPlan} from './plan.js'
 import {planWithCaches} from './project-plan.js'
-import {makeScratchDir, type ScratchDir} from './scratch.js'
+import {makeScratchDir, scratchBase, type ScratchDir} from './scratch.js'
 import {FirstUseRoot, openKeptRoots, type Root} from './stage-roots.js'
 import {type KeptRoots, keptRootsBudgetBytes} from '../sandbox/kept-roots.js'
 
@@ -117,7 +118,7 @@ export async function buildProject(
     const limit = pLimit(Math.max(1, opts.parallel ?? 2))
     const finished = new Map<string, Promise<{report: DimgReport; outcome: DimgOutcome}>>()
     for (const dimg of plan.dimgs) {
-      const deps = dimg.imports.map(name => finished.get(name)!)
+      const deps = [...dimg.imports, ...(dimg.base === undefined ? [] : [dimg.base])].map(name => finished.get(name)!)
       const task = Promise.all(deps)
         .then(() => limit(() => run.buildDimg(dimg)))
         .then(done => {
@@ -185,11 +186,13 @@ interface CachedPrefix {
 /** One `dimg build` run: shared temp space, lease, artifact roots. */
 class BuildRun {
   private readonly artifactRoots = new Map<string, Promise<string>>()
-  /** How to unpack the last stage of an artifact built in this run (its root may lag behind it). */
+  /** How to unpack the last stage of an artifact or image built in this run (its root may lag behind it). */
   private readonly builtArtifacts = new Map<string, () => Promise<string>>()
   /** Stages this run builds, by signature, for other dimgs that share them; undefined when it failed. */
   private readonly stagesThisRun = new Map<string, Promise<BuiltStage | undefined>>()
   private readonly basePulls = new Map<string, Promise<Descriptor['digest']>>()
+  /** The last stage of every dimg done in this run, by signature: what a dimg built on it starts from. */
+  private readonly lastImages = new Map<string, Image>()
   private readonly services: BuildServices
   private readonly roots: Root[] = []
   /** Where stage roots are kept between builds, opened when a stage first needs files. */
@@ -213,7 +216,8 @@ class BuildRun {
       compression: opts.compression ?? 'gzip',
       mtimeClamp,
       ...(opts.isolation ? {isolation: opts.isolation} : {}),
-      gitRoot: () => {
+      gitRoot: revision => {
+        if (revision.repository !== undefined) return revision.repository
         if (!this.project.git) throw new SlipwayError('internal', 'git stage without a git repository')
         return this.project.git.root
       },
@@ -230,6 +234,11 @@ class BuildRun {
     const mtimeClamp = layerClamp(project, ctx.env)
     const scratch = await makeScratchDir(ctx.home, 'build', ctx.env)
     try {
+      // a mount that would expose the cache or the roots is refused before anything is built
+      const planned = new Set(plan.dimgs.map(d => d.name))
+      for (const m of project.config.dimgs.filter(d => planned.has(d.name)).flatMap(d => d.mounts)) {
+        if (m.from === 'path') await hostMountDir(m.fromPath!, project.dir, guardedDirs(ctx))
+      }
       return new BuildRun(ctx, project, plan, caches, opts, scratch, store, opts.lease ?? (await store.lease()), mtimeClamp)
     } catch (e) {
       await scratch.remove()
@@ -316,7 +325,10 @@ class BuildRun {
       report: {name: dimg.name, listedAs: label, isArtifact: dimg.isArtifact, signature: dimg.lastSignature, stages: reports},
       outcome: {name: dimg.name, stages: outcomes},
     })
-    if (latest === dimg.stages.length - 1) return done()
+    if (latest === dimg.stages.length - 1) {
+      this.lastImages.set(dimg.lastSignature, base!.image)
+      return done()
+    }
 
     const root = this.newRoot()
     let image: Image | undefined = base?.image
@@ -382,7 +394,8 @@ class BuildRun {
     // the stages enter the cache together, only once all of them succeeded
     const newRefs = built.flatMap(b => (b.update ? [b.update] : []))
     if (!this.project.dev && newRefs.length > 0) await this.store.setRefs(newRefs)
-    if (dimg.isArtifact && dimg.name !== null && image) {
+    if (image) this.lastImages.set(dimg.lastSignature, image)
+    if (dimg.name !== null && image) {
       const last = image
       this.builtArtifacts.set(dimg.lastSignature, async () => (await root.of(last)).path)
     }
@@ -407,6 +420,7 @@ class BuildRun {
         ...new Set([
           ...(image.config.config?.Labels?.[LABEL.imports]?.split(',').filter(Boolean) ?? []),
           ...(stage.inputs.kind === 'imports' ? stage.inputs.imports.map(i => i.artifactSignature) : []),
+          ...(stage.inputs.kind === 'from' && stage.inputs.base ? [stage.inputs.base.signature] : []),
         ]),
       ],
       ownerIds: {...recordedOwnerIds(image), ...ownerIds},
@@ -453,8 +467,16 @@ class BuildRun {
     })
   }
 
-  /** The `from` stage: the base image, pulled when the store does not have it (always with fromLatest). */
+  /**
+   * The `from` stage: the base image, pulled when the store does not have it (always with fromLatest); built
+   * on a dimg, that dimg's last stage wherever it is (nothing of it downloaded here).
+   */
   private async baseImage(inputs: Extract<StageInputs, {kind: 'from'}>): Promise<Image> {
+    if (inputs.base) {
+      const image = this.lastImages.get(inputs.base.signature) ?? (await this.caches.resolve(inputs.base.signature))?.image
+      if (!image) throw new SlipwayError('internal', `the last stage ${inputs.base.signature} of dimg ${inputs.base.dimg} is in no stages cache`)
+      return image
+    }
     const ref = parseImageRef(inputs.image)
     const name = formatRef(ref)
     const key = `${name}@${inputs.digest ?? ''}`
@@ -488,6 +510,7 @@ class BuildRun {
   private async mounts(dimgName: string | null, specs: MountSpec[]): Promise<SandboxMount[]> {
     return Promise.all(
       specs.map(async m => {
+        if (m.from === 'path') return {hostPath: await hostMountDir(m.fromPath!, this.project.dir, guardedDirs(this.ctx)), path: m.to}
         const hostPath =
           m.from === 'tmp_dir' ? await this.newDir('mount') : join(buildDirFor(this.ctx.home, this.project.name, dimgName), m.to.replace(/^\/+/, '').replace(/\//g, '__'))
         await mkdir(hostPath, {recursive: true})
@@ -497,8 +520,9 @@ class BuildRun {
   }
 
   /**
-   * The root filesystem of an artifact's last stage: from this run when it was built here, else unpacked from
-   * whichever cache has it (downloaded only now, when an import stage is built).
+   * The root filesystem of the stage an import copies from (an artifact's or image's last, or the one its
+   * `stage:` names): from this run when it was built here, else unpacked from whichever cache has it
+   * (downloaded only now, when an import stage is built).
    */
   private artifactRoot(signature: string): Promise<string> {
     let root = this.artifactRoots.get(signature)
@@ -506,9 +530,9 @@ class BuildRun {
       root = (async () => {
         const builtHere = this.builtArtifacts.get(signature)
         if (builtHere) return builtHere()
-        const cached = await this.caches.resolve(signature)
-        if (!cached) throw new SlipwayError('internal', `artifact stage ${signature} is not in the stages cache`)
-        return (await this.newRoot().of(cached.image)).path
+        const image = (await this.stagesThisRun.get(signature))?.image ?? (await this.caches.resolve(signature))?.image
+        if (!image) throw new SlipwayError('internal', `the imported stage ${signature} is not in the stages cache`)
+        return (await this.newRoot().of(image)).path
       })()
       this.artifactRoots.set(signature, root)
     }
@@ -524,6 +548,14 @@ async function filesystemFull(dir: string): Promise<boolean> {
   const st = await statfs(dir).catch(() => undefined)
   if (!st) return false
   return (process.getuid?.() === 0 ? st.bfree : st.bavail) === 0
+}
+
+/** What a `fromPath` mount must not expose: the home with the store and build dirs, the scratch area with the roots. */
+function guardedDirs(ctx: WorkflowContext): GuardedDir[] {
+  return [
+    {path: ctx.home, what: 'SLIPWAY_HOME (the stages cache)'},
+    {path: scratchBase(ctx.home, ctx.env), what: "slipway's scratch directory (the stage roots)"},
+  ]
 }
 
 /** `$SLIPWAY_HOME/build/<project>/<dimg>`: the persistent `build_dir` mounts of a dimg. */

@@ -3,6 +3,7 @@ import {SlipwayError} from '../errors.js'
 import {DownloadCounter} from '../image/index.js'
 import {formatRef, parseImageRef, type Repository} from '../oci/ref.js'
 import {LABEL} from '../naming/index.js'
+import {resolveRemote} from '../git/remote.js'
 import {CACHE_VERSION} from '../stage/signature.js'
 import type {WorkflowContext} from './context.js'
 import {loadProject, planProject, type Project, type ProjectPlan} from './plan.js'
@@ -58,6 +59,7 @@ export async function planWithCaches(ctx: WorkflowContext, req: PlanRequest): Pr
     },
     // a tag whose image is another stage is no stage here (the cache warns about it)
     recordedCommitOf: async signature => (await caches.labels(signature))?.[LABEL.gitContentRef],
+    remoteCommit: remote => resolveRemote(ctx.home, remote),
   })
   return {project, plan, caches}
 }

@@ -212,7 +212,7 @@ export async function pushFinalImages(ctx: WorkflowContext, plan: ProjectPlan, r
   const branch = gitRoot && opts.tags.tagBranch ? await currentBranch(gitRoot) : undefined
   const tags = resolveTags(opts.tags, {branch, commit: headCommit}, ctx.env)
   const store = await ctx.store()
-  const dimgs = plan.dimgs.filter(d => !d.isArtifact)
+  const dimgs = plan.dimgs.filter(d => !d.isArtifact && d.selected)
   if (opts.asIs && dimgs.length !== 1) {
     throw new SlipwayError('usage', `spush pushes exactly one dimg, but ${dimgs.length} are selected (${dimgs.map(d => listedName(plan, d)).join(', ')})`, {
       hint: 'name the dimg: slipway dimg spush DIMG REPO',

@@ -30,7 +30,7 @@ function shellQuote(s: string): string {
  */
 export async function runDimg(ctx: WorkflowContext, req: RunRequest): Promise<number> {
   const {plan} = await planWithCaches(ctx, {dir: req.dir, dimgs: req.dimg ? [req.dimg] : undefined, dev: req.dev})
-  const candidates = plan.dimgs.filter(d => !d.isArtifact && (req.dimg === undefined || d.name === req.dimg))
+  const candidates = plan.dimgs.filter(d => !d.isArtifact && d.selected && (req.dimg === undefined || d.name === req.dimg))
   if (candidates.length !== 1) {
     throw new SlipwayError('usage', `the project has ${candidates.length} dimgs (${candidates.map(d => listedName(plan, d)).join(', ')}): name the one to run`, {
       hint: 'slipway dimg run DIMG [-- COMMAND ...]',

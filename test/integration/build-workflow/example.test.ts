@@ -117,7 +117,8 @@ describe('dimg build: the example project', () => {
     expect(dev.dev).toBe(true)
     // nothing of the normal cache is reused: every dev stage is built and tagged under -dev
     expect(dev.dimgs.flatMap(d => d.stages.filter(s => s.name !== 'from' && s.status !== 'built'))).toEqual([])
-    expect(dev.dimgs.filter(d => builtStages(dev, d.listedAs).includes('from'))).toHaveLength(1)
+    // one from stage per distinct base: assets' and worker's are one, web's signs its mount
+    expect(dev.dimgs.filter(d => builtStages(dev, d.listedAs).includes('from'))).toHaveLength(2)
     const refs = await storeRefs(devHome)
     const added = refs.filter(r => !normalRefs.includes(r))
     expect(added.length).toBeGreaterThan(0)

@@ -80,8 +80,8 @@ describe('dimg stages list/cleanup/flush against a real registry', () => {
       expect(['assets', 'web', 'worker']).toContain(r.dimg)
     }
     const bySig = new Map(rows.map(r => [r.signature, r]))
-    // the from stage is shared by every dimg, so by every final image
-    expect(bySig.get(v1.web[0]).usedBy).toEqual([`${repo}/web:v1`, `${repo}/web:v2`, `${repo}/worker:v1`, `${repo}/worker:v2`])
+    // worker's from stage is assets' too (web's differs: its mount is signed there), so every final image uses it
+    expect(bySig.get(v1.worker[0]).usedBy).toEqual([`${repo}/web:v1`, `${repo}/web:v2`, `${repo}/worker:v1`, `${repo}/worker:v2`])
     expect(bySig.get(v2.web.at(-1)!).usedBy).toEqual([`${repo}/web:v2`])
     // artifact stages are used through web's import
     expect(bySig.get(v1.assets.at(-1)!).usedBy).toEqual([`${repo}/web:v1`])

@@ -6,7 +6,6 @@ import {loadDappfile} from '../../../src/config/load.js'
 import {requireMetaDocument} from '../../../src/config/meta.js'
 import {suggestedProjectName} from '../../../src/config/project-name.js'
 import {TemplateError} from '../../../src/config/template/index.js'
-import {refuseUnplannedKeys} from '../../../src/config/unplanned.js'
 import {SlipwayError} from '../../../src/errors.js'
 import {makeTempDir} from '../../helpers/tmp.js'
 
@@ -169,18 +168,5 @@ from: alpine
   it('names the project in a dappfile too', async () => {
     const dir = await project({'dappfile.yaml': 'project: legacy\n---\ndimg: app\nfrom: alpine\n'})
     expect((await loadDappfile(dir)).project).toBe('legacy')
-  })
-})
-
-describe('keys the planner does not build yet', () => {
-  it.each([
-    ['image: base\nfrom: alpine\n---\nimage: app\nfromImage: base\n', 'dimg "app": building on another image (fromDimg, fromImage) is not supported yet'],
-    ['artifact: a\nfrom: alpine\n---\nimage: app\nfromArtifact: a\n', 'dimg "app": building on an artifact (fromDimgArtifact, fromImageArtifact, fromArtifact) is not supported yet'],
-    ['image: ~\nfrom: alpine\nmount: [{fromPath: /srv, to: /srv}]\n', 'the dimg: mounting a host path (mount: fromPath) is not supported yet'],
-    ['image: ~\nfrom: alpine\ngit: [{url: "https://example.invalid/x.git", branch: main, to: /x}]\n', 'the dimg: a remote git repository (git: url) is not supported yet'],
-  ])('are parsed, then refused by name when the project is loaded: %#', async (yaml, line) => {
-    const dir = await project({'werf.yaml': `${META}${yaml}`})
-    const config = await loadDappfile(dir)
-    expect(() => refuseUnplannedKeys(config)).toThrow(line)
   })
 })

@@ -1,0 +1,130 @@
+/** Issue 17: git mappings of remote repositories (url with branch, tag or commit), served by git daemon and file://. */
+import {readdir} from 'node:fs/promises'
+import {basename, dirname, join} from 'node:path'
+
+import {type GitDaemon, startGitDaemon} from '../../helpers/git-daemon.js'
+import {makeProject, type TestProject} from '../../helpers/project.js'
+import type {TestRegistry} from '../../helpers/registry.js'
+import {runImage} from '../../helpers/run-image.js'
+import {build, buildEnv, buildFixture, builtStages, finalStageName, runBuild, storeDir} from './support.js'
+
+const dappfile = (urlOf: (kind: string) => string): string => `dimg: tracking
+from: localhost:5000/base/busybox:latest
+git:
+  - url: ${urlOf('daemon')}
+    branch: main
+    add: /
+    to: /src
+    includePaths: [code.txt, deps.txt]
+    stageDependencies: {install: deps.txt}
+shell:
+  install: [cp /src/deps.txt /installed]
+docker:
+  CMD: ["/bin/cat", "/src/code.txt", "/installed"]
+---
+dimg: pinned
+from: localhost:5000/base/busybox:latest
+git:
+  - url: ${urlOf('file')}
+    tag: v1
+    add: /code.txt
+    to: /code.txt
+docker:
+  CMD: ["/bin/cat", "/code.txt"]
+---
+dimg: local
+from: localhost:5000/base/busybox:latest
+git:
+  - add: /README
+    to: /README
+docker:
+  CMD: ["/bin/cat", "/README"]
+`
+
+describe('dimg build: remote git mappings', () => {
+  const fixture = buildFixture()
+  let reg: TestRegistry
+  let daemon: GitDaemon
+  let upstream: TestProject
+  let project: TestProject
+  let home: string
+  const env = (): Record<string, string> => buildEnv(reg, home)
+
+  beforeAll(async () => {
+    reg = fixture.reg()
+    upstream = await makeProject({registryHost: reg.host, dappfile: '', files: {'code.txt': 'code v1\n', 'deps.txt': 'deps v1\n'}})
+    await upstream.git(['tag', 'v1'])
+    daemon = await startGitDaemon(dirname(upstream.dir))
+    const config = dappfile(kind => (kind === 'daemon' ? daemon.url(basename(upstream.dir)) : `file://${upstream.dir}`))
+    project = await makeProject({registryHost: reg.host, dappfile: config, files: {README: 'local\n'}})
+    home = fixture.home()
+  })
+  afterAll(async () => {
+    await daemon?.stop()
+  })
+
+  it('clones each remote once into SLIPWAY_HOME/git and builds from the commit its branch or tag names', async () => {
+    const first = await build(project.dir, env())
+    expect(await runImage(storeDir(home), finalStageName(first, 'tracking'))).toBe('code v1\ndeps v1\n')
+    expect(await runImage(storeDir(home), finalStageName(first, 'pinned'))).toBe('code v1\n')
+    expect((await readdir(join(home, 'git'))).filter(n => !n.endsWith('.lock'))).toHaveLength(2)
+    expect((await build(project.dir, env())).built).toBe(0)
+  })
+
+  it('a new upstream commit outside stageDependencies adds the git patch only, and only where the branch is followed', async () => {
+    await upstream.commit('code v2', {'code.txt': 'code v2\n'})
+    const report = await build(project.dir, env())
+    expect({tracking: builtStages(report, 'tracking'), pinned: builtStages(report, 'pinned'), local: builtStages(report, 'local')}).toEqual({
+      tracking: ['gitLatestPatch', 'docker'],
+      pinned: [],
+      local: [],
+    })
+    expect(await runImage(storeDir(home), finalStageName(report, 'tracking'))).toBe('code v2\ndeps v1\n')
+  })
+
+  it('a new upstream commit under stageDependencies rebuilds that stage and what follows', async () => {
+    await upstream.commit('deps v2', {'deps.txt': 'deps v2\n'})
+    const report = await build(project.dir, env())
+    expect({tracking: builtStages(report, 'tracking'), pinned: builtStages(report, 'pinned'), local: builtStages(report, 'local')}).toEqual({
+      // install brings the mapped files to the new commit before it runs: no patch is left after it
+      tracking: ['install', 'docker'],
+      pinned: [],
+      local: [],
+    })
+    expect(await runImage(storeDir(home), finalStageName(report, 'tracking'))).toBe('code v2\ndeps v2\n')
+  })
+
+  it('pins a commit by an abbreviated id, resolved in the clone', async () => {
+    const v1 = (await upstream.git(['rev-parse', 'v1'])).trim()
+    await project.commit('pin a commit', {'dappfile.yaml': (await readProjectConfig(project)).replace('tag: v1', `commit: ${v1.slice(0, 12)}`)})
+    const report = await build(project.dir, env())
+    // the tag and the commit it names are the same files: only the mapping as written moved
+    expect(builtStages(report, 'pinned')).toEqual(['gitArchive', 'docker'])
+    expect(await runImage(storeDir(home), finalStageName(report, 'pinned'))).toBe('code v1\n')
+  })
+
+  it('says in one line when the remote cannot be fetched, with no credentials in it', async () => {
+    const broken = await makeProject({
+      registryHost: reg.host,
+      dappfile: 'from: localhost:5000/base/busybox:latest\ngit: [{url: "http://robot:s3cr3t-t0ken@127.0.0.1:1/repo.git", add: /, to: /src}]\n',
+    })
+    const r = await runBuild(broken.dir, buildEnv(reg, fixture.home()))
+    expect(r.code).not.toBe(0)
+    expect(r.stderr.trim().split('\n')[0]).toMatch(/cannot fetch HEAD of git http:\/\/127\.0\.0\.1:1\/repo\.git: /)
+    expect(r.stderr + r.stdout).not.toContain('s3cr3t-t0ken')
+  })
+
+  it('refuses a dimg that maps two repositories with one line saying how to do it instead', async () => {
+    const mixed = await makeProject({
+      registryHost: reg.host,
+      dappfile: `from: localhost:5000/base/busybox:latest\ngit:\n  - {add: /, to: /app}\n  - {url: "file://${upstream.dir}", add: /, to: /vendor}\n`,
+    })
+    const r = await runBuild(mixed.dir, buildEnv(reg, fixture.home()))
+    expect(r.code).not.toBe(0)
+    expect(r.stderr.trim().split('\n')[0]).toContain(`maps git paths from more than one repository (the project's, file://${upstream.dir}): not supported yet`)
+  })
+})
+
+async function readProjectConfig(project: TestProject): Promise<string> {
+  return project.git(['show', 'HEAD:dappfile.yaml'])
+}
