@@ -121,3 +121,44 @@ describe('the config corpus', () => {
 
   it.skip.each(Object.entries(PENDING))('%s (pending: %s)', () => undefined)
 })
+
+/** Configs of the corpus that use only what is supported and whose commands a busybox base can run: built for real. */
+const BUILT = [
+  'dapp-single-dimg',
+  'dapp-docker-keys',
+  'dapp-mounts',
+  'dapp-from-dimg',
+  'dapp-build-artifact',
+  'dapp-import-positions',
+  'werf-minimal',
+  'werf-multi-image',
+  'werf-from-image',
+  'werf-import-image-stage',
+  'werf-artifact-chain',
+]
+
+describe('the config corpus, built', () => {
+  let reg: TestRegistry
+  let home: string
+  beforeAll(async () => {
+    reg = await startRegistry('plain')
+    await pushBaseImage(reg)
+    home = freshHome()
+  })
+  afterAll(async () => {
+    await reg?.stop()
+    if (home) await removeTempDir(home)
+  })
+
+  it.each(BUILT)('%s builds in the sandbox, then builds nothing again', async (name) => {
+    const project = await makeProject({registryHost: reg.host, fromDir: join(CORPUS, name), name})
+    const env = {SLIPWAY_HOME: home, ...reg.env(), DEPLOY_ENV: 'staging'}
+    const first = await runSlipway(['dimg', 'build', '--json'], {cwd: project.dir, env, timeoutMs: 300_000})
+    expect({code: first.code, stderr: first.code === 0 ? '' : first.stderr}).toEqual({code: 0, stderr: ''})
+    const report = JSON.parse(first.stdout) as {built: number; dimgs: {listedAs: string}[]}
+    expect(report.built).toBeGreaterThan(0)
+    expect(report.dimgs.map((d) => d.listedAs)).toEqual((EXPECTED[name] as {dimgs: string[]}).dimgs)
+    const again = JSON.parse((await runSlipway(['dimg', 'build', '--json'], {cwd: project.dir, env, timeoutMs: 300_000})).stdout) as {built: number}
+    expect(again.built).toBe(0)
+  }, 300_000)
+})
