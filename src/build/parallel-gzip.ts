@@ -5,12 +5,9 @@
  * host's, so the same input gives the same bytes on any machine with any number of workers.
  */
 import {Transform, type TransformCallback} from 'node:stream'
-import {promisify} from 'node:util'
-import {constants as zlibConstants, crc32, deflateRaw} from 'node:zlib'
+import {crc32} from 'node:zlib'
 
-import {DEFLATE_OPTIONS, deflatePool, type DeflatePool} from './deflate-pool.js'
-
-const deflateRawAsync = promisify(deflateRaw)
+import {deflatePool, type DeflatePool} from './deflate-pool.js'
 
 export const GZIP_CHUNK_SIZE = 1024 * 1024
 
@@ -39,7 +36,7 @@ export class Chunker {
     this.#buf = Buffer.allocUnsafeSlow(size)
   }
 
-  /** The full chunks `piece` completes; each is a buffer of its own (safe to transfer). */
+  /** The full chunks `piece` completes; each is a buffer of its own (deflated while later ones fill). */
   push(piece: Uint8Array): Buffer[] {
     const full: Buffer[] = []
     let at = 0
@@ -79,12 +76,9 @@ export function parallelGzip(pool: DeflatePool = deflatePool()): Transform {
   }
 
   const send = (chunk: Buffer, last: boolean): void => {
-    // A layer of one chunk (most git patch and small shell layers) is deflated by zlib's own thread:
-    // the same bytes, without starting a worker (~60 ms) for it.
-    const alone = last && size === 0
     crc = crc32(chunk, crc)
     size += chunk.length
-    const out = alone ? deflateRawAsync(chunk, {...DEFLATE_OPTIONS, finishFlush: zlibConstants.Z_FINISH}) : pool.deflate(chunk, last, abort.signal)
+    const out = pool.deflate(chunk, last, abort.signal)
     out.catch(() => {}) // a chunk whose turn never comes (the stream failed) must not be an unhandled rejection
     inFlight.push(out)
   }
