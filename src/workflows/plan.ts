@@ -1,3 +1,4 @@
+import {stat} from 'node:fs/promises'
 import {resolve} from 'node:path'
 
 import {displayName, loadDappfile} from '../config/load.js'
@@ -46,6 +47,7 @@ export interface LoadProjectOptions {
 
 export async function loadProject(dir: string, opts: LoadProjectOptions = {}): Promise<Project> {
   const absDir = resolve(dir)
+  await requireDirectory(absDir)
   const dev = opts.dev ?? false
   // git runs as child processes: ask it what is needed two at a time, while the config is read
   const [config, root] = await Promise.all([loadDappfile(absDir), gitTopLevel(absDir)])
@@ -65,6 +67,16 @@ export async function loadProject(dir: string, opts: LoadProjectOptions = {}): P
     })
   }
   return {name, dir: absDir, config, ...(git ? {git} : {}), dev}
+}
+
+/** The project directory must be one: otherwise git and the config loader each fail in their own, misleading way. */
+async function requireDirectory(dir: string): Promise<void> {
+  const st = await stat(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined
+    throw e
+  })
+  if (!st) throw new SlipwayError('usage', `the project directory ${dir} does not exist`, {hint: 'pass --dir DIR naming the directory that holds dappfile.yaml or werf.yaml'})
+  if (!st.isDirectory()) throw new SlipwayError('usage', `the project directory ${dir} is not a directory`, {hint: 'pass --dir DIR naming the directory that holds dappfile.yaml or werf.yaml'})
 }
 
 function dimgLabel(d: DimgConfig): string {
