@@ -1,6 +1,9 @@
 import {Command, Flags, Errors, type Interfaces} from '@oclif/core'
 
+import {dirname, resolve} from 'node:path'
+
 import {isSlipwayError, EXIT_CODES, SlipwayError} from '../errors.js'
+import {writeFileAtomic} from '../store/fs-atomic.js'
 import {redactSecrets} from '../redact.js'
 import {installInterruptHandlers, interruptedBy, interruptExitCode} from './interrupt.js'
 
@@ -26,6 +29,27 @@ export abstract class BaseCommand extends Command {
   /** Print a value as JSON on stdout (used for --json outputs). */
   protected printJson(value: unknown): void {
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+  }
+
+  /**
+   * A command's result: written to `--report-file` when given, printed as JSON with `--json`. Returns
+   * whether it was printed (the caller prints its human summary otherwise).
+   */
+  protected async emitResult(flags: {json?: boolean; 'report-file'?: string}, value: unknown): Promise<boolean> {
+    const file = flags['report-file']
+    if (file) {
+      const target = resolve(file)
+      try {
+        await writeFileAtomic(target, `${JSON.stringify(value, null, 2)}\n`, dirname(target))
+      } catch (e) {
+        throw new SlipwayError('environment', `cannot write the report file ${target}: ${(e as Error).message}`, {
+          hint: 'name a file in an existing, writable directory',
+          cause: e,
+        })
+      }
+    }
+    if (flags.json) this.printJson(value)
+    return flags.json === true
   }
 
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {

@@ -16,6 +16,15 @@ export const jsonFlag = {
   json: Flags.boolean({description: 'Print the result as JSON on stdout.'}),
 }
 
+/** `--json`, and `--report-file` for the commands a CI job keeps a record of (werf's --save-build-report). */
+export const reportFlags = {
+  ...jsonFlag,
+  'report-file': Flags.string({
+    description: 'Also write the result, as --json prints it, to FILE (replaced atomically, only when the command succeeds).',
+    helpValue: 'FILE',
+  }),
+}
+
 export const dryRunFlag = {
   'dry-run': Flags.boolean({description: 'Show what would be done; change nothing.'}),
 }

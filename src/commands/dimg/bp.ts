@@ -4,7 +4,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {dimgsAndRepo} from '../../cli/args.js'
 import {contextFromFlags} from '../../cli/context.js'
 import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
-import {buildFlags, jsonFlag, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
+import {buildFlags, reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
 import {buildSummary} from '../../cli/build-output.js'
 import {syncSummary} from '../../cli/sync-output.js'
 import {buildAndPush} from '../../workflows/bp.js'
@@ -20,7 +20,7 @@ export default class DimgBp extends BaseCommand {
     ...tagFlags,
     'with-stages': Flags.boolean({description: 'Push the stages cache to REPO as well.'}),
     ...registryFlags,
-    ...jsonFlag,
+    ...reportFlags,
   }
 
   async run(): Promise<void> {
@@ -40,7 +40,7 @@ export default class DimgBp extends BaseCommand {
         introspectError: flags['introspect-error'],
       })
       const {bytesUploaded, bytesDownloaded} = ctx.transfers.totals
-      if (flags.json) return this.printJson({build, push, bytesUploaded, bytesDownloaded})
+      if (await this.emitResult(flags, {build, push, bytesUploaded, bytesDownloaded})) return
       this.log(buildSummary(build))
       for (const line of syncSummary(push, ctx.transfers.totals)) this.log(line)
     } finally {

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {contextFromFlags} from '../../cli/context.js'
-import {buildFlags, jsonFlag, projectFlags, registryFlags} from '../../cli/flags.js'
+import {buildFlags, reportFlags, projectFlags, registryFlags} from '../../cli/flags.js'
 import {buildSummary} from '../../cli/build-output.js'
 import {parseRepository} from '../../oci/ref.js'
 import {buildProject} from '../../workflows/build.js'
@@ -21,7 +21,7 @@ With --repo REPO (or SLIPWAY_REPO) the build plans against REPO's stages too: a 
     ...buildFlags,
     repo: Flags.string({description: 'Registry repository whose stages (REPO:dimgstage-*) count as cached.', env: 'SLIPWAY_REPO', helpValue: 'REPO'}),
     ...registryFlags,
-    ...jsonFlag,
+    ...reportFlags,
     parallel: Flags.integer({description: 'Dimgs built at the same time.', default: 2, min: 1}),
   }
 
@@ -40,7 +40,7 @@ With --repo REPO (or SLIPWAY_REPO) the build plans against REPO's stages too: a 
         introspectError: flags['introspect-error'],
         parallel: flags.parallel,
       })
-      if (flags.json) return this.printJson(report)
+      if (await this.emitResult(flags, report)) return
       this.log(buildSummary(report))
     } finally {
       await ctx.close()

@@ -4,7 +4,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {dimgsAndRepo} from '../../cli/args.js'
 import {contextFromFlags} from '../../cli/context.js'
 import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
-import {jsonFlag, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
+import {reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
 import {syncSummary} from '../../cli/sync-output.js'
 import {planWithCaches} from '../../workflows/project-plan.js'
 import {pushFinalImages} from '../../workflows/registry-sync.js'
@@ -23,7 +23,7 @@ export default class DimgPush extends BaseCommand {
     ...tagFlags,
     'with-stages': Flags.boolean({description: 'Push the stages cache to REPO as well.'}),
     ...registryFlags,
-    ...jsonFlag,
+    ...reportFlags,
   }
 
   async run(): Promise<void> {
@@ -33,7 +33,7 @@ export default class DimgPush extends BaseCommand {
     try {
       const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev, repo})
       const result = await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags), withStages: flags['with-stages']})
-      if (flags.json) return this.printJson(result)
+      if (await this.emitResult(flags, result)) return
       for (const line of syncSummary(result, ctx.transfers.totals)) this.log(line)
     } finally {
       await ctx.close()

@@ -2,7 +2,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {dimgsAndRepo} from '../../cli/args.js'
 import {contextFromFlags} from '../../cli/context.js'
 import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
-import {jsonFlag, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
+import {reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
 import {syncSummary} from '../../cli/sync-output.js'
 import {SlipwayError} from '../../errors.js'
 import {planWithCaches} from '../../workflows/project-plan.js'
@@ -13,7 +13,7 @@ export default class DimgSpush extends BaseCommand {
   static usage = 'dimg spush [DIMG] REPO'
   static examples = ['<%= config.bin %> dimg spush backend registry.example/team/backend --tag-ci']
   static strict = false
-  static flags = {...projectFlags, ...tagFlags, ...registryFlags, ...jsonFlag}
+  static flags = {...projectFlags, ...tagFlags, ...registryFlags, ...reportFlags}
 
   async run(): Promise<void> {
     const {flags, argv} = await this.parse(DimgSpush)
@@ -23,7 +23,7 @@ export default class DimgSpush extends BaseCommand {
     try {
       const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev})
       const result = await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags), asIs: true})
-      if (flags.json) return this.printJson(result)
+      if (await this.emitResult(flags, result)) return
       for (const line of syncSummary(result, ctx.transfers.totals)) this.log(line)
     } finally {
       await ctx.close()

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../../cli/base-command.js'
 import {dimgsAndRepo} from '../../../cli/args.js'
 import {contextFromFlags} from '../../../cli/context.js'
-import {dryRunFlag, jsonFlag, projectFlags, registryFlags} from '../../../cli/flags.js'
+import {dryRunFlag, reportFlags, projectFlags, registryFlags} from '../../../cli/flags.js'
 import {syncSummary} from '../../../cli/sync-output.js'
 import {formatStagesListing, type ProjectPlan, stagesListingJson} from '../../../workflows/plan.js'
 import {planWithCaches} from '../../../workflows/project-plan.js'
@@ -26,7 +26,7 @@ export default class StagesPull extends BaseCommand {
     all: Flags.boolean({description: 'Pull every planned stage REPO has, not only the latest of each dimg.'}),
     ...registryFlags,
     ...dryRunFlag,
-    ...jsonFlag,
+    ...reportFlags,
   }
 
   async run(): Promise<void> {
@@ -37,11 +37,11 @@ export default class StagesPull extends BaseCommand {
       const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev, repo})
       if (flags['dry-run']) {
         const listed = lookupOrder(plan, flags.all)
-        if (flags.json) return this.printJson(stagesListingJson(listed, repoText))
+        if (await this.emitResult(flags, stagesListingJson(listed, repoText))) return
         return void process.stdout.write(formatStagesListing(listed, repoText))
       }
       const result = await pullStages(ctx, plan, repo, {all: flags.all})
-      if (flags.json) return this.printJson(result)
+      if (await this.emitResult(flags, result)) return
       for (const line of syncSummary(result, ctx.transfers.totals)) this.log(line)
     } finally {
       await ctx.close()

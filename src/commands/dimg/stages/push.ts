@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../../cli/base-command.js'
 import {dimgsAndRepo} from '../../../cli/args.js'
 import {contextFromFlags} from '../../../cli/context.js'
-import {dryRunFlag, jsonFlag, projectFlags, registryFlags} from '../../../cli/flags.js'
+import {dryRunFlag, reportFlags, projectFlags, registryFlags} from '../../../cli/flags.js'
 import {syncSummary} from '../../../cli/sync-output.js'
 import {formatStagesListing, stagesListingJson} from '../../../workflows/plan.js'
 import {planWithCaches} from '../../../workflows/project-plan.js'
@@ -13,7 +13,7 @@ export default class StagesPush extends BaseCommand {
   static usage = 'dimg stages push [DIMG ...] REPO'
   static examples = ['<%= config.bin %> dimg stages push localhost:5000/myproject', '<%= config.bin %> dimg stages push backend localhost:5000/myproject --dry-run']
   static strict = false
-  static flags = {...projectFlags, ...registryFlags, ...dryRunFlag, ...jsonFlag}
+  static flags = {...projectFlags, ...registryFlags, ...dryRunFlag, ...reportFlags}
 
   async run(): Promise<void> {
     const {flags, argv} = await this.parse(StagesPush)
@@ -22,11 +22,11 @@ export default class StagesPush extends BaseCommand {
     try {
       const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev})
       if (flags['dry-run']) {
-        if (flags.json) return this.printJson(stagesListingJson(plan, repoText))
+        if (await this.emitResult(flags, stagesListingJson(plan, repoText))) return
         return void process.stdout.write(formatStagesListing(plan, repoText))
       }
       const result = await pushStages(ctx, plan, repo)
-      if (flags.json) return this.printJson(result)
+      if (await this.emitResult(flags, result)) return
       for (const line of syncSummary(result, ctx.transfers.totals)) this.log(line)
     } finally {
       await ctx.close()
