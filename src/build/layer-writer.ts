@@ -1,6 +1,6 @@
 /** Streams a deterministic layer tar from entries that are already in layer order, hashing the uncompressed
  *  tar (diffId) and the blob (digest) on the way. Nothing is buffered beyond one chunk, or beyond the
- *  window of 1 MiB chunks that parallel gzip has in its workers. */
+ *  window of 1 MiB chunks that parallel gzip is deflating. */
 import {Readable, Transform, type TransformCallback} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 

@@ -19,6 +19,7 @@ import {delimiter, join} from 'node:path'
 import type {Readable, Writable} from 'node:stream'
 
 import {SlipwayError} from '../errors.js'
+import {abortError} from './abort-error.js'
 import {capabilityArgs, procAndSysArgs} from './container-defaults.js'
 import {resolveImageUser} from './image-user.js'
 import {ensureMountPoint, removeMountPoint, type CreatedMountPoint} from './mount-points.js'
@@ -286,7 +287,7 @@ export async function runStage(o: RunStageOptions): Promise<void> {
   const env = buildEnv(o.env, user.home, hostname)
   // Like Docker's WORKDIR, a missing working directory is created (as root, kept in the layer).
   if (o.workingDir && o.workingDir !== '/') await ensureMountPoint(o.root, o.workingDir, 'dir')
-  if (o.signal?.aborted) throw abortError(o.signal)
+  if (o.signal?.aborted) throw abortError(o.signal, 'the stage')
   const {points, hostFiles} = await prepareMountPoints(o.root, isolation, o.mounts ?? [], o.log)
   try {
     const prepared = isolation === 'chroot'
@@ -302,17 +303,8 @@ export async function runStage(o: RunStageOptions): Promise<void> {
   }
 }
 
-/** The rejection of an aborted stage: named 'AbortError' like every aborted operation in Node.js. */
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason
-  if (reason instanceof Error && reason.name === 'AbortError') return reason
-  const e = new Error('the stage was stopped', {cause: reason})
-  e.name = 'AbortError'
-  return e
-}
-
 function execute(p: Prepared, env: Record<string, string>, o: RunStageOptions): Promise<void> {
-  if (o.signal?.aborted) return Promise.reject(abortError(o.signal))
+  if (o.signal?.aborted) return Promise.reject(abortError(o.signal, 'the stage'))
   const tailMax = o.tailLines ?? 50
   const tail: string[] = []
   const record = (line: string, stream: 'stdout' | 'stderr'): void => {
@@ -329,7 +321,7 @@ function execute(p: Prepared, env: Record<string, string>, o: RunStageOptions): 
       failure ??= e
       child.kill('SIGKILL') // the sandbox's processes die with it (--die-with-parent, --kill-child, afterExit)
     }
-    const onAbort = (): void => stop(abortError(o.signal!))
+    const onAbort = (): void => stop(abortError(o.signal!, 'the stage'))
     o.signal?.addEventListener('abort', onAbort, {once: true})
     if (p.handshake) p.handshake(child.stdio[INFO_FD] as Readable, child.stdio[BLOCK_FD] as Writable).catch((e: Error) => stop(e))
     const out = lineSplitter(l => record(l, 'stdout'))

@@ -75,8 +75,9 @@ async function requireDirectory(dir: string): Promise<void> {
     if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined
     throw e
   })
-  if (!st) throw new SlipwayError('usage', `the project directory ${dir} does not exist`, {hint: 'pass --dir DIR naming the directory that holds dappfile.yaml or werf.yaml'})
-  if (!st.isDirectory()) throw new SlipwayError('usage', `the project directory ${dir} is not a directory`, {hint: 'pass --dir DIR naming the directory that holds dappfile.yaml or werf.yaml'})
+  const hint = 'pass --dir DIR naming the directory that holds dappfile.yaml or werf.yaml'
+  if (!st) throw new SlipwayError('usage', `the project directory ${dir} does not exist`, {hint})
+  if (!st.isDirectory()) throw new SlipwayError('usage', `the project directory ${dir} is not a directory`, {hint})
 }
 
 function dimgLabel(d: DimgConfig): string {

@@ -6,7 +6,7 @@
 //                                                      prints `blob {digest, diffId, size, mediaType}`
 //   node layer-writer.mjs abort ROOT STORE BYTES       stores the layer of ROOT in the store at STORE and aborts
 //                                                      once BYTES of it were written; prints `aborted {...}`
-// The process then ends on its own: a compression worker left holding it open would keep it running.
+// The process then ends on its own: compression work left pending would keep it running.
 import './ts-loader.mjs'
 
 import {createWriteStream} from 'node:fs'

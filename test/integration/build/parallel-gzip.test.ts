@@ -22,7 +22,7 @@ interface Blob {
 async function childLine(args: string[], workers: number, word: string): Promise<unknown> {
   const child = startScriptChild(CHILD, [], args, {SLIPWAY_GZIP_WORKERS: String(workers)})
   const line = await child.waitFor(`${word} `)
-  expect(await child.exited).toBe(0) // it ends on its own: no worker holds it open
+  expect(await child.exited).toBe(0) // it ends on its own: no compression work holds it open
   return JSON.parse(line.slice(word.length + 1))
 }
 
