@@ -22,7 +22,11 @@ export default class RegistryLogin extends BaseCommand {
     'echo "$PASSWORD" | <%= config.bin %> registry login quay.io/team -u robot --password-stdin --auth-file auth.json',
   ]
   static args = {
-    host: Args.string({description: 'The registry, host[:port], or a namespace on it (host/namespace) for credentials of that namespace only. Default: $CI_REGISTRY in GitLab CI.'}),
+    host: Args.string({
+      description: 'The registry, host[:port], or a namespace on it (host/namespace) for credentials of that namespace only. Default: $CI_REGISTRY in GitLab CI.',
+      // oclif would otherwise read a missing argument from piped stdin: the password of --password-stdin
+      ignoreStdin: true,
+    }),
   }
   static flags = {
     username: Flags.string({char: 'u', description: 'User name.', required: true}),

@@ -180,6 +180,27 @@ describe('logins are read from podman/skopeo auth files and docker config, in co
   })
 })
 
+describe('registry login to a registry that asks for no credentials', () => {
+  let reg: TestRegistry
+  let tmp: string
+  beforeAll(async () => {
+    reg = await startRegistry('plain')
+    tmp = await makeTempDir('login-plain')
+  })
+  afterAll(async () => {
+    await reg?.stop()
+    await removeTempDir(tmp)
+  })
+
+  it('saves them with a warning that they were not checked', async () => {
+    const u = await makeUserEnv(tmp, 'u')
+    const r = await runSlipway(['registry', 'login', reg.host, '-u', 'anyone', '--password-stdin', '--json'], {input: 'some-password', env: u.env()})
+    if (r.code !== 0) throw new Error(`registry login exited ${r.code}: ${r.stderr}`)
+    expect(r.stderr).toBe(`warning: ${reg.host} asks for no credentials: saved them unchecked\n`)
+    expect(JSON.parse(r.stdout)).toMatchObject({checked: false, file: join(u.home, '.docker', 'config.json')})
+  })
+})
+
 describe.each(['tls-basic', 'token'] as const)('registry login and logout (%s registry)', variant => {
   let reg: TestRegistry
   let tmp: string
@@ -253,8 +274,27 @@ describe.each(['tls-basic', 'token'] as const)('registry login and logout (%s re
 
     const before = await writeJson(config, {auths: {'other.example': {auth: b64('o', 'p')}}})
     const bytes = await readFile(before)
-    expect((await slipway(u, ['registry', 'login', reg.host, '-u', reg.username!, '--password-stdin'], {input: WRONG})).code).toBe(4)
+    // HOST defaults to the GitLab CI registry of the job
+    const ci = await slipway(u, ['registry', 'login', '-u', reg.username!, '--password-stdin'], {input: WRONG, env: {CI_REGISTRY: reg.host}})
+    expect(errorLines(ci)).toEqual([`slipway: the registry refused ${reg.username} at ${reg.host}: check the user name and password (or token); nothing was saved`])
     expect(await readFile(config)).toEqual(bytes)
+
+    const noHost = await slipway(u, ['registry', 'login', '-u', reg.username!, '--password-stdin'], {input: reg.password})
+    expect(noHost.code).toBe(2)
+    expect(errorLines(noHost)).toEqual(['slipway: name the registry to log in to: e.g. slipway registry login registry.example.com -u USER --password-stdin'])
+  })
+
+  it('a broken config.json is refused before anything is sent, and left as it was', async () => {
+    const u = await makeUserEnv(tmp, `u${n++}`)
+    const config = join(u.home, '.docker', 'config.json')
+    await mkdir(dirname(config), {recursive: true})
+    await writeFile(config, '{"auths": {"a": ')
+    const before = reg.tokenIssuer?.requests.length
+    const r = await slipway(u, ['registry', 'login', reg.host, '-u', reg.username!, '--password-stdin'], {input: reg.password})
+    expect(r.code).toBe(4)
+    expect(errorLines(r)[0]).toMatch(/^slipway: docker config .*config\.json is not valid: /)
+    expect(reg.tokenIssuer?.requests.length).toBe(before)
+    expect(await readFile(config, 'utf8')).toBe('{"auths": {"a": ')
   })
 
   it('-p works, with a warning that it shows in the process list; --json gives the result; --auth-file writes an auth.json', async () => {
