@@ -1,4 +1,4 @@
-import {chmod, mkdir, readFile, stat, writeFile} from 'node:fs/promises'
+import {chmod, lstat, mkdir, readFile, stat, symlink, writeFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 
 import {pushBaseImage} from '../../helpers/base-image.js'
@@ -305,6 +305,21 @@ describe.each(['tls-basic', 'token'] as const)('registry login and logout (%s re
     expect(JSON.parse(r.stdout)).toEqual({registry: reg.host, key: reg.host, username: reg.username, file, checked: true})
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({auths: {[reg.host]: {auth: b64(reg.username!, reg.password!)}}})
     ok(await slipway(u, ['image', 'pull', `${reg.host}/base/busybox:latest`], {env: {REGISTRY_AUTH_FILE: file}}), 'image pull')
+  })
+
+  it('a symlinked config.json is written where it points; logout names the logins it leaves in other files', async () => {
+    const u = await makeUserEnv(tmp, `u${n++}`)
+    const real = await writeJson(join(u.root, 'dotfiles', 'docker-config.json'), {auths: {}})
+    await mkdir(join(u.home, '.docker'), {recursive: true})
+    await symlink(real, join(u.home, '.docker', 'config.json'))
+    ok(await slipway(u, ['registry', 'login', reg.host, '-u', reg.username!, '--password-stdin'], {input: reg.password}), 'registry login')
+    expect((await lstat(join(u.home, '.docker', 'config.json'))).isSymbolicLink()).toBe(true)
+    expect(JSON.parse(await readFile(real, 'utf8'))).toEqual({auths: {[reg.host]: {auth: b64(reg.username!, reg.password!)}}})
+
+    const podman = await writeJson(join(u.runtime, 'containers', 'auth.json'), {auths: {[reg.host]: {auth: b64(reg.username!, reg.password!)}}})
+    const logout = ok(await slipway(u, ['registry', 'logout', reg.host]), 'registry logout')
+    expect(logout.stderr).toBe(`logged out of ${reg.host}: removed from ${join(u.home, '.docker', 'config.json')}\nauth file ${podman} still holds credentials for ${reg.host}\n`)
+    expect(JSON.parse(await readFile(real, 'utf8'))).toEqual({auths: {}})
   })
 
   it('a credential helper the file names stores the login and erases it on logout', async () => {
