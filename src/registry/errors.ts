@@ -38,7 +38,7 @@ export interface RequestContext {
 
 const TEMPORARY_STATUS = new Set([408, 429, 500, 502, 503, 504])
 const TEMPORARY_CODES = new Set(['TOOMANYREQUESTS', 'UNAVAILABLE'])
-const LOGIN_HINT = 'check --registry-username/--registry-password or docker login'
+const LOGIN_HINT = 'check --registry-username/--registry-password, or run slipway registry login'
 
 export function isTemporaryStatus(status: number): boolean {
   return TEMPORARY_STATUS.has(status)

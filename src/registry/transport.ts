@@ -128,7 +128,7 @@ export class Transport {
       }
       const text = req.method === 'HEAD' ? '' : await readText(res.body)
       if (req.method === 'HEAD') await drain(res.body)
-      const credential = authorization === undefined ? undefined : await this.auth.credential(req.registry)
+      const credential = authorization === undefined ? undefined : await this.auth.credential(req.registry, req.scopes)
       throw registryErrorFor(res.status, text, {
         host: url.host, method: req.method, what: req.what,
         ...(credential ? {credential} : {missingCredentialHint: missingCredentialHint(req.registry, this.opts)}),

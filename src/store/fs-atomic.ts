@@ -22,8 +22,8 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-async function writeSynced(path: string, data: string | Uint8Array): Promise<void> {
-  const fh = await open(path, 'wx')
+async function writeSynced(path: string, data: string | Uint8Array, mode = 0o666): Promise<void> {
+  const fh = await open(path, 'wx', mode)
   try {
     await fh.writeFile(data)
     await fh.sync()
@@ -32,11 +32,15 @@ async function writeSynced(path: string, data: string | Uint8Array): Promise<voi
   }
 }
 
-/** Replace `target` with `data` atomically: readers see the old or the new content, never a mix. */
-export async function writeFileAtomic(target: string, data: string | Uint8Array, tmpDir: string): Promise<void> {
+/**
+ * Replace `target` with `data` atomically: readers see the old or the new content, never a mix. `mode`
+ * (less the umask) is the file's from its creation, so a secret is never readable by others, not even in
+ * the temp file.
+ */
+export async function writeFileAtomic(target: string, data: string | Uint8Array, tmpDir: string, mode?: number): Promise<void> {
   const tmp = join(tmpDir, tempName('file'))
   try {
-    await writeSynced(tmp, data)
+    await writeSynced(tmp, data, mode)
     await rename(tmp, target)
   } catch (e) {
     await unlink(tmp).catch(() => {})

@@ -1,7 +1,7 @@
 import type {HttpClient} from '../http.js'
 import type {ResolvedOptions} from '../options.js'
 import type {Challenge} from './challenge.js'
-import {type Credential, findCredential} from './credentials.js'
+import {type Credential, findCredential, missingCredentialHint} from './credentials.js'
 import {type Scope, scopeStrings} from './scope.js'
 import {fetchToken, type Token} from './token.js'
 
@@ -26,12 +26,18 @@ export class Authenticator {
     return this.challenges.get(registry)?.scheme
   }
 
-  credential(registry: string): Promise<Credential | undefined> {
-    let p = this.credentials.get(registry)
+  /**
+   * The credentials for requests needing `scopes`: looked up for the repository of the first scope (the
+   * target of a cross-repository mount), as auth files may hold them per namespace.
+   */
+  credential(registry: string, scopes: readonly Scope[] = []): Promise<Credential | undefined> {
+    const repository = scopes.find((s) => s.type === 'repository')?.name
+    const key = `${registry}/${repository ?? ''}`
+    let p = this.credentials.get(key)
     if (!p) {
-      p = findCredential(registry, this.opts)
-      this.credentials.set(registry, p)
-      p.catch(() => this.credentials.delete(registry))
+      p = findCredential(registry, this.opts, repository)
+      this.credentials.set(key, p)
+      p.catch(() => this.credentials.delete(key))
     }
     return p
   }
@@ -43,7 +49,7 @@ export class Authenticator {
   async authorization(registry: string, scopes: readonly Scope[], base: URL, insecure: boolean): Promise<string | undefined> {
     const challenge = this.challenges.get(registry)
     if (!challenge) return undefined
-    const cred = await this.credential(registry)
+    const cred = await this.credential(registry, scopes)
     if (challenge.scheme === 'basic') {
       return cred?.kind === 'basic' ? `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}` : undefined
     }
@@ -58,7 +64,8 @@ export class Authenticator {
     pending = this.tokens.get(key)
     if (!pending) {
       this.tokenFetches++
-      pending = fetchToken(this.http, {registry, base}, challenge, wanted, cred, insecure)
+      const target = {registry, base, ...(cred ? {} : {missingCredentialHint: missingCredentialHint(registry, this.opts)})}
+      pending = fetchToken(this.http, target, challenge, wanted, cred, insecure)
       this.tokens.set(key, pending)
       pending.catch(() => { if (this.tokens.get(key) === pending) this.tokens.delete(key) })
     }

@@ -17,6 +17,8 @@ export interface Token {
 export interface TokenTarget {
   registry: string
   base: URL
+  /** What to say when the issuer wants credentials and we have none (what was looked in). */
+  missingCredentialHint?: string
 }
 
 /**
@@ -44,7 +46,10 @@ export async function fetchToken(http: HttpClient, target: TokenTarget, challeng
   const what = `a token (${scopes.join(' ') || 'no scope'})`
   if (res.status !== 200) {
     const text = await readText(res.body)
-    throw registryErrorFor(res.status, text, {host: registryHost, method: 'GET', what, ...(cred ? {credential: cred} : {})})
+    throw registryErrorFor(res.status, text, {
+      host: registryHost, method: 'GET', what,
+      ...(cred ? {credential: cred} : target.missingCredentialHint ? {missingCredentialHint: target.missingCredentialHint} : {}),
+    })
   }
   const bytes = await readCapped(res.body, DEFAULTS.maxTokenBodyBytes)
   let doc: {token?: unknown; access_token?: unknown; expires_in?: unknown; refresh_token?: unknown}
@@ -89,10 +94,4 @@ export function realmUrl(challenge: Challenge, target: TokenTarget): URL {
     })
   }
   return url
-}
-
-export function noCredentialsForBasic(host: string): SlipwayError {
-  return new SlipwayError('auth', `${host} requires a user name and password and none were found`, {
-    hint: 'pass --registry-username/--registry-password, or run docker login',
-  })
 }

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {redactSecrets} from '../../../src/redact.js'
 import {findCredential} from '../../../src/registry/auth/credentials.js'
-import {normalizeConfigKey} from '../../../src/registry/auth/docker-config.js'
+import {normalizeRegistryHost} from '../../../src/registry/auth/auth-file.js'
 import {resolveOptions} from '../../../src/registry/options.js'
 
 let dir: string
@@ -31,7 +31,8 @@ esac
 })
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
-const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({DOCKER_CONFIG: dir, PATH: `${dir}:${process.env.PATH}`, ...extra})
+// HOME and XDG_RUNTIME_DIR point at the temp dir too: the auth files under them are never the real ones
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({DOCKER_CONFIG: dir, HOME: dir, XDG_RUNTIME_DIR: dir, PATH: `${dir}:${process.env.PATH}`, ...extra})
 
 describe('findCredential', () => {
   it('reads config.json auths, identity tokens and docker.io aliases', async () => {
@@ -69,14 +70,14 @@ describe('findCredential', () => {
   it('rejects a broken config.json with the file named', async () => {
     const bad = mkdtempSync(join(tmpdir(), 'slipway-badcfg-'))
     writeFileSync(join(bad, 'config.json'), '{not json')
-    await expect(findCredential('x.example', resolveOptions({env: {DOCKER_CONFIG: bad}}))).rejects.toMatchObject({kind: 'auth', message: expect.stringContaining(join(bad, 'config.json'))})
+    await expect(findCredential('x.example', resolveOptions({env: {DOCKER_CONFIG: bad, HOME: bad, XDG_RUNTIME_DIR: bad}}))).rejects.toMatchObject({kind: 'auth', message: expect.stringContaining(join(bad, 'config.json'))})
     rmSync(bad, {recursive: true})
   })
 })
 
-describe('normalizeConfigKey', () => {
+describe('normalizeRegistryHost', () => {
   it('strips schemes and paths and folds docker hub aliases', () => {
-    expect(normalizeConfigKey('https://Reg.Example:5000/v2/')).toBe('reg.example:5000')
-    expect(normalizeConfigKey('index.docker.io')).toBe('docker.io')
+    expect(normalizeRegistryHost('https://Reg.Example:5000/v2/')).toBe('reg.example:5000')
+    expect(normalizeRegistryHost('index.docker.io')).toBe('docker.io')
   })
 })

@@ -1,0 +1,45 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {jsonFlag} from '../../cli/flags.js'
+import {authFileFlag, hostArg} from '../../cli/login-flags.js'
+import {createReporter} from '../../cli/progress.js'
+import {WorkflowContext} from '../../workflows/context.js'
+import {parseLoginTarget, registryLogout} from '../../workflows/registry-login.js'
+
+export default class RegistryLogout extends BaseCommand {
+  static summary = 'Remove the saved credentials for a registry.'
+  static description = [
+    'Removes the registry\'s entry from docker\'s config.json (or --auth-file / $REGISTRY_AUTH_FILE), keeping every other entry, and erases what the credential helper the file names for it holds.',
+    'When there was nothing to remove it says so and exits 0, as docker logout does; it names other files that still hold credentials for the registry (podman\'s auth.json, docker\'s config.json), which it does not edit.',
+    'Exit codes: 0 removed or nothing to remove, 2 usage, 4 the credential helper failed, 10 the file cannot be written.',
+  ].join('\n\n')
+  static usage = 'registry logout [HOST]'
+  static examples = [
+    '<%= config.bin %> registry logout registry.example.com',
+    '<%= config.bin %> registry logout quay.io/team --auth-file auth.json',
+  ]
+  static args = {
+    host: Args.string({
+      description: 'The registry, host[:port], or host/namespace as it was logged in to. Default: $CI_REGISTRY in GitLab CI.',
+      // oclif would otherwise read a missing argument from piped stdin: the password of --password-stdin
+      ignoreStdin: true,
+    }),
+  }
+  static flags = {...authFileFlag, ...jsonFlag}
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(RegistryLogout)
+    const reporter = createReporter({quiet: flags.json})
+    const target = parseLoginTarget(hostArg(args.host))
+    const ctx = new WorkflowContext({reporter})
+    try {
+      const result = await registryLogout(ctx, target, flags['auth-file'] ? {authFile: flags['auth-file']} : {})
+      if (flags.json) return this.printJson(result)
+      reporter.info(result.removed ? `logged out of ${target.name}: removed from ${result.helper ?? result.file}` : `not logged in to ${target.name} in ${result.file}`)
+      for (const where of result.elsewhere) reporter.info(`${where} still holds credentials for ${target.name}`)
+    } finally {
+      await ctx.close()
+    }
+  }
+}
