@@ -1,19 +1,23 @@
 import {execFile, spawn, type ChildProcess} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {closeSync, openSync, readFileSync} from 'node:fs'
-import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {copyFile, mkdir, readFile, writeFile} from 'node:fs/promises'
 import {request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import {createServer, type AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
-import {makeSigningCertificate, makeTestCertificates, type TestCertificates} from './tls.js'
+import {type ClientCertificate, makeClientCertificate, makeSigningCertificate, makeTestCertificates, type TestCertificates} from './tls.js'
 import {startTokenIssuer, type TokenIssuer} from './token-issuer.js'
 import {makeTempDir, removeTempDir} from './tmp.js'
 
 /**
  * A real registry (Debian's docker-registry, distribution 2.8.2) on a free 127.0.0.1 port, for tests.
  *   plain     HTTP, anonymous, every action allowed.
+ *   tls       HTTPS (server cert signed by a CA made here, `caFile`), anonymous.
+ *   tls-client-cert
+ *             HTTPS as `tls`, and every client must present a certificate signed by a client CA of its own
+ *             (distribution's `http.tls.clientcas`, i.e. Go's RequireAndVerifyClientCert): `clientCert`.
  *   tls-basic HTTPS (server cert signed by a CA made here, `caFile`), htpasswd basic auth for one user.
  *   token     distribution's `auth: token` with a token issuer from ./token-issuer.ts; HTTPS for both the
  *             registry and the issuer (same CA) unless `{tls: false}`. Two users: `username` (pull, push,
@@ -21,7 +25,7 @@ import {makeTempDir, removeTempDir} from './tmp.js'
  * Storage is a temp dir (filesystem driver, deletes enabled). The registry logs at level error, plus its
  * access log, to `logFile` (SLIPWAY_TEST_REGISTRY_LOG_LEVEL=debug for more).
  */
-export type RegistryVariant = 'plain' | 'tls-basic' | 'token'
+export type RegistryVariant = 'plain' | 'tls' | 'tls-client-cert' | 'tls-basic' | 'token'
 
 export interface RegistryOptions {
   /** token variant: lifetime of issued tokens (default 300 s). */
@@ -40,6 +44,8 @@ export interface TestRegistry {
   url: string
   /** PEM of the CA that signed the registry's (and the token issuer's) certificate; set when TLS is on. */
   caFile?: string
+  /** tls-client-cert only: a certificate and key the registry accepts from clients. */
+  clientCert?: ClientCertificate
   /** A user allowed to pull, push and delete (tls-basic, token). */
   username?: string
   password?: string
@@ -126,10 +132,15 @@ function randomSecret(): string {
 }
 
 /** Any HTTP answer to GET /v2/ (200 or 401) means the registry is serving. */
-function probe(url: string, ca: Buffer | undefined): Promise<boolean> {
+interface ProbeCert {
+  cert: Buffer
+  key: Buffer
+}
+
+function probe(url: string, ca: Buffer | undefined, clientCert?: ProbeCert): Promise<boolean> {
   return new Promise(resolve => {
     const request = url.startsWith('https:') ? httpsRequest : httpRequest
-    const req = request(`${url}/v2/`, {method: 'GET', ca, timeout: 1000}, res => {
+    const req = request(`${url}/v2/`, {method: 'GET', ca, ...clientCert, timeout: 1000}, res => {
       res.resume()
       resolve(res.statusCode === 200 || res.statusCode === 401)
     })
@@ -156,7 +167,7 @@ function logTail(logFile: string): string {
 
 class PortTakenError extends Error {}
 
-async function launch(configFile: string, logFile: string, url: string, ca: Buffer | undefined): Promise<Running> {
+async function launch(configFile: string, logFile: string, url: string, ca: Buffer | undefined, cert?: ProbeCert): Promise<Running> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGISTRY_')))
   const logFd = openSync(logFile, 'w')
   let child: ChildProcess
@@ -182,7 +193,7 @@ async function launch(configFile: string, logFile: string, url: string, ca: Buff
       if (/address already in use/.test(log)) throw new PortTakenError(log)
       throw new Error(`docker-registry did not start (${failure.message}); ${logFile}:\n${log}`)
     }
-    if (await probe(url, ca)) return r
+    if (await probe(url, ca, cert)) return r
     if (Date.now() > deadline) {
       await stopRunning(r)
       throw new Error(`docker-registry did not answer ${url}/v2/ within ${READY_TIMEOUT_MS} ms; ${logFile}:\n${logTail(logFile)}`)
@@ -214,9 +225,16 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
   const storageDir = join(dir, 'storage')
   const logFile = join(dir, 'registry.log')
   await mkdir(storageDir)
-  const useTls = variant === 'tls-basic' || (variant === 'token' && opts.tls !== false)
+  const useTls = variant === 'tls' || variant === 'tls-client-cert' || variant === 'tls-basic' || (variant === 'token' && opts.tls !== false)
   const certs: TestCertificates | undefined = useTls ? await makeTestCertificates(join(dir, 'tls')) : undefined
   const ca = certs ? await readFile(certs.caFile) : undefined
+  const clientCert = variant === 'tls-client-cert' ? await makeClientCertificate(join(dir, 'client')) : undefined
+  const probeCert = clientCert && {cert: await readFile(clientCert.certFile), key: await readFile(clientCert.keyFile)}
+  if (certs && clientCert) {
+    // skopeo's --cert-dir is a certs.d host directory: the client pair goes beside ca.crt
+    await copyFile(clientCert.certFile, join(certs.certDir, 'client.cert'))
+    await copyFile(clientCert.keyFile, join(certs.certDir, 'client.key'))
+  }
 
   let username: string | undefined
   let password: string | undefined
@@ -265,14 +283,14 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
         http: {
           addr: `127.0.0.1:${port}`,
           secret: randomSecret(),
-          ...(certs ? {tls: {certificate: certs.certFile, key: certs.keyFile}} : {}),
+          ...(certs ? {tls: {certificate: certs.certFile, key: certs.keyFile, ...(clientCert ? {clientcas: [clientCert.caFile]} : {})}} : {}),
         },
         ...(auth ? {auth} : {}),
       }
       const configFile = join(dir, 'config.yml')
       await writeFile(configFile, JSON.stringify(config, null, 2))
       try {
-        r = await launch(configFile, logFile, url, ca)
+        r = await launch(configFile, logFile, url, ca, probeCert)
       } catch (error) {
         if (!(error instanceof PortTakenError) || attempt >= 3) throw error
       }
@@ -290,6 +308,7 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
     host,
     url: `${useTls ? 'https' : 'http'}://${host}`,
     ...(certs ? {caFile: certs.caFile} : {}),
+    ...(clientCert ? {clientCert} : {}),
     ...(username === undefined ? {} : {username, password}),
     ...(readonlyUser ? {readonlyUser} : {}),
     ...(tokenIssuer ? {tokenIssuer} : {}),
