@@ -160,6 +160,12 @@ export function isNotTlsError(e: unknown): boolean {
 export function networkError(host: string, e: unknown): SlipwayError {
   if (e instanceof SlipwayError) return e
   const code = errorCode(e)
+  if (isNotTlsError(e)) {
+    return new SlipwayError('network', `${host} does not speak TLS: it answered HTTPS with plain HTTP (${code ?? 'EPROTO'})`, {
+      hint: `pass --insecure-registry ${host} to allow plain HTTP with it`,
+      cause: e,
+    })
+  }
   if (code === 'ENOTFOUND') {
     return new SlipwayError('network', `cannot resolve registry host ${host}`, {hint: 'check the registry name in the image reference', cause: e})
   }

@@ -5,6 +5,7 @@ import {copyFile, mkdir, readFile, writeFile} from 'node:fs/promises'
 import {request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import {createServer, type AddressInfo} from 'node:net'
+import {networkInterfaces} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 import {type ClientCertificate, makeClientCertificate, makeSigningCertificate, makeTestCertificates, type TestCertificates} from './tls.js'
@@ -34,11 +35,16 @@ export interface RegistryOptions {
   tls?: boolean
   /** `storage.delete.enabled` (default true): false makes a registry that refuses every delete. */
   deleteEnabled?: boolean
+  /**
+   * IPv4 address to listen on (default 127.0.0.1). One of the machine's own non-loopback addresses
+   * (`nonLoopbackAddress()`) makes a registry slipway does not treat as local: no plain-HTTP fallback.
+   */
+  address?: string
 }
 
 export interface TestRegistry {
   variant: RegistryVariant
-  /** '127.0.0.1:PORT': what goes into image references. */
+  /** '127.0.0.1:PORT' (or the `address` asked for): what goes into image references. */
   host: string
   /** 'http://127.0.0.1:PORT' or 'https://127.0.0.1:PORT' */
   url: string
@@ -111,11 +117,11 @@ export function startWatchdog(pid: number): ChildProcess {
   return watchdog
 }
 
-async function freePort(): Promise<number> {
+async function freePort(address: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, address, () => {
       const {port} = server.address() as AddressInfo
       server.close(() => resolve(port))
     })
@@ -140,7 +146,8 @@ interface ProbeCert {
 function probe(url: string, ca: Buffer | undefined, clientCert?: ProbeCert): Promise<boolean> {
   return new Promise(resolve => {
     const request = url.startsWith('https:') ? httpsRequest : httpRequest
-    const req = request(`${url}/v2/`, {method: 'GET', ca, ...clientCert, timeout: 1000}, res => {
+    // the name is not checked: a registry on an address its certificate does not name is a test case
+    const req = request(`${url}/v2/`, {method: 'GET', ca, ...clientCert, checkServerIdentity: () => undefined, timeout: 1000}, res => {
       res.resume()
       resolve(res.statusCode === 200 || res.statusCode === 401)
     })
@@ -222,6 +229,7 @@ export async function startRegistry(variant: RegistryVariant = 'plain', opts: Re
 }
 
 async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOptions): Promise<TestRegistry> {
+  const address = opts.address ?? '127.0.0.1'
   const storageDir = join(dir, 'storage')
   const logFile = join(dir, 'registry.log')
   await mkdir(storageDir)
@@ -269,8 +277,8 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
   let port = 0
   try {
     for (let attempt = 1; r === undefined; attempt++) {
-      port = await freePort()
-      const url = `${useTls ? 'https' : 'http'}://127.0.0.1:${port}`
+      port = await freePort(address)
+      const url = `${useTls ? 'https' : 'http'}://${address}:${port}`
       // JSON is YAML, so no YAML writer is needed.
       const config = {
         version: '0.1',
@@ -281,7 +289,7 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
           maintenance: {uploadpurging: {enabled: false}},
         },
         http: {
-          addr: `127.0.0.1:${port}`,
+          addr: `${address}:${port}`,
           secret: randomSecret(),
           ...(certs ? {tls: {certificate: certs.certFile, key: certs.keyFile, ...(clientCert ? {clientcas: [clientCert.caFile]} : {})}} : {}),
         },
@@ -301,7 +309,7 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
   }
 
   const running = r
-  const host = `127.0.0.1:${port}`
+  const host = `${address}:${port}`
   let stopped: Promise<void> | undefined
   return {
     variant,
@@ -329,6 +337,14 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
       return stopped
     },
   }
+}
+
+/** The first IPv4 address of this machine that is not loopback, if it has one. */
+export function nonLoopbackAddress(): string | undefined {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  }
+  return undefined
 }
 
 /** A manifest as a plain registry serves it: the exact bytes and their media type. */

@@ -9,7 +9,7 @@ import {SlipwayError} from '../../../src/errors.js'
 import {sha256Digest} from '../../../src/oci/digest.js'
 import {parseRepository, withTag} from '../../../src/oci/ref.js'
 import {RegistryClient} from '../../../src/registry/index.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {nonLoopbackAddress, startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {makeClientCertificate, makeTestCertificates} from '../../helpers/tls.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {pushTinyImage, readAll} from './support.js'
@@ -108,6 +108,21 @@ describe('a registry whose CA is only in a certs.d directory', () => {
     await roundTrip(new RegistryClient({env: {SLIPWAY_CERTS_D: root, SLIPWAY_CA_FILE: reg.caFile!}}), reg.host)
     const e = await failure(new RegistryClient({env: {SLIPWAY_CERTS_D: root, SLIPWAY_CA_FILE: other.caFile!}}), reg.host)
     expect(e.userLine).toContain(`CAs tried: system roots, SLIPWAY_CA_FILE=${other.caFile}; no certs.d`)
+  })
+})
+
+const address = nonLoopbackAddress()
+;(address ? describe : describe.skip)(`a registry reached by a name its certificate does not have (${address})`, () => {
+  let reg: TestRegistry
+  beforeAll(async () => { reg = await startRegistry('tls', {address}) })
+  afterAll(async () => { await reg?.stop() })
+
+  it('fails as a hostname mismatch even with its CA in certs.d, and --insecure-registry gets past it', async () => {
+    const root = await certsD(reg.host, {'ca.crt': reg.caFile!})
+    const e = await failure(new RegistryClient({env: {SLIPWAY_CERTS_D: root}}), reg.host)
+    expect(e.userLine).toBe(`TLS certificate of ${reg.host} is not trusted: issued for another name (hostname mismatch) (ERR_TLS_CERT_ALTNAME_INVALID; `
+      + `CAs tried: system roots, ${root}/${reg.host}/ca.crt): have the registry's certificate fixed, or pass --insecure-registry ${reg.host}`)
+    await roundTrip(new RegistryClient({env: {SLIPWAY_CERTS_D: root}, insecureRegistries: [address!]}), reg.host)
   })
 })
 
@@ -253,5 +268,17 @@ describe('a redirect to another host', () => {
     expect(got.equals(content)).toBe(true)
     expect(clientCertSeenBy.front).toContain('slipway test client')
     expect(clientCertSeenBy.storage).toEqual([undefined])
+  })
+
+  it('is verified unless that host is an insecure registry itself', async () => {
+    const root = await certsD()
+    const repo = parseRepository(`${frontHost}/r/app`)
+    const frontOnly = new RegistryClient({env: {SLIPWAY_CERTS_D: root}, insecureRegistries: [frontHost]})
+    const e = await frontOnly.getBlob(repo, digest, {size: content.length}).catch((x: unknown) => x) as SlipwayError
+    await frontOnly.close()
+    expect(e.userLine).toContain(`TLS certificate of ${storageHost} is not trusted: signed by an unknown authority`)
+    const both = new RegistryClient({env: {SLIPWAY_CERTS_D: root}, insecureRegistries: [frontHost, storageHost]})
+    expect((await readAll(await both.getBlob(repo, digest, {size: content.length}))).equals(content)).toBe(true)
+    await both.close()
   })
 })

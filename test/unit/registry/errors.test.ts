@@ -46,3 +46,10 @@ describe('networkError', () => {
     expect(networkError('h:1', err('ECONNREFUSED')).message).toBe('connection to h:1 refused')
   })
 })
+
+describe('networkError for a host that does not speak TLS', () => {
+  it('names --insecure-registry for plain HTTP', () => {
+    const e = networkError('192.0.2.9:5000', Object.assign(new Error('ssl3_get_record:wrong version number'), {code: 'ERR_SSL_WRONG_VERSION_NUMBER'}))
+    expect(e.userLine).toBe('192.0.2.9:5000 does not speak TLS: it answered HTTPS with plain HTTP (ERR_SSL_WRONG_VERSION_NUMBER): pass --insecure-registry 192.0.2.9:5000 to allow plain HTTP with it')
+  })
+})

@@ -1,9 +1,12 @@
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {createSecureContext} from 'node:tls'
 
 import {SlipwayError} from '../../../src/errors.js'
 import {certsDRoots, findHostCertsDir, hostDirNames, readHostCertsDir} from '../../../src/registry/tls/certs-d.js'
+import type {HostTls} from '../../../src/registry/tls/host-tls.js'
+import {describeTlsFailure} from '../../../src/registry/tls/tls-failure.js'
 import {insecureHostsFromEnv, isInsecureHost, parseInsecureHost} from '../../../src/registry/tls/insecure-hosts.js'
 
 describe('insecure registry matching', () => {
@@ -92,5 +95,29 @@ describe('certs.d directories', () => {
     rmSync(join(dir, 'client.cert'))
     writeFileSync(join(dir, 'client.key'), 'K')
     expect(() => readHostCertsDir(dir)).toThrow(`${join(dir, 'client.key')} has no ${join(dir, 'client.cert')}`)
+  })
+})
+
+describe('TLS failure lines', () => {
+  const tls = (extra: Partial<HostTls> = {}): HostTls => ({
+    hostPort: 'reg.example:5000', secureContext: createSecureContext(), caSources: ['system roots'], lookedIn: ['/etc/containers/certs.d/reg.example:5000'], ...extra,
+  })
+  const line = (code: string, host: HostTls = tls()) => describeTlsFailure(code, {tls: host, insecure: false, suggestedDir: '/etc/containers/certs.d/reg.example:5000'})?.userLine
+
+  it('says expired and not-yet-valid certificates as such, with the flag as the way around', () => {
+    expect(line('CERT_HAS_EXPIRED')).toBe('TLS certificate of reg.example:5000 is not trusted: expired (CERT_HAS_EXPIRED; CAs tried: system roots; no certs.d directory (looked in /etc/containers/certs.d/reg.example:5000)): '
+      + "have the registry's certificate fixed, or pass --insecure-registry reg.example:5000")
+    expect(line('CERT_NOT_YET_VALID')).toContain('is not trusted: not valid yet (check the clock) (CERT_NOT_YET_VALID;')
+  })
+
+  it('names the certs.d directory used and its CA files', () => {
+    const dir = '/etc/docker/certs.d/reg.example:5000'
+    expect(line('SELF_SIGNED_CERT_IN_CHAIN', tls({certsDir: dir, caSources: ['system roots', `${dir}/ca.crt`]})))
+      .toBe(`TLS certificate of reg.example:5000 is not trusted: signed by an unknown (self-signed) authority (SELF_SIGNED_CERT_IN_CHAIN; CAs tried: system roots, ${dir}/ca.crt): `
+        + `put the CA certificate that signed it in ${dir}/ca.crt, or pass --insecure-registry reg.example:5000`)
+  })
+
+  it('leaves other errors alone', () => {
+    expect(line('ECONNREFUSED')).toBeUndefined()
   })
 })
