@@ -27,7 +27,7 @@ export interface HostTls {
  * host only. One secure context per host, made on first use.
  */
 export class TlsSettings {
-  private roots?: {pems: string[]; sources: string[]}
+  private roots?: Roots
   private readonly hosts = new Map<string, HostTls>()
   private readonly certsD: string[]
 
@@ -53,12 +53,15 @@ export class TlsSettings {
   private build(host: string, port: string): HostTls {
     const roots = this.loadRoots()
     const {found, lookedIn} = findHostCertsDir(this.certsD, hostDirNames(host, port))
-    const ca = [...roots.pems, ...(found?.cas.map(c => c.pem) ?? [])]
+    const extra = found?.cas.map(c => c.pem) ?? []
+    // Node's own root store unless something is added to it or replaces it: a context made from the
+    // bundled roots as PEM costs about 27 ms, one from the built-in store under 1 ms
+    const ca = roots.builtIn && extra.length === 0 ? undefined : [...roots.pems, ...extra]
     const caSources = [...roots.sources, ...(found ? found.cas.map(c => c.file) : [])]
     const client = found?.client
     let secureContext: SecureContext
     try {
-      secureContext = createSecureContext({ca, ...(client ? {cert: client.cert, key: client.key} : {})})
+      secureContext = createSecureContext({...(ca ? {ca} : {}), ...(client ? {cert: client.cert, key: client.key} : {})})
     } catch (e) {
       const files = client ? `${client.certFile}, ${client.keyFile} or the CA files` : 'the CA files'
       throw new SlipwayError('usage', `cannot use the TLS files for ${host}:${port}: ${(e as Error).message} (${files}: ${caSources.join(', ')})`, {
@@ -68,11 +71,12 @@ export class TlsSettings {
     return {hostPort: `${host}:${port}`, secureContext, caSources, ...(found ? {certsDir: found.dir} : {}), lookedIn, ...(client ? {client} : {})}
   }
 
-  private loadRoots(): {pems: string[]; sources: string[]} {
+  private loadRoots(): Roots {
     if (this.roots) return this.roots
     const {SSL_CERT_FILE: file, SSL_CERT_DIR: dirs} = this.env
     const pems: string[] = []
     const sources: string[] = []
+    const builtIn = !file && !dirs && !this.caFile
     if (file || dirs) {
       if (file) {
         pems.push(...certificatesIn(readPem(file, 'SSL_CERT_FILE')))
@@ -90,9 +94,16 @@ export class TlsSettings {
       pems.push(readPem(this.caFile, 'SLIPWAY_CA_FILE'))
       sources.push(`SLIPWAY_CA_FILE=${this.caFile}`)
     }
-    this.roots = {pems, sources}
+    this.roots = {pems, sources, builtIn}
     return this.roots
   }
+}
+
+interface Roots {
+  pems: string[]
+  sources: string[]
+  /** Exactly Node's bundled roots: the default store serves. */
+  builtIn: boolean
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g

@@ -1,4 +1,4 @@
-import {copyFile, mkdir} from 'node:fs/promises'
+import {copyFile, cp, mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {pushBaseImage} from '../../helpers/base-image.js'
@@ -71,6 +71,23 @@ describe('the flag and certs.d through the CLI', () => {
       const r = await runSlipway([...command, '--help'])
       expect(r.stdout).toContain('--insecure-registry=HOST[:PORT]')
       expect(r.stdout.replace(/\s+/g, ' ')).toContain('HOST matches every port of HOST, HOST:PORT that port only')
+    }
+  })
+
+  it('pulls from an mTLS registry what skopeo pushed, with the same certs.d directory skopeo used as --cert-dir', async () => {
+    const reg = await startRegistry('tls-client-cert')
+    try {
+      const ref = await pushBaseImage(reg)
+      const root = await makeTempDir('cli-mtls-certs-d')
+      await cp(reg.skopeoFlags('src')[1], join(root, reg.host), {recursive: true})
+      const home = freshHome()
+      homes.push(home)
+      const r = await runSlipway(['image', 'pull', ref, '--name', 'x', '--json'], {env: {SLIPWAY_HOME: home, SLIPWAY_CERTS_D: root}})
+      expect(r.code).toBe(0)
+      expect(JSON.parse(r.stdout).images[0].name).toBe('x')
+      await removeTempDir(root)
+    } finally {
+      await reg.stop()
     }
   })
 
