@@ -1,4 +1,5 @@
 import {SlipwayError} from '../errors.js'
+import {parseInsecureHost} from '../registry/tls/insecure-hosts.js'
 import {WorkflowContext} from '../workflows/context.js'
 import {interruptSignal} from './interrupt.js'
 import {createReporter} from './progress.js'
@@ -6,6 +7,7 @@ import {createReporter} from './progress.js'
 export interface ContextFlags {
   'registry-username'?: string
   'registry-password'?: string
+  'insecure-registry'?: string[]
   jobs?: number
   json?: boolean
 }
@@ -23,9 +25,12 @@ export function contextFromFlags(flags: ContextFlags, credentialsFor?: string): 
       hint: 'give both (the password preferably through SLIPWAY_REGISTRY_PASSWORD), or neither to use docker config.json',
     })
   }
+  const insecureRegistries = flags['insecure-registry'] ?? []
+  for (const host of insecureRegistries) parseInsecureHost(host)
   return new WorkflowContext({
     reporter: createReporter({quiet: flags.json}),
     jobs: flags.jobs,
+    insecureRegistries,
     credentials: username && password ? {username, password, registry: credentialsFor, from: givenAs(username, password)} : undefined,
     signal: interruptSignal,
   })

@@ -124,11 +124,6 @@ export function garbageError(host: string, what: string, why: string): SlipwayEr
   })
 }
 
-const TLS_TRUST_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE',
-  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_REJECTED',
-])
 const RETRYABLE_NETWORK_CODES = new Set([
   'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH',
   'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
@@ -148,11 +143,6 @@ export function errorCode(e: unknown): string | undefined {
   return first
 }
 
-export function isTlsTrustError(e: unknown): boolean {
-  const code = errorCode(e)
-  return code !== undefined && TLS_TRUST_CODES.has(code)
-}
-
 /** A connection that failed in a way another attempt may fix. */
 export function isRetryableNetworkError(e: unknown): boolean {
   const code = errorCode(e)
@@ -166,13 +156,13 @@ export function isNotTlsError(e: unknown): boolean {
   return code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long|http request/i.test(msg)
 }
 
-/** Turns a low-level connection failure into the one line the user sees. */
+/** Turns a low-level connection failure into the one line the user sees (TLS failures come as SlipwayErrors from ./http.ts). */
 export function networkError(host: string, e: unknown): SlipwayError {
   if (e instanceof SlipwayError) return e
   const code = errorCode(e)
-  if (isTlsTrustError(e)) {
-    return new SlipwayError('network', `TLS certificate of ${host} is not trusted (${code})`, {
-      hint: 'set SLIPWAY_CA_FILE to the PEM file of the CA that signed it, or list the host in SLIPWAY_INSECURE_REGISTRIES',
+  if (isNotTlsError(e)) {
+    return new SlipwayError('network', `${host} does not speak TLS: it answered HTTPS with plain HTTP (${code ?? 'EPROTO'})`, {
+      hint: `pass --insecure-registry ${host} to allow plain HTTP with it`,
       cause: e,
     })
   }

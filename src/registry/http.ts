@@ -1,6 +1,4 @@
-import {readFileSync} from 'node:fs'
 import type {Readable} from 'node:stream'
-import {rootCertificates} from 'node:tls'
 import {setFlagsFromString} from 'node:v8'
 
 import {Agent, type Dispatcher} from 'undici'
@@ -8,6 +6,9 @@ import {Agent, type Dispatcher} from 'undici'
 import {SlipwayError} from '../errors.js'
 import {redactSecrets} from '../redact.js'
 import {DEFAULTS, type ResolvedOptions} from './options.js'
+import {TlsSettings} from './tls/host-tls.js'
+import {isInsecureHost} from './tls/insecure-hosts.js'
+import {explainTlsFailure} from './tls/tls-failure.js'
 
 export type RequestBody = Buffer | (() => Readable | Promise<Readable>)
 
@@ -16,7 +17,10 @@ export interface HttpRequest {
   url: URL
   headers: Record<string, string>
   body?: RequestBody
-  /** Skip TLS verification (hosts in SLIPWAY_INSECURE_REGISTRIES). */
+  /**
+   * Skip TLS verification for the request's own host (an --insecure-registry the caller matched by
+   * registry name). A redirect to another host is insecure only if that host is listed itself.
+   */
   insecure?: boolean
 }
 
@@ -46,18 +50,20 @@ function keepWasmOnBaselineCompiler(): void {
 }
 
 /**
- * One keep-alive connection pool per process for every registry and token server; follows redirects
- * itself so that credentials never travel to another host.
+ * Keep-alive connection pools for every registry and token server: one for plain HTTP and one per HTTPS
+ * host with that host's own TLS settings (certs.d CAs and client certificate, ./tls/host-tls.ts), so a
+ * client certificate is presented to its own host only, redirects included. Follows redirects itself so
+ * that credentials never travel to another host either.
  */
 export class HttpClient {
-  private readonly agent: Agent
-  private insecureAgent?: Agent
+  private readonly agents = new Map<string, Agent>()
   private readonly opts: ResolvedOptions
+  private readonly tls: TlsSettings
 
   constructor(opts: ResolvedOptions) {
     keepWasmOnBaselineCompiler()
     this.opts = opts
-    this.agent = new Agent({...this.agentOptions(), connect: {...(opts.caFile ? {ca: [...rootCertificates, readCa(opts.caFile)]} : {}), timeout: 15_000}})
+    this.tls = new TlsSettings(opts.env, opts.caFile)
   }
 
   /**
@@ -70,10 +76,25 @@ export class HttpClient {
     return {headersTimeout: this.opts.timeoutMs, bodyTimeout: this.opts.timeoutMs, keepAliveTimeout: 10_000, connections: this.opts.jobs}
   }
 
-  private dispatcher(insecure: boolean | undefined): Agent {
-    if (!insecure) return this.agent
-    this.insecureAgent ??= new Agent({...this.agentOptions(), connect: {rejectUnauthorized: false, timeout: 15_000}})
-    return this.insecureAgent
+  private dispatcher(url: URL, insecure: boolean): Agent {
+    const https = url.protocol === 'https:'
+    const key = https ? `${insecure ? 'insecure ' : ''}${url.hostname}:${url.port || '443'}` : 'http'
+    let agent = this.agents.get(key)
+    if (!agent) {
+      const tls = https ? {secureContext: this.tls.forHost(url.hostname, url.port || '443').secureContext, rejectUnauthorized: !insecure} : {}
+      agent = new Agent({...this.agentOptions(), connect: {...tls, timeout: 15_000}})
+      this.agents.set(key, agent)
+    }
+    return agent
+  }
+
+  /** A TLS failure said in one line with what was tried, or the error as it was. */
+  private async explain(url: URL, insecure: boolean, e: unknown): Promise<unknown> {
+    if (url.protocol !== 'https:') return e
+    const port = url.port || '443'
+    const host = url.hostname.replace(/^\[|\]$/g, '')
+    const ctx = {tls: this.tls.forHost(url.hostname, port), insecure, suggestedDir: this.tls.suggestedDir(url.hostname, port)}
+    return (await explainTlsFailure(host, port, e, ctx)) ?? e
   }
 
   async send(req: HttpRequest): Promise<HttpResponse> {
@@ -82,9 +103,10 @@ export class HttpClient {
     let body = req.body
     for (let hop = 0; ; hop++) {
       const started = Date.now()
+      const insecure = hop === 0 || url.host === req.url.host ? Boolean(req.insecure) : isInsecureHost(this.opts.insecureHosts, url.host)
       let res: Dispatcher.ResponseData
       try {
-        res = await this.dispatcher(req.insecure).request({
+        res = await this.dispatcher(url, insecure).request({
           origin: url.origin,
           path: `${url.pathname}${url.search}`,
           method: method as Dispatcher.HttpMethod,
@@ -97,7 +119,7 @@ export class HttpClient {
         })
       } catch (e) {
         this.log(`${method} ${url.href} failed after ${Date.now() - started} ms: ${(e as Error).message}`, headers)
-        throw e
+        throw await this.explain(url, insecure, e)
       }
       this.log(`${method} ${url.href} → ${res.statusCode} (${Date.now() - started} ms)`, headers)
       const location = res.headers.location
@@ -123,15 +145,7 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.agent.close(), this.insecureAgent?.close()])
-  }
-}
-
-function readCa(file: string): string {
-  try {
-    return readFileSync(file, 'utf8')
-  } catch (e) {
-    throw new SlipwayError('usage', `cannot read the CA file ${file} (SLIPWAY_CA_FILE): ${(e as Error).message}`, {hint: 'point SLIPWAY_CA_FILE at a PEM certificate file'})
+    await Promise.all([...this.agents.values()].map(a => a.close()))
   }
 }
 

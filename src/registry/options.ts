@@ -1,3 +1,5 @@
+import {type InsecureHost, insecureHostsFromEnv, parseInsecureHost} from './tls/insecure-hosts.js'
+
 /**
  * Options of the registry client, with every default in this one place.
  */
@@ -26,13 +28,20 @@ export interface RegistryClientOptions {
   userAgent?: string
   /** Extra CA certificate(s) (PEM file) trusted besides the system CAs. Default `$SLIPWAY_CA_FILE`. */
   caFile?: string
-  /** Hosts that may be spoken to over plain HTTP or HTTPS without verification. Default `$SLIPWAY_INSECURE_REGISTRIES`. */
+  /**
+   * Hosts that may be spoken to over plain HTTP or HTTPS without verification (--insecure-registry): `HOST`
+   * for every port, `HOST:PORT` for one. Added to those in `$SLIPWAY_INSECURE_REGISTRY` (comma-separated;
+   * `$SLIPWAY_INSECURE_REGISTRIES` is its older name).
+   */
   insecureRegistries?: string[]
   /** Hosts whose 404 answers to HEAD are confirmed with a GET, besides those head-checks.ts knows. Default `$SLIPWAY_HEAD_CONFIRM_REGISTRIES`. */
   headConfirmRegistries?: string[]
   /** Explicit credentials (the --registry-username/--registry-password flags) for one registry; they win there over every other source. */
   credentials?: RegistryCredentials
-  /** Environment read for credentials, CA file, insecure registries and debug logging. Default `process.env`. */
+  /**
+   * Environment read for credentials, CA files (SLIPWAY_CA_FILE, SSL_CERT_FILE, SSL_CERT_DIR), certs.d roots
+   * (SLIPWAY_CERTS_D, XDG_CONFIG_HOME), insecure registries and debug logging. Default `process.env`.
+   */
   env?: NodeJS.ProcessEnv
   /** Timeout waiting for response headers and between body chunks, in ms. Default 60 000. */
   timeoutMs?: number
@@ -62,7 +71,7 @@ export interface ResolvedOptions {
   retryBaseMs: number
   userAgent: string
   caFile?: string
-  insecureRegistries: string[]
+  insecureHosts: InsecureHost[]
   headConfirmRegistries: string[]
   credentials?: RegistryCredentials
   env: NodeJS.ProcessEnv
@@ -104,7 +113,11 @@ export const DEFAULTS = {
 
 export function resolveOptions(opts: RegistryClientOptions = {}): ResolvedOptions {
   const env = opts.env ?? process.env
-  const insecure = opts.insecureRegistries ?? (env.SLIPWAY_INSECURE_REGISTRIES ?? '').split(',')
+  const insecure = [
+    ...(opts.insecureRegistries ?? []),
+    ...insecureHostsFromEnv(env.SLIPWAY_INSECURE_REGISTRY),
+    ...insecureHostsFromEnv(env.SLIPWAY_INSECURE_REGISTRIES),
+  ]
   const headConfirm = opts.headConfirmRegistries ?? (env.SLIPWAY_HEAD_CONFIRM_REGISTRIES ?? '').split(',')
   const caFile = opts.caFile ?? (env.SLIPWAY_CA_FILE || undefined)
   return {
@@ -114,7 +127,7 @@ export function resolveOptions(opts: RegistryClientOptions = {}): ResolvedOption
     retryBaseMs: opts.retryBaseMs ?? DEFAULTS.retryBaseMs,
     userAgent: opts.userAgent ?? DEFAULTS.userAgent,
     ...(caFile ? {caFile} : {}),
-    insecureRegistries: insecure.map((h) => h.trim()).filter((h) => h !== ''),
+    insecureHosts: insecure.map(parseInsecureHost),
     headConfirmRegistries: headConfirm.map((h) => h.trim()).filter((h) => h !== ''),
     ...(opts.credentials ? {credentials: opts.credentials} : {}),
     env,

@@ -6,6 +6,7 @@ import type {Scope} from './auth/scope.js'
 import {isNotTlsError, isRetryableNetworkError, isTemporaryStatus, networkError, registryErrorFor, errorCode} from './errors.js'
 import {drain, header, HttpClient, type HttpResponse, readText, type RequestBody} from './http.js'
 import type {ResolvedOptions} from './options.js'
+import {isInsecureHost} from './tls/insecure-hosts.js'
 import {parseRetryAfter, RetryBudget, sleep} from './retry.js'
 
 export interface ApiRequest {
@@ -40,7 +41,7 @@ export class Transport {
   }
 
   isInsecure(registry: string): boolean {
-    return this.opts.insecureRegistries.includes(registry) || this.opts.insecureRegistries.includes(apiHost(registry))
+    return isInsecureHost(this.opts.insecureHosts, registry) || isInsecureHost(this.opts.insecureHosts, apiHost(registry))
   }
 
   /** `https://host/` or, for loopback and insecure registries that do not speak TLS, `http://host/`. Cached. */

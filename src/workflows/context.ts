@@ -14,6 +14,8 @@ export interface ContextOptions {
    * they are for: the command's REPO (or REF). Without `registry` they go nowhere.
    */
   credentials?: {username?: string; password?: string; registry?: string; from?: 'flags' | 'environment'}
+  /** --insecure-registry hosts (the registry client adds SLIPWAY_INSECURE_REGISTRY's). */
+  insecureRegistries?: string[]
   /** Aborts long work (transfers, shell stages, extraction) when the command is interrupted. */
   signal?: AbortSignal
 }
@@ -46,6 +48,7 @@ export class WorkflowContext {
       env: this.env,
       jobs: this.jobs,
       signal: this.signal,
+      ...(opts.insecureRegistries?.length ? {insecureRegistries: opts.insecureRegistries} : {}),
       ...(username && password && registry ? {credentials: {username, password, registry, ...(from ? {from} : {})}} : {}),
     }
   }

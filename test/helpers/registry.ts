@@ -1,19 +1,24 @@
 import {execFile, spawn, type ChildProcess} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {closeSync, openSync, readFileSync} from 'node:fs'
-import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {copyFile, mkdir, readFile, writeFile} from 'node:fs/promises'
 import {request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import {createServer, type AddressInfo} from 'node:net'
+import {networkInterfaces} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
-import {makeSigningCertificate, makeTestCertificates, type TestCertificates} from './tls.js'
+import {type ClientCertificate, makeClientCertificate, makeSigningCertificate, makeTestCertificates, type TestCertificates} from './tls.js'
 import {startTokenIssuer, type TokenIssuer} from './token-issuer.js'
 import {makeTempDir, removeTempDir} from './tmp.js'
 
 /**
  * A real registry (Debian's docker-registry, distribution 2.8.2) on a free 127.0.0.1 port, for tests.
  *   plain     HTTP, anonymous, every action allowed.
+ *   tls       HTTPS (server cert signed by a CA made here, `caFile`), anonymous.
+ *   tls-client-cert
+ *             HTTPS as `tls`, and every client must present a certificate signed by a client CA of its own
+ *             (distribution's `http.tls.clientcas`, i.e. Go's RequireAndVerifyClientCert): `clientCert`.
  *   tls-basic HTTPS (server cert signed by a CA made here, `caFile`), htpasswd basic auth for one user.
  *   token     distribution's `auth: token` with a token issuer from ./token-issuer.ts; HTTPS for both the
  *             registry and the issuer (same CA) unless `{tls: false}`. Two users: `username` (pull, push,
@@ -21,7 +26,7 @@ import {makeTempDir, removeTempDir} from './tmp.js'
  * Storage is a temp dir (filesystem driver, deletes enabled). The registry logs at level error, plus its
  * access log, to `logFile` (SLIPWAY_TEST_REGISTRY_LOG_LEVEL=debug for more).
  */
-export type RegistryVariant = 'plain' | 'tls-basic' | 'token'
+export type RegistryVariant = 'plain' | 'tls' | 'tls-client-cert' | 'tls-basic' | 'token'
 
 export interface RegistryOptions {
   /** token variant: lifetime of issued tokens (default 300 s). */
@@ -30,16 +35,23 @@ export interface RegistryOptions {
   tls?: boolean
   /** `storage.delete.enabled` (default true): false makes a registry that refuses every delete. */
   deleteEnabled?: boolean
+  /**
+   * IPv4 address to listen on (default 127.0.0.1). One of the machine's own non-loopback addresses
+   * (`nonLoopbackAddress()`) makes a registry slipway does not treat as local: no plain-HTTP fallback.
+   */
+  address?: string
 }
 
 export interface TestRegistry {
   variant: RegistryVariant
-  /** '127.0.0.1:PORT': what goes into image references. */
+  /** '127.0.0.1:PORT' (or the `address` asked for): what goes into image references. */
   host: string
   /** 'http://127.0.0.1:PORT' or 'https://127.0.0.1:PORT' */
   url: string
   /** PEM of the CA that signed the registry's (and the token issuer's) certificate; set when TLS is on. */
   caFile?: string
+  /** tls-client-cert only: a certificate and key the registry accepts from clients. */
+  clientCert?: ClientCertificate
   /** A user allowed to pull, push and delete (tls-basic, token). */
   username?: string
   password?: string
@@ -105,11 +117,11 @@ export function startWatchdog(pid: number): ChildProcess {
   return watchdog
 }
 
-async function freePort(): Promise<number> {
+async function freePort(address: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, address, () => {
       const {port} = server.address() as AddressInfo
       server.close(() => resolve(port))
     })
@@ -126,10 +138,16 @@ function randomSecret(): string {
 }
 
 /** Any HTTP answer to GET /v2/ (200 or 401) means the registry is serving. */
-function probe(url: string, ca: Buffer | undefined): Promise<boolean> {
+interface ProbeCert {
+  cert: Buffer
+  key: Buffer
+}
+
+function probe(url: string, ca: Buffer | undefined, clientCert?: ProbeCert): Promise<boolean> {
   return new Promise(resolve => {
     const request = url.startsWith('https:') ? httpsRequest : httpRequest
-    const req = request(`${url}/v2/`, {method: 'GET', ca, timeout: 1000}, res => {
+    // the name is not checked: a registry on an address its certificate does not name is a test case
+    const req = request(`${url}/v2/`, {method: 'GET', ca, ...clientCert, checkServerIdentity: () => undefined, timeout: 1000}, res => {
       res.resume()
       resolve(res.statusCode === 200 || res.statusCode === 401)
     })
@@ -156,7 +174,7 @@ function logTail(logFile: string): string {
 
 class PortTakenError extends Error {}
 
-async function launch(configFile: string, logFile: string, url: string, ca: Buffer | undefined): Promise<Running> {
+async function launch(configFile: string, logFile: string, url: string, ca: Buffer | undefined, cert?: ProbeCert): Promise<Running> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGISTRY_')))
   const logFd = openSync(logFile, 'w')
   let child: ChildProcess
@@ -182,7 +200,7 @@ async function launch(configFile: string, logFile: string, url: string, ca: Buff
       if (/address already in use/.test(log)) throw new PortTakenError(log)
       throw new Error(`docker-registry did not start (${failure.message}); ${logFile}:\n${log}`)
     }
-    if (await probe(url, ca)) return r
+    if (await probe(url, ca, cert)) return r
     if (Date.now() > deadline) {
       await stopRunning(r)
       throw new Error(`docker-registry did not answer ${url}/v2/ within ${READY_TIMEOUT_MS} ms; ${logFile}:\n${logTail(logFile)}`)
@@ -211,12 +229,20 @@ export async function startRegistry(variant: RegistryVariant = 'plain', opts: Re
 }
 
 async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOptions): Promise<TestRegistry> {
+  const address = opts.address ?? '127.0.0.1'
   const storageDir = join(dir, 'storage')
   const logFile = join(dir, 'registry.log')
   await mkdir(storageDir)
-  const useTls = variant === 'tls-basic' || (variant === 'token' && opts.tls !== false)
+  const useTls = variant === 'tls' || variant === 'tls-client-cert' || variant === 'tls-basic' || (variant === 'token' && opts.tls !== false)
   const certs: TestCertificates | undefined = useTls ? await makeTestCertificates(join(dir, 'tls')) : undefined
   const ca = certs ? await readFile(certs.caFile) : undefined
+  const clientCert = variant === 'tls-client-cert' ? await makeClientCertificate(join(dir, 'client')) : undefined
+  const probeCert = clientCert && {cert: await readFile(clientCert.certFile), key: await readFile(clientCert.keyFile)}
+  if (certs && clientCert) {
+    // skopeo's --cert-dir is a certs.d host directory: the client pair goes beside ca.crt
+    await copyFile(clientCert.certFile, join(certs.certDir, 'client.cert'))
+    await copyFile(clientCert.keyFile, join(certs.certDir, 'client.key'))
+  }
 
   let username: string | undefined
   let password: string | undefined
@@ -251,8 +277,8 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
   let port = 0
   try {
     for (let attempt = 1; r === undefined; attempt++) {
-      port = await freePort()
-      const url = `${useTls ? 'https' : 'http'}://127.0.0.1:${port}`
+      port = await freePort(address)
+      const url = `${useTls ? 'https' : 'http'}://${address}:${port}`
       // JSON is YAML, so no YAML writer is needed.
       const config = {
         version: '0.1',
@@ -263,16 +289,16 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
           maintenance: {uploadpurging: {enabled: false}},
         },
         http: {
-          addr: `127.0.0.1:${port}`,
+          addr: `${address}:${port}`,
           secret: randomSecret(),
-          ...(certs ? {tls: {certificate: certs.certFile, key: certs.keyFile}} : {}),
+          ...(certs ? {tls: {certificate: certs.certFile, key: certs.keyFile, ...(clientCert ? {clientcas: [clientCert.caFile]} : {})}} : {}),
         },
         ...(auth ? {auth} : {}),
       }
       const configFile = join(dir, 'config.yml')
       await writeFile(configFile, JSON.stringify(config, null, 2))
       try {
-        r = await launch(configFile, logFile, url, ca)
+        r = await launch(configFile, logFile, url, ca, probeCert)
       } catch (error) {
         if (!(error instanceof PortTakenError) || attempt >= 3) throw error
       }
@@ -283,13 +309,14 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
   }
 
   const running = r
-  const host = `127.0.0.1:${port}`
+  const host = `${address}:${port}`
   let stopped: Promise<void> | undefined
   return {
     variant,
     host,
     url: `${useTls ? 'https' : 'http'}://${host}`,
     ...(certs ? {caFile: certs.caFile} : {}),
+    ...(clientCert ? {clientCert} : {}),
     ...(username === undefined ? {} : {username, password}),
     ...(readonlyUser ? {readonlyUser} : {}),
     ...(tokenIssuer ? {tokenIssuer} : {}),
@@ -310,6 +337,14 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
       return stopped
     },
   }
+}
+
+/** The first IPv4 address of this machine that is not loopback, if it has one. */
+export function nonLoopbackAddress(): string | undefined {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  }
+  return undefined
 }
 
 /** A manifest as a plain registry serves it: the exact bytes and their media type. */

@@ -17,7 +17,7 @@ describe('TLS and basic auth (tls-basic registry)', () => {
     await untrusted.close()
     expect(e).toBeInstanceOf(SlipwayError)
     expect((e as SlipwayError).kind).toBe('network')
-    expect((e as SlipwayError).userLine).toMatch(new RegExp(`^TLS certificate of ${reg.host} is not trusted .*set SLIPWAY_CA_FILE`))
+    expect((e as SlipwayError).userLine).toMatch(new RegExp(`^TLS certificate of ${reg.host} is not trusted: signed by an unknown authority .*CAs tried: system roots.*, or pass --insecure-registry ${reg.host}$`))
 
     const client = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!}, credentials: {username: reg.username!, password: reg.password!, registry: reg.host}})
     expect(await client.ping(reg.host)).toEqual({url: `https://${reg.host}/`, auth: 'basic'})

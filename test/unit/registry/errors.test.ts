@@ -41,11 +41,15 @@ describe('registryErrorFor', () => {
 
 describe('networkError', () => {
   const err = (code: string) => Object.assign(new Error(`failed ${code}`), {code})
-  it('explains unknown hosts, refused connections and untrusted certificates', () => {
+  it('explains unknown hosts and refused connections', () => {
     expect(networkError('nope.invalid:5000', err('ENOTFOUND')).message).toBe('cannot resolve registry host nope.invalid:5000')
     expect(networkError('h:1', err('ECONNREFUSED')).message).toBe('connection to h:1 refused')
-    const tls = networkError('h:1', Object.assign(new Error('x'), {cause: err('UNABLE_TO_VERIFY_LEAF_SIGNATURE')}))
-    expect(tls.kind).toBe('network')
-    expect(tls.userLine).toMatch(/^TLS certificate of h:1 is not trusted .*SLIPWAY_CA_FILE/)
+  })
+})
+
+describe('networkError for a host that does not speak TLS', () => {
+  it('names --insecure-registry for plain HTTP', () => {
+    const e = networkError('192.0.2.9:5000', Object.assign(new Error('ssl3_get_record:wrong version number'), {code: 'ERR_SSL_WRONG_VERSION_NUMBER'}))
+    expect(e.userLine).toBe('192.0.2.9:5000 does not speak TLS: it answered HTTPS with plain HTTP (ERR_SSL_WRONG_VERSION_NUMBER): pass --insecure-registry 192.0.2.9:5000 to allow plain HTTP with it')
   })
 })
