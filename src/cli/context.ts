@@ -7,11 +7,12 @@ export interface ContextFlags {
   'registry-username'?: string
   'registry-password'?: string
   jobs?: number
-  json?: boolean
+  quiet?: boolean
+  verbose?: boolean
 }
 
 /**
- * The workflow context for a command's flags; --json keeps stderr to warnings and errors. The explicit
+ * The workflow context for a command's flags, logging at --quiet/--verbose (--json does not change it). The explicit
  * credentials are for `credentialsFor` only, the registry of the command's REPO (or REF); a command
  * without one (e.g. `dimg build`) sends them nowhere.
  */
@@ -24,7 +25,7 @@ export function contextFromFlags(flags: ContextFlags, credentialsFor?: string): 
     })
   }
   return new WorkflowContext({
-    reporter: createReporter({quiet: flags.json}),
+    reporter: createReporter(flags.quiet ? 'quiet' : flags.verbose ? 'verbose' : 'normal'),
     jobs: flags.jobs,
     credentials: username && password ? {username, password, registry: credentialsFor, from: givenAs(username, password)} : undefined,
     signal: interruptSignal,

@@ -222,6 +222,7 @@ class BuildRun {
         return this.project.git.root
       },
       output: (id, line) => ctx.reporter.output(id, line),
+      phase: (id, name) => ctx.reporter.phase(id, name),
       baseImage: inputs => this.baseImage(inputs),
       mounts: (dimgName, specs) => this.mounts(dimgName, specs),
       artifactRoot: signature => this.artifactRoot(signature),
@@ -273,8 +274,9 @@ class BuildRun {
     return dir
   }
 
+  /** The one line of a stage that is not built: `web: install 3894e17bc28b: cached` (or `cached in REPO`). */
   private cachedLine(label: string, stage: PlannedStage, status: StageStatus): void {
-    this.ctx.reporter.info(`${label}: ${stage.name} ${stage.signature.slice(0, 12)} ${status}`)
+    this.ctx.reporter.info(`${stageLabel(label, stage)}: ${status === 'cached-remote' ? 'cached in REPO' : 'cached'}`)
   }
 
   /**
@@ -335,7 +337,7 @@ class BuildRun {
     const built: BuiltStage[] = []
     for (const stage of dimg.stages.slice(latest + 1)) {
       this.ctx.signal.throwIfAborted()
-      const id = `${label}/${stage.name}`
+      const id = `${label}: ${stage.name}`
       const pending = this.stagesThisRun.get(stage.signature)
       const sameStage = pending ? await pending : undefined
       if (sameStage) {
@@ -350,7 +352,7 @@ class BuildRun {
       let settle: (built: BuiltStage | undefined) => void = () => {}
       this.stagesThisRun.set(stage.signature, new Promise(resolve => (settle = resolve)))
       const t0 = Date.now()
-      this.ctx.reporter.begin(id, `${label}: ${stage.name} ${stage.signature.slice(0, 12)}`)
+      this.ctx.reporter.begin(id, stageLabel(label, stage))
       try {
         const parent = image
         const work: StageWork = {
@@ -360,6 +362,7 @@ class BuildRun {
           id,
           parentRoot: () => {
             if (!parent) throw new SlipwayError('internal', `stage ${stage.name} has no parent image`)
+            this.ctx.reporter.phase(id, 'unpacking root')
             return root.of(parent)
           },
         }
@@ -373,13 +376,14 @@ class BuildRun {
         const seconds = (Date.now() - t0) / 1000
         outcomes.push({name: stage.name, signature: stage.signature, status: 'built', image, ...(update ? {descriptor: update.descriptor} : {})})
         reports.push({name: stage.name, signature: stage.signature, status: 'built', size: result.layer?.size ?? 0, seconds})
-        this.ctx.reporter.end(id, `built in ${seconds.toFixed(1)}s${update ? '' : ' (lower layers in REPO)'}`)
+        const layerBytes = result.layer?.size ?? 0
+        this.ctx.reporter.end(id, `built ${seconds.toFixed(1)}s${update ? '' : ' (lower layers in REPO)'}`, layerBytes > 0 ? {layerBytes} : undefined)
       } catch (e) {
         // a dimg waiting for this stage builds it itself
         this.stagesThisRun.delete(stage.signature)
         settle(undefined)
         this.ctx.reporter.end(id, 'failed')
-        throw await this.stageFailure(e, label, stage, root)
+        throw await this.stageFailure(e, id, label, stage, root)
       }
     }
     // a stage pending when it was built is complete once a later stage fetched the layers it stands on
@@ -441,10 +445,10 @@ class BuildRun {
     return update
   }
 
-  private async stageFailure(e: unknown, label: string, stage: PlannedStage, stageRoot: Root): Promise<unknown> {
+  private async stageFailure(e: unknown, id: string, label: string, stage: PlannedStage, stageRoot: Root): Promise<unknown> {
     const root = stageRoot.path
     if (!(e instanceof StageCommandError)) return e
-    if (!this.ctx.reporter.showsOutput) for (const line of e.outputTail) process.stderr.write(`[${label}: ${stage.name}] ${line}\n`)
+    this.ctx.reporter.failedOutput(id, e.outputTail)
     if (this.opts.introspectError) {
       if (process.stdin.isTTY && process.stdout.isTTY) {
         this.ctx.reporter.info(`${label}: ${stage.name} failed; opening a shell in its root (exit to continue)`)
@@ -538,6 +542,11 @@ class BuildRun {
     }
     return root
   }
+}
+
+/** How a stage is named in the log: `web: install 3894e17bc28b`. */
+function stageLabel(dimgLabel: string, stage: PlannedStage): string {
+  return `${dimgLabel}: ${stage.name} ${stage.signature.slice(0, 12)}`
 }
 
 /**
