@@ -158,7 +158,7 @@ export class TtyReporter implements Reporter {
   }
 
   private liveLines(): string[] {
-    const width = Math.max(40, (this.out.columns ?? 100) - 1)
+    const width = Math.max(40, (this.out.columns || 100) - 1)
     const now = Date.now()
     const spin = SPINNER[this.frame % SPINNER.length]
     const items = [...this.items.values()]
@@ -193,7 +193,6 @@ export class TtyReporter implements Reporter {
       this.draw()
     }, TICK_MS)
     this.timer.unref()
-    this.draw()
   }
 
   /** Clears the live lines and shows the cursor; drawing starts again with the next item. */
@@ -244,7 +243,7 @@ export class TtyReporter implements Reporter {
       return
     }
     const line = endLine(item, id, outcome, details)
-    this.printAbove(outcome === 'failed' ? colour.red(line) : outcome.startsWith('built') ? colour.green(line) : line)
+    this.printAbove(outcome === 'failed' || outcome === 'interrupted' ? colour.red(line) : outcome.startsWith('built') ? colour.green(line) : line)
   }
 
   image(event: ImageTransferred): void {

@@ -8,8 +8,9 @@ import {type Isolation, type LayerCompression, runStage, type SandboxMount, Stag
 import {type GuardedDir, hostMountDir} from '../build/host-mount.js'
 import {type BuildServices, builderFor, recordedOwnerIds, type StageBuilder, type StageWork} from '../builder/index.js'
 import type {CachedStage, StageCaches} from '../cache/index.js'
-import type {MountSpec} from '../config/types.js'
+import type {GitMapping, MountSpec} from '../config/types.js'
 import {SlipwayError} from '../errors.js'
+import {uncommittedPaths} from '../git/git.js'
 import {blobsMissingFrom, type Image, loadStoreImage, normalizeImage, relabel, saveImage, storeSource, storeThen} from '../image/index.js'
 import {formatRef, parseImageRef, type Repository} from '../oci/ref.js'
 import type {Descriptor} from '../oci/types.js'
@@ -112,6 +113,7 @@ export async function buildProject(
 ): Promise<{plan: ProjectPlan; report: BuildReport; dimgs: DimgOutcome[]}> {
   const started = Date.now()
   const {project, plan, caches} = await planWithCaches(ctx, opts)
+  await warnOfUncommittedChanges(ctx, project, plan)
   const run = await BuildRun.start(ctx, project, plan, caches, opts)
   try {
     run.lookUpCachedPrefixes(plan.dimgs)
@@ -382,7 +384,7 @@ class BuildRun {
         // a dimg waiting for this stage builds it itself
         this.stagesThisRun.delete(stage.signature)
         settle(undefined)
-        this.ctx.reporter.end(id, 'failed')
+        this.ctx.reporter.end(id, this.ctx.signal.aborted ? 'interrupted' : 'failed')
         throw await this.stageFailure(e, id, label, stage, root)
       }
     }
@@ -542,6 +544,29 @@ class BuildRun {
     }
     return root
   }
+}
+
+/**
+ * Outside --dev stages are built from the commit: uncommitted changes to the files the planned dimgs map
+ * are not in them. Said once, naming how many files and the first two.
+ */
+async function warnOfUncommittedChanges(ctx: WorkflowContext, project: Project, plan: ProjectPlan): Promise<void> {
+  if (project.dev || !project.git) return
+  const planned = new Set(plan.dimgs.map(d => d.name))
+  const mappings = project.config.dimgs.filter(d => planned.has(d.name)).flatMap(d => d.git.filter(m => m.remote === undefined))
+  const paths = await uncommittedPaths(project.git.root, mappings.flatMap(mappingPathspecs))
+  if (paths.length === 0) return
+  const named = paths.slice(0, 2).join(', ') + (paths.length > 2 ? ', …' : '')
+  const files = paths.length === 1 ? '1 mapped file has' : `${paths.length} mapped files have`
+  ctx.reporter.warn(`${files} uncommitted changes (${named}); they are not built: commit them, or build with --dev to build the work tree as it is`)
+}
+
+/** The git pathspecs of a mapping's files: its `add` path narrowed by its include and exclude globs. */
+function mappingPathspecs(m: GitMapping): string[] {
+  const base = m.add.replace(/^\/+|\/+$/g, '')
+  const under = (glob: string) => (base === '' ? glob : `${base}/${glob}`)
+  const include = m.includePaths.length === 0 ? [base === '' ? ':(top)' : `:(top,literal)${base}`] : m.includePaths.flatMap(g => [`:(top,glob)${under(g)}`, `:(top,glob)${under(g)}/**`])
+  return [...include, ...m.excludePaths.flatMap(g => [`:(top,glob,exclude)${under(g)}`, `:(top,glob,exclude)${under(g)}/**`])]
 }
 
 /** How a stage is named in the log: `web: install 3894e17bc28b`. */
