@@ -556,7 +556,8 @@ async function warnOfUncommittedChanges(ctx: WorkflowContext, project: Project, 
   const mappings = project.config.dimgs.filter(d => planned.has(d.name)).flatMap(d => d.git.filter(m => m.remote === undefined))
   const paths = await uncommittedPaths(project.git.root, mappings.flatMap(mappingPathspecs))
   if (paths.length === 0) return
-  const named = paths.slice(0, 2).join(', ') + (paths.length > 2 ? ', …' : '')
+  // a file name may hold anything but NUL: one with control characters is shown quoted, never raw on the terminal
+  const named = paths.slice(0, 2).map(p => (/[\x00-\x1f\x7f]/.test(p) ? JSON.stringify(p) : p)).join(', ') + (paths.length > 2 ? ', …' : '')
   const files = paths.length === 1 ? '1 mapped file has' : `${paths.length} mapped files have`
   ctx.reporter.warn(`${files} uncommitted changes (${named}); they are not built: commit them, or build with --dev to build the work tree as it is`)
 }
