@@ -18,6 +18,8 @@ export interface BuildServices {
   gitRoot(revision: GitRevision): string
   /** A line a stage command printed. */
   output(id: string, line: string): void
+  /** What the stage is doing now ("running", "writing layer"), for the live display. */
+  phase(id: string, name: string): void
   /** The base image of a `from` stage, in the store. */
   baseImage(inputs: Extract<StageInputs, {kind: 'from'}>): Promise<Image>
   mounts(dimgName: string | null, specs: MountSpec[]): Promise<SandboxMount[]>

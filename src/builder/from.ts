@@ -4,5 +4,8 @@ import type {StageBuilder} from './builder.js'
 export const fromBuilder: StageBuilder<'from'> = {
   kind: 'from',
   needsParentFiles: () => false,
-  build: async (services, _work, inputs) => ({image: await services.baseImage(inputs), rootIsBuilt: false}),
+  build: async (services, work, inputs) => {
+    services.phase(work.id, 'pulling base image')
+    return {image: await services.baseImage(inputs), rootIsBuilt: false}
+  },
 }

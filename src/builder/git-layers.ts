@@ -20,6 +20,7 @@ export const gitArchiveBuilder: StageBuilder<'gitArchive'> = {
   build: async (services, work, inputs) => {
     const parent = parentOf(work)
     const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, accountsInLayers(parent, async () => (await work.parentRoot()).path, services.signal))
+    services.phase(work.id, 'writing layer')
     const layer = await storeLayer(
       services.store,
       services.lease,
@@ -43,6 +44,7 @@ export const gitPatchBuilder: StageBuilder<'gitLatestPatch'> = {
     const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, accountsInLayers(parent, async () => (await work.parentRoot()).path, services.signal))
     const repoDir = services.gitRoot(inputs.revision)
     const patch = await gitPatchChanges({repoDir, fromCommit: inputs.fromCommit, toCommit: inputs.revision.contentRef, mappings})
+    services.phase(work.id, 'writing layer')
     const layer = await storeLayer(services.store, services.lease, await gitPatchLayer(patch, {repoDir, mappings, mtime: services.mtimeClamp, compression: services.compression}), services.signal)
     const history = {created: new Date().toISOString(), created_by: `slipway ${work.stage.name}`}
     return {image: appendLayer(parent, layer, history), layer, rootIsBuilt: false, ownerIds}

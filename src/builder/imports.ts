@@ -20,6 +20,6 @@ export const importsBuilder: StageBuilder<'imports'> = {
       created: new Date().toISOString(),
       created_by: `slipway ${work.stage.name}: ${inputs.imports.map(i => `${i.artifact}:${i.add} → ${i.to}`).join(', ')}`,
     }
-    return {...(await layerFromChanges(services, parent, root, changes, history)), rootIsBuilt: true}
+    return {...(await layerFromChanges(services, work.id, parent, root, changes, history)), rootIsBuilt: true}
   },
 }

@@ -17,9 +17,11 @@ export async function parentFiles(work: StageWork): Promise<{parent: Image; root
 }
 
 /** The layer of what changed in `root` (none when nothing did), appended to the image. */
-export async function layerFromChanges(services: BuildServices, image: Image, root: string, changed: RootChanges, history: HistoryEntry): Promise<{image: Image; layer?: LayerBlob}> {
+export async function layerFromChanges(services: BuildServices, id: string, image: Image, root: string, changed: RootChanges, history: HistoryEntry): Promise<{image: Image; layer?: LayerBlob}> {
+  services.phase(id, 'finding changes')
   const changes = await changed()
   if (changes.length === 0) return {image: appendLayer(image, undefined, history)}
+  services.phase(id, services.compression === 'gzip' ? 'writing layer, compressing' : 'writing layer')
   const layer = await storeLayer(services.store, services.lease, writeLayer(root, changes, {mtimeClamp: services.mtimeClamp, compression: services.compression, hostIds: rootlessIds()}), services.signal)
   return {image: appendLayer(image, layer, history), layer}
 }

@@ -16,6 +16,7 @@ export const shellBuilder: StageBuilder<'shell'> = {
     const {parent, root, changes} = await parentFiles(work)
     if (inputs.git) await bringGitFilesUpToDate(services, parent, root, inputs.git.mappings, inputs.git.revision)
     const config = parent.config.config ?? {}
+    services.phase(work.id, 'running')
     await runStage({
       root,
       commands: inputs.commands,
@@ -28,7 +29,7 @@ export const shellBuilder: StageBuilder<'shell'> = {
       signal: services.signal,
     })
     const history = {created: new Date().toISOString(), created_by: `/bin/sh -ec ${JSON.stringify(inputs.commands.join('\n'))}`}
-    return {...(await layerFromChanges(services, parent, root, changes, history)), rootIsBuilt: true}
+    return {...(await layerFromChanges(services, work.id, parent, root, changes, history)), rootIsBuilt: true}
   },
 }
 

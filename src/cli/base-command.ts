@@ -6,21 +6,29 @@ import {isSlipwayError, EXIT_CODES, SlipwayError} from '../errors.js'
 import {writeFileAtomic} from '../store/fs-atomic.js'
 import {redactSecrets} from '../redact.js'
 import {installInterruptHandlers, interruptedBy, interruptExitCode} from './interrupt.js'
+import {stopLiveDisplays, type Verbosity} from './progress.js'
 
 /**
- * Every command's base: `--debug`, `--json` where the command enables it, and one place where errors
- * become a single line on stderr with the exit code of their kind. An interrupted command (cli/interrupt.ts)
+ * Every command's base: `--debug`, `--quiet`/`--verbose`, `--json` where the command enables it, and one
+ * place where errors become a single line on stderr with the exit code of their kind. Results go to stdout
+ * (`this.log`, `printJson`), everything else to stderr (`note`). An interrupted command (cli/interrupt.ts)
  * exits 128+signal once its cleanup ran, whatever error the interruption surfaced as.
  */
 export abstract class BaseCommand extends Command {
   static baseFlags = {
     debug: Flags.boolean({description: 'Show stack traces and HTTP exchanges (secrets redacted).', helpGroup: 'GLOBAL'}),
+    quiet: Flags.boolean({char: 'q', description: 'Print only errors, warnings and results (stdout).', helpGroup: 'GLOBAL', exclusive: ['verbose']}),
+    verbose: Flags.boolean({description: 'Also log every blob transferred.', helpGroup: 'GLOBAL', exclusive: ['quiet']}),
   }
 
   protected debugEnabled = false
+  /** From --quiet/--verbose, read before parsing so that even a failing parse knows it. */
+  protected verbosity: Verbosity = 'normal'
 
   async init(): Promise<void> {
-    this.debugEnabled = this.argv.includes('--debug') || process.env.SLIPWAY_DEBUG === '1'
+    const own = this.argv.includes('--') ? this.argv.slice(0, this.argv.indexOf('--')) : this.argv
+    this.debugEnabled = own.includes('--debug') || process.env.SLIPWAY_DEBUG === '1'
+    this.verbosity = own.includes('--quiet') || own.includes('-q') ? 'quiet' : own.includes('--verbose') ? 'verbose' : 'normal'
     if (this.debugEnabled) process.env.SLIPWAY_DEBUG = '1'
     installInterruptHandlers()
     await super.init()
@@ -29,6 +37,11 @@ export abstract class BaseCommand extends Command {
   /** Print a value as JSON on stdout (used for --json outputs). */
   protected printJson(value: unknown): void {
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+  }
+
+  /** A log line about the result (a summary, totals): stderr, unless --quiet. */
+  protected note(line: string): void {
+    if (this.verbosity !== 'quiet') process.stderr.write(`${line}\n`)
   }
 
   /**
@@ -55,6 +68,7 @@ export abstract class BaseCommand extends Command {
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
     // oclif's own exits (help, version) pass through
     if (err instanceof Errors.ExitError) throw err
+    stopLiveDisplays()
     if (interruptedBy()) {
       if (this.debugEnabled && err.stack) process.stderr.write(`${redactSecrets(err.stack)}\n`)
       this.exitInterrupted()
@@ -69,6 +83,7 @@ export abstract class BaseCommand extends Command {
 
   /** A command that finished its work although a signal came: it still reports the interruption. */
   protected async finally(err: Error | undefined): Promise<void> {
+    stopLiveDisplays()
     await super.finally(err)
     if (!err && interruptedBy()) this.exitInterrupted()
   }

@@ -9,11 +9,12 @@ export interface ContextFlags {
   'registry-password'?: string
   'insecure-registry'?: string[]
   jobs?: number
-  json?: boolean
+  quiet?: boolean
+  verbose?: boolean
 }
 
 /**
- * The workflow context for a command's flags; --json keeps stderr to warnings and errors. The explicit
+ * The workflow context for a command's flags, logging at --quiet/--verbose (--json does not change it). The explicit
  * credentials are for `credentialsFor` only, the registry of the command's REPO (or REF); a command
  * without one (e.g. `dimg build`) sends them nowhere.
  */
@@ -28,7 +29,7 @@ export function contextFromFlags(flags: ContextFlags, credentialsFor?: string): 
   const insecureRegistries = flags['insecure-registry'] ?? []
   for (const host of insecureRegistries) parseInsecureHost(host)
   return new WorkflowContext({
-    reporter: createReporter({quiet: flags.json}),
+    reporter: createReporter(flags.quiet ? 'quiet' : flags.verbose ? 'verbose' : 'normal'),
     jobs: flags.jobs,
     insecureRegistries,
     credentials: username && password ? {username, password, registry: credentialsFor, from: givenAs(username, password)} : undefined,

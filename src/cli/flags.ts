@@ -31,6 +31,11 @@ export const reportFlags = {
   }),
 }
 
+/** For tables: whole cells however wide the terminal (a pipe always gets them). */
+export const wideFlag = {
+  wide: Flags.boolean({description: 'Show long columns (USED BY) whole instead of fitting the table to the terminal.'}),
+}
+
 export const dryRunFlag = {
   'dry-run': Flags.boolean({description: 'Show what would be done; change nothing.'}),
 }

@@ -1,13 +1,15 @@
 import {type CleanupResult, type StageRow} from '../workflows/stages-cache.js'
 import {planToJson} from '../cleanup/index.js'
 import {formatBytes} from './progress.js'
-import {renderTable} from './table.js'
+import {renderTableWithList} from './table.js'
 
-export function stagesTable(rows: StageRow[]): string {
+/** The stages table fitted to `width` (see tableWidth): a long USED BY list ends with `+N more`. */
+export function stagesTable(rows: StageRow[], width = Number.POSITIVE_INFINITY): string {
   if (rows.length === 0) return 'no stages'
-  return renderTable(
+  return renderTableWithList(
     ['SIGNATURE', 'DIMG', 'STAGE', 'SIZE', 'CREATED', 'USED BY'],
-    rows.map(r => [r.signature.slice(0, 12), r.dimg ?? '-', r.stage ?? '?', formatBytes(r.size), r.created?.replace(/\.\d+Z$/, 'Z') ?? '-', r.usedBy.join(', ') || '-']),
+    rows.map(r => ({cells: [r.signature.slice(0, 12), r.dimg ?? '-', r.stage ?? '?', formatBytes(r.size), r.created?.replace(/\.\d+Z$/, 'Z') ?? '-'], list: r.usedBy})),
+    width,
   )
 }
 

@@ -8,10 +8,18 @@ export function transferLine(t: BlobTotals): string {
   return `uploaded ${formatBytes(t.bytesUploaded)}, mounted ${t.mounted} ${t.mounted === 1 ? 'blob' : 'blobs'}, downloaded ${formatBytes(t.bytesDownloaded)}${copied}`
 }
 
-/** Human summary lines of a push or pull; the last one totals the whole run's transfers (`run`). */
+/**
+ * What a push or pull leaves for stdout, one `REFERENCE DIGEST` line each: the final images, or with
+ * `stages` (stages push and pull) the stage images that are now in REPO or were pulled from it.
+ */
+export function syncResultLines(result: SyncResult, what: 'images' | 'stages'): string[] {
+  if (what === 'images') return result.images.map(i => `${i.image} ${i.digest}`)
+  return result.stages.filter(s => s.digest !== undefined).map(s => `${s.image} ${s.digest}`)
+}
+
+/** The log lines (stderr) a push or pull ends with; the last one totals the whole run's transfers (`run`). */
 export function syncSummary(result: SyncResult, run: BlobTotals): string[] {
   const lines: string[] = []
-  for (const i of result.images) lines.push(`${i.image} ${i.digest}`)
   const count = (status: string) => result.stages.filter(s => s.status === status).length
   const parts = [
     ['pushed', count('pushed')],

@@ -201,3 +201,16 @@ export async function workTreeSnapshot(root: string): Promise<string> {
     await rm(dir, {recursive: true, force: true})
   }
 }
+
+/**
+ * Files under `pathspecs` whose work-tree content differs from HEAD: modified, staged, deleted, and
+ * untracked files that are not ignored (repository-relative paths, as `git status` lists them).
+ */
+export async function uncommittedPaths(root: string, pathspecs: string[]): Promise<string[]> {
+  if (pathspecs.length === 0) return []
+  const out = await runGit(root, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', ...pathspecs])
+  return out
+    .split('\0')
+    .filter(Boolean)
+    .map(entry => entry.slice(3))
+}

@@ -2,6 +2,7 @@ import pLimit from 'p-limit'
 
 import type {Digest} from '../oci/digest.js'
 import type {Descriptor} from '../oci/types.js'
+import type {ImageTransferred} from './context.js'
 
 /**
  * What happened to one blob: `uploaded` from the local store, `copied` from another repository of the
@@ -49,6 +50,13 @@ export function sumTotals(all: BlobTotals[]): BlobTotals {
 
 export function totalsOf(blobs: TransferredBlob[]): BlobTotals {
   return blobs.reduce(addBlob, emptyTotals())
+}
+
+/** An image's one log event: its blobs, their bytes, and the bytes of those this run moved (`moved`). */
+export function imageTransferred(verb: ImageTransferred['verb'], ref: string, blobs: Descriptor[], moved: (d: Descriptor) => boolean): ImageTransferred {
+  const distinct = [...new Map(blobs.map(d => [d.digest, d])).values()]
+  const sum = (ds: Descriptor[]) => ds.reduce((n, d) => n + d.size, 0)
+  return {verb, ref, blobs: distinct.length, bytes: sum(distinct), movedBytes: sum(distinct.filter(moved))}
 }
 
 /**

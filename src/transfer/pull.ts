@@ -8,7 +8,7 @@ import type {Descriptor, ImageIndex, ImageManifest} from '../oci/types.js'
 import {toOciManifest} from '../oci/docker-schema2.js'
 import {isImageIndex} from '../oci/types.js'
 import type {FetchedManifest} from '../registry/index.js'
-import {forEachBlob, type TransferredBlob} from './blobs.js'
+import {forEachBlob, imageTransferred, type TransferredBlob} from './blobs.js'
 import type {TransferContext} from './context.js'
 import {imageBlobs, parseManifest} from './manifests.js'
 
@@ -105,7 +105,8 @@ export async function pullImages(ctx: TransferContext, items: PullItem[]): Promi
           ctx.transfers.record(repo, d.digest)
           if (await store.hasBlob(d.digest)) return ctx.transfers.count({digest: d.digest, size: d.size, outcome: 'present'})
           const id = `pull ${d.digest}`
-          ctx.reporter.begin(id, `${repo.path}@${d.digest.slice(7, 19)}`, d.size)
+          ctx.reporter.begin(id, `${repo.path}@${d.digest.slice(7, 19)}`, {total: d.size, detail: true})
+          ctx.reporter.phase(id, 'downloading')
           // the store's writer hashes what it writes and keeps nothing that does not match: no second hash here
           const open = () => client.getBlob(repo, d.digest, {size: d.size, checkDigest: false, onProgress: bytes => ctx.reporter.progress(id, bytes)})
           await store.writeBlob(open, {digest: d.digest, size: d.size}, lease)
@@ -131,6 +132,8 @@ export async function pullImages(ctx: TransferContext, items: PullItem[]): Promi
       ),
     )
     await store.setRefs(updates)
+    const pulledHere = new Set(blobs.filter(b => b.outcome === 'pulled').map(b => b.digest))
+    for (const {item, manifest} of fetched) ctx.reporter.image(imageTransferred('pulled', formatRef(item.ref), imageBlobs(manifest), d => pulledHere.has(d.digest)))
     return {
       images: fetched.map(({item, got}) => ({ref: formatRef(item.ref), name: item.name, digest: got.digest})),
       blobs,

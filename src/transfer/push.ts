@@ -9,7 +9,7 @@ import {toDockerSchema2} from '../oci/docker-schema2.js'
 import {isImageIndex} from '../oci/types.js'
 import type {RegistryClient} from '../registry/index.js'
 import type {OciStore} from '../store/index.js'
-import {type BlobOutcome, forEachBlob, type TransferredBlob} from './blobs.js'
+import {type BlobOutcome, forEachBlob, imageTransferred, type TransferredBlob} from './blobs.js'
 import type {TransferContext} from './context.js'
 import {imageBlobs, parseManifest} from './manifests.js'
 import {SOURCE_ANNOTATION} from './pull.js'
@@ -103,7 +103,8 @@ async function pushBlobs(ctx: TransferContext, client: RegistryClient, store: Oc
     const outcome = await ctx.transfers.place(repo, d.digest, async holders => {
       // known holders first (this run put it there), then the image's own repository, then where the store's copies came from
       const mountFrom = [...new Set([...holders, ...(source ? [source.path] : []), ...(fromStore.get(d.digest) ?? [])])]
-      ctx.reporter.begin(id, `${repo.path}@${d.digest.slice(7, 19)}`, d.size)
+      ctx.reporter.begin(id, `${repo.path}@${d.digest.slice(7, 19)}`, {total: d.size, detail: true})
+      ctx.reporter.phase(id, 'uploading')
       const result = await client.pushBlob(
         repo,
         {digest: d.digest, size: d.size, mediaType: d.mediaType},
@@ -171,7 +172,10 @@ export async function pushImages(ctx: TransferContext, items: PushItem[]): Promi
   const sources = new Map<string, Promise<Map<string, string[]>>>()
   for (const {repo} of byRepo.values()) if (!sources.has(repo.registry)) sources.set(repo.registry, storeSources(store, repo.registry))
   // repositories are filled side by side: a blob two of them need goes up once, the second one mounts it
-  const blobs = (await Promise.all([...byRepo.values()].map(async target => pushBlobs(ctx, client, store, target, await sources.get(target.repo.registry)!)))).flat()
+  const pushed = await Promise.all([...byRepo.entries()].map(async ([key, target]) => ({key, blobs: await pushBlobs(ctx, client, store, target, await sources.get(target.repo.registry)!)})))
+  const blobs = pushed.flatMap(p => p.blobs)
+  // what each repository's blobs did, for the one line per image
+  const sent = new Map(pushed.map(p => [p.key, new Set(p.blobs.filter(b => b.outcome === 'uploaded' || b.outcome === 'copied').map(b => b.digest))]))
   // registries found to refuse OCI manifests in this push get Docker schema 2 straight away
   const refusesOci = new Set<string>()
   const putDockerSchema2 = (ref: Ref, manifest: ImageManifest): Promise<Digest> =>
@@ -196,7 +200,8 @@ export async function pushImages(ctx: TransferContext, items: PushItem[]): Promi
         }
         const digest = await retryBlobUnknown(put)
         images.push({ref: formatRef(item.ref), digest, status: 'pushed'})
-        ctx.reporter.info(`pushed ${formatRef(item.ref)}`)
+        const sentHere = sent.get(repositoryName(item.ref))
+        ctx.reporter.image(imageTransferred('pushed', formatRef(item.ref), imageBlobs(manifest as ImageManifest), d => sentHere?.has(d.digest) ?? false))
       }),
     ),
   )

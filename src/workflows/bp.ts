@@ -33,12 +33,13 @@ export async function buildAndPush(ctx: WorkflowContext, opts: BuildAndPushOptio
     const runStages: CollectedStages = {pending: new Map(), inRepo: new Set(), remote: new Map()}
     // per dimg: its pending stages recorded, then (with --with-stages) its stages pushed
     const afterEachDimg: Promise<SyncResult | undefined>[] = []
+    const stagesClaimed = new Set<string>()
     const {plan, report} = await buildProject(ctx, {
       ...opts,
       lease,
       onDimgBuilt: (p, dimg, outcome) => {
         const done = recordPendingStages(ctx, p, outcome, lease, runStages).then(() =>
-          opts.withStages ? pushStages(ctx, p, opts.repo, [dimg], runStages) : undefined,
+          opts.withStages ? pushStages(ctx, p, opts.repo, [dimg], runStages, stagesClaimed) : undefined,
         )
         done.catch(() => {}) // awaited below; a failed build must not leave it unhandled
         afterEachDimg.push(done)

@@ -37,7 +37,7 @@ export interface ImportResult {
 function transferReporter(ctx: WorkflowContext, id: string, label: string) {
   let started = false
   return (p: {bytes: number; totalBytes?: number}) => {
-    if (!started) ctx.reporter.begin(id, label, p.totalBytes)
+    if (!started) ctx.reporter.begin(id, label, {total: p.totalBytes})
     started = true
     ctx.reporter.progress(id, p.bytes)
   }

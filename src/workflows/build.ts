@@ -8,8 +8,9 @@ import {type Isolation, type LayerCompression, runStage, type SandboxMount, Stag
 import {type GuardedDir, hostMountDir} from '../build/host-mount.js'
 import {type BuildServices, builderFor, recordedOwnerIds, type StageBuilder, type StageWork} from '../builder/index.js'
 import type {CachedStage, StageCaches} from '../cache/index.js'
-import type {MountSpec} from '../config/types.js'
+import type {GitMapping, MountSpec} from '../config/types.js'
 import {SlipwayError} from '../errors.js'
+import {uncommittedPaths} from '../git/git.js'
 import {blobsMissingFrom, type Image, loadStoreImage, normalizeImage, relabel, saveImage, storeSource, storeThen} from '../image/index.js'
 import {formatRef, parseImageRef, type Repository} from '../oci/ref.js'
 import type {Descriptor} from '../oci/types.js'
@@ -112,6 +113,7 @@ export async function buildProject(
 ): Promise<{plan: ProjectPlan; report: BuildReport; dimgs: DimgOutcome[]}> {
   const started = Date.now()
   const {project, plan, caches} = await planWithCaches(ctx, opts)
+  await warnOfUncommittedChanges(ctx, project, plan)
   const run = await BuildRun.start(ctx, project, plan, caches, opts)
   try {
     run.lookUpCachedPrefixes(plan.dimgs)
@@ -222,6 +224,7 @@ class BuildRun {
         return this.project.git.root
       },
       output: (id, line) => ctx.reporter.output(id, line),
+      phase: (id, name) => ctx.reporter.phase(id, name),
       baseImage: inputs => this.baseImage(inputs),
       mounts: (dimgName, specs) => this.mounts(dimgName, specs),
       artifactRoot: signature => this.artifactRoot(signature),
@@ -273,8 +276,9 @@ class BuildRun {
     return dir
   }
 
+  /** The one line of a stage that is not built: `web: install 3894e17bc28b: cached` (or `cached in REPO`). */
   private cachedLine(label: string, stage: PlannedStage, status: StageStatus): void {
-    this.ctx.reporter.info(`${label}: ${stage.name} ${stage.signature.slice(0, 12)} ${status}`)
+    this.ctx.reporter.info(`${stageLabel(label, stage)}: ${status === 'cached-remote' ? 'cached in REPO' : 'cached'}`)
   }
 
   /**
@@ -335,7 +339,7 @@ class BuildRun {
     const built: BuiltStage[] = []
     for (const stage of dimg.stages.slice(latest + 1)) {
       this.ctx.signal.throwIfAborted()
-      const id = `${label}/${stage.name}`
+      const id = `${label}: ${stage.name}`
       const pending = this.stagesThisRun.get(stage.signature)
       const sameStage = pending ? await pending : undefined
       if (sameStage) {
@@ -350,7 +354,7 @@ class BuildRun {
       let settle: (built: BuiltStage | undefined) => void = () => {}
       this.stagesThisRun.set(stage.signature, new Promise(resolve => (settle = resolve)))
       const t0 = Date.now()
-      this.ctx.reporter.begin(id, `${label}: ${stage.name} ${stage.signature.slice(0, 12)}`)
+      this.ctx.reporter.begin(id, stageLabel(label, stage))
       try {
         const parent = image
         const work: StageWork = {
@@ -360,6 +364,7 @@ class BuildRun {
           id,
           parentRoot: () => {
             if (!parent) throw new SlipwayError('internal', `stage ${stage.name} has no parent image`)
+            this.ctx.reporter.phase(id, 'unpacking root')
             return root.of(parent)
           },
         }
@@ -373,13 +378,14 @@ class BuildRun {
         const seconds = (Date.now() - t0) / 1000
         outcomes.push({name: stage.name, signature: stage.signature, status: 'built', image, ...(update ? {descriptor: update.descriptor} : {})})
         reports.push({name: stage.name, signature: stage.signature, status: 'built', size: result.layer?.size ?? 0, seconds})
-        this.ctx.reporter.end(id, `built in ${seconds.toFixed(1)}s${update ? '' : ' (lower layers in REPO)'}`)
+        const layerBytes = result.layer?.size ?? 0
+        this.ctx.reporter.end(id, `built ${seconds.toFixed(1)}s${update ? '' : ' (lower layers in REPO)'}`, layerBytes > 0 ? {layerBytes} : undefined)
       } catch (e) {
         // a dimg waiting for this stage builds it itself
         this.stagesThisRun.delete(stage.signature)
         settle(undefined)
-        this.ctx.reporter.end(id, 'failed')
-        throw await this.stageFailure(e, label, stage, root)
+        this.ctx.reporter.end(id, this.ctx.signal.aborted ? 'interrupted' : 'failed')
+        throw await this.stageFailure(e, id, label, stage, root)
       }
     }
     // a stage pending when it was built is complete once a later stage fetched the layers it stands on
@@ -441,10 +447,10 @@ class BuildRun {
     return update
   }
 
-  private async stageFailure(e: unknown, label: string, stage: PlannedStage, stageRoot: Root): Promise<unknown> {
+  private async stageFailure(e: unknown, id: string, label: string, stage: PlannedStage, stageRoot: Root): Promise<unknown> {
     const root = stageRoot.path
     if (!(e instanceof StageCommandError)) return e
-    if (!this.ctx.reporter.showsOutput) for (const line of e.outputTail) process.stderr.write(`[${label}: ${stage.name}] ${line}\n`)
+    this.ctx.reporter.failedOutput(id, e.outputTail)
     if (this.opts.introspectError) {
       if (process.stdin.isTTY && process.stdout.isTTY) {
         this.ctx.reporter.info(`${label}: ${stage.name} failed; opening a shell in its root (exit to continue)`)
@@ -538,6 +544,35 @@ class BuildRun {
     }
     return root
   }
+}
+
+/**
+ * Outside --dev stages are built from the commit: uncommitted changes to the files the planned dimgs map
+ * are not in them. Said once, naming how many files and the first two.
+ */
+async function warnOfUncommittedChanges(ctx: WorkflowContext, project: Project, plan: ProjectPlan): Promise<void> {
+  if (project.dev || !project.git) return
+  const planned = new Set(plan.dimgs.map(d => d.name))
+  const mappings = project.config.dimgs.filter(d => planned.has(d.name)).flatMap(d => d.git.filter(m => m.remote === undefined))
+  const paths = await uncommittedPaths(project.git.root, mappings.flatMap(mappingPathspecs))
+  if (paths.length === 0) return
+  // a file name may hold anything but NUL: one with control characters is shown quoted, never raw on the terminal
+  const named = paths.slice(0, 2).map(p => (/[\x00-\x1f\x7f]/.test(p) ? JSON.stringify(p) : p)).join(', ') + (paths.length > 2 ? ', …' : '')
+  const files = paths.length === 1 ? '1 mapped file has' : `${paths.length} mapped files have`
+  ctx.reporter.warn(`${files} uncommitted changes (${named}); they are not built: commit them, or build with --dev to build the work tree as it is`)
+}
+
+/** The git pathspecs of a mapping's files: its `add` path narrowed by its include and exclude globs. */
+function mappingPathspecs(m: GitMapping): string[] {
+  const base = m.add.replace(/^\/+|\/+$/g, '')
+  const under = (glob: string) => (base === '' ? glob : `${base}/${glob}`)
+  const include = m.includePaths.length === 0 ? [base === '' ? ':(top)' : `:(top,literal)${base}`] : m.includePaths.flatMap(g => [`:(top,glob)${under(g)}`, `:(top,glob)${under(g)}/**`])
+  return [...include, ...m.excludePaths.flatMap(g => [`:(top,glob,exclude)${under(g)}`, `:(top,glob,exclude)${under(g)}/**`])]
+}
+
+/** How a stage is named in the log: `web: install 3894e17bc28b`. */
+function stageLabel(dimgLabel: string, stage: PlannedStage): string {
+  return `${dimgLabel}: ${stage.name} ${stage.signature.slice(0, 12)}`
 }
 
 /**

@@ -26,6 +26,8 @@ export interface StageTransfer {
    * it was not pulled (treated as absent, with a warning).
    */
   status: 'pushed' | 'exists' | 'pulled' | 'present' | 'absent' | 'skipped' | 'mismatch'
+  /** The manifest digest at `image`, for the stages this run pushed, found pushed, or pulled. */
+  digest?: string
 }
 
 export interface FinalImageTransfer {
@@ -98,8 +100,7 @@ async function locateLastStage(ctx: WorkflowContext, plan: ProjectPlan, dimg: Di
  * dimg's last stage must be in the local cache or REPO; stages this host does not have (it pulled only the
  * latest, or REPO has them) are skipped.
  */
-async function stagePushItems(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, runStages: RunStages, dimgs = plan.dimgs, located = false): Promise<{items: PushItem[]; rows: StageTransfer[]}> {
-  const seen = new Set<string>()
+async function stagePushItems(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, runStages: RunStages, dimgs = plan.dimgs, located = false, seen = new Set<string>()): Promise<{items: PushItem[]; rows: StageTransfer[]}> {
   const items: PushItem[] = []
   const rows: StageTransfer[] = []
   for (const dimg of dimgs) {
@@ -122,14 +123,23 @@ async function stagePushItems(ctx: WorkflowContext, plan: ProjectPlan, repo: Rep
 
 /**
  * `dimg stages push`: the stages cache as `REPO:dimgstage-<signature>`, first writer wins. `dimgs` narrows
- * it to some of the plan's dimgs (bp pushes each dimg's stages as soon as it is built).
+ * it to some of the plan's dimgs (bp pushes each dimg's stages as soon as it is built, sharing `claimed`: the
+ * signatures an earlier call of the run took, so that a stage two dimgs share is pushed, and logged, once).
  */
-export async function pushStages(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, dimgs = plan.dimgs, runStages: RunStages = NO_RUN_STAGES): Promise<SyncResult> {
-  const {items, rows} = await stagePushItems(ctx, plan, repo, runStages, dimgs)
+export async function pushStages(ctx: WorkflowContext, plan: ProjectPlan, repo: Repository, dimgs = plan.dimgs, runStages: RunStages = NO_RUN_STAGES, claimed = new Set<string>()): Promise<SyncResult> {
+  const {items, rows} = await stagePushItems(ctx, plan, repo, runStages, dimgs, false, claimed)
   const result = await pushImages(ctx, items)
-  const status = new Map(result.images.map(i => [i.ref, i.status]))
-  for (const row of rows) row.status = status.get(row.image) ?? row.status
+  withPushOutcomes(rows, result.images)
   return {stages: rows, images: [], blobs: totalsOf(result.blobs)}
+}
+
+/** Each stage row's status and digest as the push left its tag. */
+function withPushOutcomes(rows: StageTransfer[], pushed: {ref: string; digest: string; status: 'pushed' | 'exists'}[]): void {
+  const byRef = new Map(pushed.map(i => [i.ref, i]))
+  for (const row of rows) {
+    const image = byRef.get(row.image)
+    if (image) Object.assign(row, {status: image.status, digest: image.digest})
+  }
 }
 
 /**
@@ -187,7 +197,8 @@ export async function pullStages(ctx: WorkflowContext, plan: ProjectPlan, repo: 
       prefetched,
     })),
   )
-  for (const {row} of wanted.values()) row.status = 'pulled'
+  const digests = new Map(pulled.images.map(i => [i.ref, i.digest]))
+  for (const {row} of wanted.values()) Object.assign(row, {status: 'pulled', digest: digests.get(row.image)})
   return {stages: rows, images: [], blobs: totalsOf(pulled.blobs)}
 }
 
@@ -247,8 +258,7 @@ export async function pushFinalImages(ctx: WorkflowContext, plan: ProjectPlan, r
       stageRows = stages.rows
     }
     const result = await pushImages(ctx, items)
-    const status = new Map(result.images.map(i => [i.ref, i.status]))
-    for (const row of stageRows) row.status = status.get(row.image) ?? row.status
+    withPushOutcomes(stageRows, result.images)
     return {stages: stageRows, images, blobs: totalsOf(result.blobs)}
   } finally {
     await lease.release()

@@ -1,22 +1,25 @@
+import type {TransferReporter} from '../transfer/context.js'
+
+export type {BeginOptions, ImageTransferred} from '../transfer/context.js'
+
 /**
  * What workflows tell the user while they work. The CLI renders it live on a TTY and as plain lines
- * otherwise; tests and --json runs use a quiet reporter. Workflows never print directly.
+ * otherwise, at the verbosity the user asked for; tests use the quiet reporter. Workflows never print directly.
  */
-export interface Reporter {
-  /** Whether `output` lines reach the user (false for quiet and --json runs). */
+export interface Reporter extends TransferReporter {
+  /** Whether `output` lines reach the user as they come (false for --quiet runs and the quiet reporter). */
   readonly showsOutput: boolean
-  /** A line of plain information ("pushed localhost:5000/app:latest"). */
-  info(line: string): void
-  /** Something the user should know that does not stop the work. */
-  warn(line: string): void
-  /** A long-running item (a stage, a blob transfer) starts; `total` bytes when known. */
-  begin(id: string, label: string, total?: number): void
-  /** Bytes done so far for a transfer. */
-  progress(id: string, done: number): void
-  /** The item finished; `outcome` is a short word or phrase: "built 2.1s", "exists", "mounted". */
-  end(id: string, outcome: string): void
+  /** The item finished; `outcome` is a short word or phrase: "built 2.1s", "cached", "mounted". */
+  end(id: string, outcome: string, details?: EndDetails): void
   /** Output lines of a running command, shown with a stage prefix. */
   output(id: string, line: string): void
+  /** The last lines of a failed command's output, for a reporter that did not show them as they came. */
+  failedOutput(id: string, lines: string[]): void
+}
+
+export interface EndDetails {
+  /** The size of the layer a stage added. */
+  layerBytes?: number
 }
 
 export const quietReporter: Reporter = {
@@ -24,7 +27,10 @@ export const quietReporter: Reporter = {
   info() {},
   warn() {},
   begin() {},
+  phase() {},
   progress() {},
   end() {},
+  image() {},
   output() {},
+  failedOutput() {},
 }

@@ -1,30 +1,40 @@
 import {SlipwayError} from '../errors.js'
 import type {Ref} from '../oci/ref.js'
+import {isImageIndex} from '../oci/types.js'
 import type {GcResult, VerifyReport} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
 import {removeStaleKeptRoots} from './kept-roots-gc.js'
-import {pullImages, type PullResult, pushImages, type PushResult} from '../transfer/index.js'
+import {imageBlobs, pullImages, type PullResult, pushImages, type PushResult} from '../transfer/index.js'
 
 export interface StoredImage {
   name: string
   digest: string
   mediaType: string
+  /** Of the manifest. */
   size: number
+  /** Of the image: its config and layers (as `docker images` and crane count it); undefined for an index. */
+  imageSize?: number
   annotations: Record<string, string>
 }
 
 export async function listStoredImages(ctx: WorkflowContext): Promise<StoredImage[]> {
   const store = await ctx.store()
   const refs = await store.listRefs()
-  return refs
-    .map(r => ({
-      name: r.name,
-      digest: r.descriptor.digest,
-      mediaType: r.descriptor.mediaType,
-      size: r.descriptor.size,
-      annotations: r.descriptor.annotations ?? {},
-    }))
-    .sort((a, b) => a.name.localeCompare(b.name))
+  const images = await Promise.all(
+    refs.map(async r => {
+      const manifest = await store.getManifest(r.descriptor.digest).catch(() => undefined)
+      const imageSize = manifest && !isImageIndex(manifest) ? imageBlobs(manifest).reduce((n, d) => n + d.size, 0) : undefined
+      return {
+        name: r.name,
+        digest: r.descriptor.digest,
+        mediaType: r.descriptor.mediaType,
+        size: r.descriptor.size,
+        ...(imageSize === undefined ? {} : {imageSize}),
+        annotations: r.descriptor.annotations ?? {},
+      }
+    }),
+  )
+  return images.sort((a, b) => a.name.localeCompare(b.name))
 }
 
 export async function pushStoredImage(ctx: WorkflowContext, name: string, ref: Ref): Promise<PushResult> {

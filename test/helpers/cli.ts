@@ -1,5 +1,6 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
@@ -71,4 +72,54 @@ export function freshHomes(): {home: () => string; removeAll: () => Promise<void
       for (const h of made.splice(0)) await removeTempDir(h)
     },
   }
+}
+
+/** The CLI on a real terminal: what it wrote there, escape sequences and all. */
+export interface TerminalRun {
+  /** The CLI's process id, once it started (to signal it as a terminal's Ctrl-C would). */
+  pid: Promise<number>
+  /** What the terminal got so far. */
+  screen(): Promise<string>
+  result: Promise<{code: number; transcript: string}>
+}
+
+/**
+ * Runs the built CLI on a pseudo-terminal of 120x40 through script(1) (util-linux), with TERM=xterm-256color
+ * and neither NO_COLOR nor CI unless `env` sets them; stdout and stderr both go to the terminal.
+ */
+export function startSlipwayInTerminal(args: string[], opts: CliOptions = {}): TerminalRun {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-tty-'))
+  const transcript = join(dir, 'transcript')
+  const pidFile = join(dir, 'pid')
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+  const command = `stty cols 120 rows 40; echo $$ > ${quote(pidFile)}; exec ${[process.execPath, SLIPWAY_BIN, ...args].map(quote).join(' ')}`
+  const env: NodeJS.ProcessEnv = {...process.env, TERM: 'xterm-256color', NO_COLOR: undefined, CI: undefined, ...opts.env}
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k]
+  const child = spawn('script', ['-qfec', command, transcript], {cwd: opts.cwd ?? REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe']})
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000)
+  let closed = false
+  const result = new Promise<{code: number; transcript: string}>((resolvePromise, reject) => {
+    child.on('error', reject)
+    child.on('close', async code => {
+      closed = true
+      clearTimeout(timer)
+      try {
+        resolvePromise({code: code ?? 128, transcript: await readFile(transcript, 'utf8')})
+      } catch (e) {
+        reject(e)
+      } finally {
+        await removeTempDir(dir)
+      }
+    })
+  })
+  const pid = (async () => {
+    while (!closed) {
+      const text = await readFile(pidFile, 'utf8').catch(() => '')
+      if (text.trim()) return Number(text.trim())
+      await new Promise(r => setTimeout(r, 50))
+    }
+    throw new Error('the CLI ended before its pid was read')
+  })()
+  pid.catch(() => {})
+  return {pid, result, screen: () => readFile(transcript, 'utf8').catch(() => '')}
 }

@@ -6,7 +6,7 @@ import {contextFromFlags} from '../../cli/context.js'
 import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
 import {buildFlags, reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
 import {buildSummary} from '../../cli/build-output.js'
-import {syncSummary} from '../../cli/sync-output.js'
+import {syncResultLines, syncSummary} from '../../cli/sync-output.js'
 import {buildAndPush} from '../../workflows/bp.js'
 
 export default class DimgBp extends BaseCommand {
@@ -40,9 +40,10 @@ export default class DimgBp extends BaseCommand {
         introspectError: flags['introspect-error'],
       })
       const {bytesUploaded, bytesDownloaded} = ctx.transfers.totals
+      this.note(buildSummary(build))
+      for (const line of syncSummary(push, ctx.transfers.totals)) this.note(line)
       if (await this.emitResult(flags, {build, push, bytesUploaded, bytesDownloaded})) return
-      this.log(buildSummary(build))
-      for (const line of syncSummary(push, ctx.transfers.totals)) this.log(line)
+      for (const line of syncResultLines(push, 'images')) this.log(line)
     } finally {
       await ctx.close()
     }

@@ -40,8 +40,8 @@ With --repo REPO (or SLIPWAY_REPO) the build plans against REPO's stages too: a 
         introspectError: flags['introspect-error'],
         parallel: flags.parallel,
       })
-      if (await this.emitResult(flags, report)) return
-      this.log(buildSummary(report))
+      this.note(buildSummary(report))
+      await this.emitResult(flags, report)
     } finally {
       await ctx.close()
     }

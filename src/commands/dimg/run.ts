@@ -17,7 +17,7 @@ export default class DimgRun extends BaseCommand {
     const dash = rawArgs.indexOf('--')
     const command = dash === -1 ? [] : rawArgs.slice(dash + 1)
     const positional = (argv as string[]).slice(0, (argv as string[]).length - command.length)
-    const code = await runDimg(contextFromFlags({}), {
+    const code = await runDimg(contextFromFlags(flags), {
       dir: flags.dir,
       dev: flags.dev,
       dimg: positional[0],

@@ -3,7 +3,7 @@ import {dimgsAndRepo} from '../../cli/args.js'
 import {contextFromFlags} from '../../cli/context.js'
 import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
 import {reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
-import {syncSummary} from '../../cli/sync-output.js'
+import {syncResultLines, syncSummary} from '../../cli/sync-output.js'
 import {SlipwayError} from '../../errors.js'
 import {planWithCaches} from '../../workflows/project-plan.js'
 import {pushFinalImages} from '../../workflows/registry-sync.js'
@@ -23,8 +23,9 @@ export default class DimgSpush extends BaseCommand {
     try {
       const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev})
       const result = await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags), asIs: true})
+      for (const line of syncSummary(result, ctx.transfers.totals)) this.note(line)
       if (await this.emitResult(flags, result)) return
-      for (const line of syncSummary(result, ctx.transfers.totals)) this.log(line)
+      for (const line of syncResultLines(result, 'images')) this.log(line)
     } finally {
       await ctx.close()
     }

@@ -13,6 +13,6 @@ export default class ImageList extends BaseCommand {
     const {flags} = await this.parse(ImageList)
     const images = await listStoredImages(new WorkflowContext())
     if (flags.json) return this.printJson(images)
-    this.log(renderTable(['NAME', 'DIGEST', 'MANIFEST'], images.map(i => [i.name, i.digest.slice(0, 19), formatBytes(i.size)])))
+    this.log(renderTable(['NAME', 'DIGEST', 'SIZE'], images.map(i => [i.name, i.digest.slice(0, 19), i.imageSize === undefined ? '-' : formatBytes(i.imageSize)])))
   }
 }

@@ -82,7 +82,7 @@ describe('dimg build: a failing stage command', () => {
     // without --json the output streams with the stage's name on each line
     const plain = await runSlipway(['dimg', 'build', '--dir', project.dir], {env})
     expect(plain.code).toBe(9)
-    expect(plain.stderr).toMatch(/\[app: install [0-9a-f]{12}\] the last words/)
+    expect(plain.stderr).toMatch(/^  \[app: install\] the last words$/m)
     expect(plain.stderr.trim().split('\n').pop()).toMatch(/^slipway: app: stage install failed: a command exited with code 3/)
     expect(await storeRefs(home)).toEqual(refsBefore)
   })

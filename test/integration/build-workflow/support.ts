@@ -51,7 +51,7 @@ export function buildEnv(reg: TestRegistry, home: string): Record<string, string
 
 /** `slipway dimg build --json --dir DIR ...args`; the raw result, for failures. */
 export function runBuild(dir: string, env: Record<string, string>, args: string[] = []): Promise<CliResult> {
-  return runSlipway(['dimg', 'build', '--json', '--dir', dir, ...args], {env})
+  return runSlipway(['dimg', 'build', '--json', '--quiet', '--dir', dir, ...args], {env})
 }
 
 /** A build that must succeed: its parsed report. */

@@ -41,7 +41,7 @@ describe.each<RegistryVariant>(['plain', 'tls-basic', 'token'])('image pull/push
     const hostA = freshHome()
     const hostB = freshHome()
     homes.push(hostA, hostB)
-    const pulled = await runSlipway(['image', 'pull', baseRef, '--name', 'base', '--json'], {env: envFor(reg, hostA)})
+    const pulled = await runSlipway(['image', 'pull', baseRef, '--name', 'base', '--json', '--quiet'], {env: envFor(reg, hostA)})
     expect(pulled.stderr).toBe('')
     expect(pulled.code).toBe(0)
     const pullResult = JSON.parse(pulled.stdout)
@@ -195,7 +195,7 @@ describe('image list, store gc', () => {
     const listed = JSON.parse((await runSlipway(['image', 'list', '--json'], {env: {SLIPWAY_HOME: home}})).stdout)
     expect(listed).toEqual([expect.objectContaining({name: 'base', digest: expect.stringMatching(/^sha256:[a-f0-9]{64}$/), mediaType: 'application/vnd.oci.image.manifest.v1+json'})])
     const table = await runSlipway(['image', 'list'], {env: {SLIPWAY_HOME: home}})
-    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+DIGEST\s+MANIFEST$/)
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+DIGEST\s+SIZE$/)
     expect(table.stdout).toContain('base')
     // an unreferenced blob, old enough to go
     const stray = join(home, 'store', 'blobs', 'sha256', 'f'.repeat(64))

@@ -30,7 +30,7 @@ describe('a manifest PUT racing with another writer', () => {
 
   it('is tried again and succeeds', async () => {
     const rule = proxy.add(match.manifestPut, {kind: 'status', status: 400, body: BLOB_UNKNOWN}, 2)
-    const r = await runSlipway(['image', 'push', 'base', `${proxy.host}/race/one:1`, '--json'], {env: {SLIPWAY_HOME: home}})
+    const r = await runSlipway(['image', 'push', 'base', `${proxy.host}/race/one:1`, '--json', '--quiet'], {env: {SLIPWAY_HOME: home}})
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(rule.hits).toBe(2)
@@ -40,7 +40,7 @@ describe('a manifest PUT racing with another writer', () => {
   it('gives up with one clear line when the blob really is missing', async () => {
     proxy.clear()
     proxy.add(match.manifestPut, {kind: 'status', status: 400, body: BLOB_UNKNOWN})
-    const r = await runSlipway(['image', 'push', 'base', `${proxy.host}/race/two:1`, '--json'], {env: {SLIPWAY_HOME: home}})
+    const r = await runSlipway(['image', 'push', 'base', `${proxy.host}/race/two:1`, '--json', '--quiet'], {env: {SLIPWAY_HOME: home}})
     expect(r.code).not.toBe(0)
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
     expect(r.stderr).toMatch(/^slipway: .*MANIFEST_BLOB_UNKNOWN/)

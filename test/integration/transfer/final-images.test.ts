@@ -122,7 +122,7 @@ describe('final images and uploads: every layer crosses the wire at most once', 
     // the plain output ends with the run's transfer line
     const plain = await runSlipway(['dimg', 'push', repo('two'), '--dir', project.dir], {env: {SLIPWAY_HOME: fresh}})
     expect(plain.code).toBe(0)
-    expect(plain.stdout.trimEnd().split('\n').at(-1)).toBe('uploaded 0 B, mounted 0 blobs, downloaded 0 B')
+    expect(plain.stderr.trimEnd().split('\n').at(-1)).toBe('uploaded 0 B, mounted 0 blobs, downloaded 0 B')
   }, 300_000)
 
   it('a registry that refuses the mount gets the layer copied registry to registry, streamed through, counted', async () => {

@@ -2,7 +2,7 @@ import {BaseCommand} from '../../../cli/base-command.js'
 import {dimgsAndRepo} from '../../../cli/args.js'
 import {contextFromFlags} from '../../../cli/context.js'
 import {dryRunFlag, reportFlags, projectFlags, registryFlags} from '../../../cli/flags.js'
-import {syncSummary} from '../../../cli/sync-output.js'
+import {syncResultLines, syncSummary} from '../../../cli/sync-output.js'
 import {formatStagesListing, stagesListingJson} from '../../../workflows/plan.js'
 import {planWithCaches} from '../../../workflows/project-plan.js'
 import {pushStages} from '../../../workflows/registry-sync.js'
@@ -26,8 +26,9 @@ export default class StagesPush extends BaseCommand {
         return void process.stdout.write(formatStagesListing(plan, repoText))
       }
       const result = await pushStages(ctx, plan, repo)
+      for (const line of syncSummary(result, ctx.transfers.totals)) this.note(line)
       if (await this.emitResult(flags, result)) return
-      for (const line of syncSummary(result, ctx.transfers.totals)) this.log(line)
+      for (const line of syncResultLines(result, 'stages')) this.log(line)
     } finally {
       await ctx.close()
     }

@@ -2,8 +2,9 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../../cli/base-command.js'
 import {contextFromFlags} from '../../../../cli/context.js'
-import {jsonFlag, projectFlags, registryFlags} from '../../../../cli/flags.js'
+import {jsonFlag, projectFlags, registryFlags, wideFlag} from '../../../../cli/flags.js'
 import {stagesTable} from '../../../../cli/stages-output.js'
+import {tableWidth} from '../../../../cli/table.js'
 import {parseRepository} from '../../../../oci/ref.js'
 import {listStages} from '../../../../workflows/stages-cache.js'
 
@@ -16,6 +17,7 @@ export default class StagesListLocal extends BaseCommand {
     repo: Flags.string({description: 'Registry repository whose final images fill the USED BY column.'}),
     ...registryFlags,
     ...jsonFlag,
+    ...wideFlag,
   }
 
   async run(): Promise<void> {
@@ -25,7 +27,7 @@ export default class StagesListLocal extends BaseCommand {
     try {
       const rows = await listStages(ctx, 'local', {dir: flags.dir, dev: flags.dev, repo})
       if (flags.json) return this.printJson(rows)
-      this.log(stagesTable(rows))
+      this.log(stagesTable(rows, tableWidth(flags.wide)))
     } finally {
       await ctx.close()
     }

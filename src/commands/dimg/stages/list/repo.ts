@@ -2,8 +2,9 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../../../cli/base-command.js'
 import {contextFromFlags} from '../../../../cli/context.js'
-import {jsonFlag, projectFlags, registryFlags} from '../../../../cli/flags.js'
+import {jsonFlag, projectFlags, registryFlags, wideFlag} from '../../../../cli/flags.js'
 import {stagesTable} from '../../../../cli/stages-output.js'
+import {tableWidth} from '../../../../cli/table.js'
 import {parseRepository} from '../../../../oci/ref.js'
 import {listStages} from '../../../../workflows/stages-cache.js'
 
@@ -11,7 +12,7 @@ export default class StagesListRepo extends BaseCommand {
   static summary = "List the project's stages in REPO (REPO:dimgstage-* tags) and the final images that use them."
   static examples = ['<%= config.bin %> dimg stages list repo localhost:5000/myproject --json']
   static args = {repo: Args.string({description: 'Registry repository, e.g. localhost:5000/myproject', required: true})}
-  static flags = {...projectFlags, ...registryFlags, ...jsonFlag}
+  static flags = {...projectFlags, ...registryFlags, ...jsonFlag, ...wideFlag}
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(StagesListRepo)
@@ -20,7 +21,7 @@ export default class StagesListRepo extends BaseCommand {
     try {
       const rows = await listStages(ctx, 'repo', {dir: flags.dir, repo})
       if (flags.json) return this.printJson(rows)
-      this.log(stagesTable(rows))
+      this.log(stagesTable(rows, tableWidth(flags.wide)))
     } finally {
       await ctx.close()
     }
