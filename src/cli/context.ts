@@ -26,8 +26,7 @@ export function contextFromFlags(flags: ContextFlags, credentialsFor?: string): 
       hint: 'give both (the password preferably through SLIPWAY_REGISTRY_PASSWORD), or neither to use docker config.json',
     })
   }
-  const insecureRegistries = flags['insecure-registry'] ?? []
-  for (const host of insecureRegistries) parseInsecureHost(host)
+  const insecureRegistries = insecureHosts(flags['insecure-registry'])
   return new WorkflowContext({
     reporter: createReporter(flags.quiet ? 'quiet' : flags.verbose ? 'verbose' : 'normal'),
     jobs: flags.jobs,
@@ -41,4 +40,11 @@ export function contextFromFlags(flags: ContextFlags, credentialsFor?: string): 
 function givenAs(username: string, password: string): 'flags' | 'environment' {
   const env = process.env
   return env.SLIPWAY_REGISTRY_USERNAME === username && env.SLIPWAY_REGISTRY_PASSWORD === password ? 'environment' : 'flags'
+}
+
+/** The --insecure-registry values, each checked (a URL or a path is a usage error). */
+export function insecureHosts(given: string[] | undefined): string[] {
+  const hosts = given ?? []
+  for (const host of hosts) parseInsecureHost(host)
+  return hosts
 }

@@ -7,7 +7,7 @@ export const projectFlags = {
 }
 
 export const registryFlags = {
-  'registry-username': Flags.string({description: 'Registry user name (else docker config.json or CI_REGISTRY_USER).', helpGroup: 'REGISTRY', env: 'SLIPWAY_REGISTRY_USERNAME'}),
+  'registry-username': Flags.string({description: 'Registry user name (else CI_REGISTRY_USER, or what `registry login`, podman or docker saved).', helpGroup: 'REGISTRY', env: 'SLIPWAY_REGISTRY_USERNAME'}),
   'registry-password': Flags.string({description: 'Registry password or token (prefer the SLIPWAY_REGISTRY_PASSWORD variable).', helpGroup: 'REGISTRY', env: 'SLIPWAY_REGISTRY_PASSWORD'}),
   'insecure-registry': Flags.string({
     description: 'Allow plain HTTP and unverified TLS with this registry (repeatable; also SLIPWAY_INSECURE_REGISTRY, comma-separated). HOST matches every port of HOST, HOST:PORT that port only.',

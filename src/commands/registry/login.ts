@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {jsonFlag} from '../../cli/flags.js'
+import {jsonFlag, registryFlags} from '../../cli/flags.js'
+import {insecureHosts} from '../../cli/context.js'
 import {authFileFlag, hostArg, loginPassword} from '../../cli/login-flags.js'
 import {createReporter} from '../../cli/progress.js'
 import {WorkflowContext} from '../../workflows/context.js'
@@ -32,16 +33,17 @@ export default class RegistryLogin extends BaseCommand {
     username: Flags.string({char: 'u', description: 'User name.', required: true}),
     'password-stdin': Flags.boolean({description: 'Read the password (or token) from stdin; a trailing newline is dropped.', exclusive: ['password']}),
     password: Flags.string({char: 'p', description: 'Password (shows in the process list: prefer --password-stdin).'}),
+    'insecure-registry': registryFlags['insecure-registry'],
     ...authFileFlag,
     ...jsonFlag,
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(RegistryLogin)
-    const reporter = createReporter({quiet: flags.json})
+    const reporter = createReporter(this.verbosity)
     const target = parseLoginTarget(hostArg(args.host))
     const password = await loginPassword(flags, (line) => reporter.warn(line))
-    const ctx = new WorkflowContext({reporter, credentials: {username: flags.username, password, registry: target.registry, from: 'flags'}})
+    const ctx = new WorkflowContext({reporter, insecureRegistries: insecureHosts(flags['insecure-registry']), credentials: {username: flags.username, password, registry: target.registry, from: 'flags'}})
     try {
       const result = await registryLogin(ctx, target, {username: flags.username, password, ...(flags['auth-file'] ? {authFile: flags['auth-file']} : {})})
       if (!result.checked) reporter.warn(`${target.registry} asks for no credentials: saved them unchecked`)

@@ -30,7 +30,7 @@ export default class RegistryLogout extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(RegistryLogout)
-    const reporter = createReporter({quiet: flags.json})
+    const reporter = createReporter(this.verbosity)
     const target = parseLoginTarget(hostArg(args.host))
     const ctx = new WorkflowContext({reporter})
     try {

@@ -284,6 +284,22 @@ describe.each(['tls-basic', 'token'] as const)('registry login and logout (%s re
     expect(errorLines(noHost)).toEqual(['slipway: name the registry to log in to: e.g. slipway registry login registry.example.com -u USER --password-stdin'])
   })
 
+  it('a registry whose CA is not trusted: one TLS line and nothing saved; --insecure-registry HOST logs in', async () => {
+    const u = await makeUserEnv(tmp, `u${n++}`)
+    const config = join(u.home, '.docker', 'config.json')
+    const untrusted = (extra: string[]) => runSlipway(['registry', 'login', reg.host, '-u', reg.username!, '--password-stdin', ...extra], {
+      env: {SLIPWAY_HOME: homes.home(), ...u.env(), SLIPWAY_CA_FILE: undefined}, input: reg.password!,
+    })
+    const refused = await untrusted([])
+    expect(refused.code).not.toBe(0)
+    expect(errorLines(refused)).toHaveLength(1)
+    expect(errorLines(refused)[0]).toMatch(/certificate/)
+    await expect(stat(config)).rejects.toMatchObject({code: 'ENOENT'})
+    // the bare host matches every port: the token variant's issuer listens on another one
+    ok(await untrusted(['--insecure-registry', '127.0.0.1']), 'registry login --insecure-registry')
+    expect(Object.keys((JSON.parse(await readFile(config, 'utf8')) as {auths: object}).auths)).toEqual([reg.host])
+  })
+
   it('a broken config.json is refused before anything is sent, and left as it was', async () => {
     const u = await makeUserEnv(tmp, `u${n++}`)
     const config = join(u.home, '.docker', 'config.json')
