@@ -86,5 +86,5 @@ if (!existsSync(bundle)) {
   process.stderr.write(`slipway: ${bundle} is missing: run \`npm run build\` in ${dirname(dirname(bundle))}\n`)
   process.exit(1)
 }
-const {execute} = debug ? require(bundle) : loadWithCodeCache()
-await execute({dir: import.meta.url})
+const {main} = debug ? require(bundle) : loadWithCodeCache()
+await main(import.meta.url)
