@@ -38,10 +38,11 @@ function saveCache(path, script) {
     mkdirSync(dirname(path), {recursive: true})
     writeFileSync(tmp, script.createCachedData())
     renameSync(tmp, path)
-    // caches of earlier builds (or other Node.js versions) are of no more use, nor what killed runs left
+    // caches of earlier builds (or other Node.js versions) are of no more use, nor what killed runs left;
+    // the directory is oclif's cache directory too (autocomplete keeps its scripts there): only builds go
     const builds = dirname(dirname(path))
     for (const other of readdirSync(builds)) {
-      if (other !== basename(dirname(path))) rmSync(join(builds, other), {recursive: true, force: true})
+      if (/^v\d+\.\d+\.\d+-/.test(other) && other !== basename(dirname(path))) rmSync(join(builds, other), {recursive: true, force: true})
     }
     for (const name of readdirSync(dirname(path))) {
       const file = join(dirname(path), name)
@@ -86,5 +87,5 @@ if (!existsSync(bundle)) {
   process.stderr.write(`slipway: ${bundle} is missing: run \`npm run build\` in ${dirname(dirname(bundle))}\n`)
   process.exit(1)
 }
-const {execute} = debug ? require(bundle) : loadWithCodeCache()
-await execute({dir: import.meta.url})
+const {main} = debug ? require(bundle) : loadWithCodeCache()
+await main(import.meta.url)

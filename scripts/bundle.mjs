@@ -6,7 +6,7 @@
 //
 //   node scripts/bundle.mjs [DIST]      DIST defaults to the project's dist/, where tsc put the compiled CLI
 //   BUNDLE_ANALYZE=1 node scripts/bundle.mjs   also prints what takes the space
-import {readdirSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -24,12 +24,32 @@ function commandFiles(dir) {
   })
 }
 
-const files = commandFiles(commandsDir).sort()
+/** A command file's oclif id: its path under the commands directory, `:`-separated, `index` naming its topic. */
+function commandId(dir, file) {
+  return relative(dir, file).replace(/\.js$/, '').replace(/(^|\/)index$/, '').split('/').join(':')
+}
+
+// The oclif plugins whose commands slipway has (`help`, `autocomplete`) are bundled as slipway's own commands
+// rather than loaded as plugins: each plugin loaded at start-up costs every command, --version too, about
+// 12 ms. Their code is the plugins' unchanged; @oclif/plugin-not-found's hook is called by src/cli/command-not-found.ts.
+const BUNDLED_PLUGINS = ['@oclif/plugin-help', '@oclif/plugin-autocomplete']
+
+function pluginCommands(name) {
+  const pkg = join(root, 'node_modules', name)
+  const dir = join(pkg, JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).oclif.commands)
+  return commandFiles(dir).map(f => [commandId(dir, f), f])
+}
+
+const commands = [
+  ...commandFiles(commandsDir).map(f => [commandId(commandsDir, f), `./${relative(dist, f)}`]),
+  ...BUNDLED_PLUGINS.flatMap(pluginCommands),
+].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
 const entry = [
   'export const COMMANDS = {',
-  ...files.map(f => `  get ${JSON.stringify(relative(commandsDir, f).replace(/\.js$/, '').split('/').join(':'))}() { return require('./${relative(dist, f)}').default },`),
+  ...commands.map(([id, file]) => `  get ${JSON.stringify(id)}() { return require(${JSON.stringify(file)}).default },`),
   '}',
-  "export {execute} from '@oclif/core'",
+  "export function COMMAND_NOT_FOUND(opts) { return require('./cli/command-not-found.js').commandNotFound.call(this, opts) }",
+  "export {main} from './cli/main.js'",
 ].join('\n')
 
 const result = await build({
@@ -41,8 +61,10 @@ const result = await build({
   outfile: join(dist, 'slipway.cjs'),
   sourcemap: 'linked',
   legalComments: 'none',
-  // oclif loads TypeScript only to run uncompiled plugins in development
-  external: ['typescript'],
+  // oclif loads TypeScript only to run uncompiled plugins in development. @oclif/plugin-not-found's prompt
+  // library (1 MB with its encodings) is required from node_modules (its CommonJS build) only when a mistyped
+  // command is run on a terminal; an import() would not do: V8 loses its callback in code-cached scripts
+  external: ['typescript', '@inquirer/prompts'],
   plugins: [
     {
       name: 'undici-slim',

@@ -1,4 +1,4 @@
-import {Command, Flags, Errors, type Interfaces} from '@oclif/core'
+import {Command, Flags, Errors, type Interfaces, toConfiguredId} from '@oclif/core'
 
 import {dirname, resolve} from 'node:path'
 
@@ -73,7 +73,7 @@ export abstract class BaseCommand extends Command {
       if (this.debugEnabled && err.stack) process.stderr.write(`${redactSecrets(err.stack)}\n`)
       this.exitInterrupted()
     }
-    const {line, exitCode} = describeError(err)
+    const {line, exitCode} = describeError(err, this.id ? toConfiguredId(this.id, this.config) : undefined)
     if (this.debugEnabled && err.stack) process.stderr.write(`${redactSecrets(err.stack)}\n`)
     process.stderr.write(`slipway: ${redactSecrets(line)}\n`)
     process.exitCode = exitCode
@@ -96,14 +96,17 @@ export abstract class BaseCommand extends Command {
   }
 }
 
-export function describeError(err: unknown): {line: string; exitCode: number} {
+/** An error as its one line and exit code; `command` (space-separated, e.g. `dimg build`) names where oclif's own errors came from. */
+export function describeError(err: unknown, command?: string): {line: string; exitCode: number} {
   if (isSlipwayError(err)) return {line: err.userLine, exitCode: err.exitCode}
   const e = err as Error & {oclif?: {exit?: number}; code?: string}
   // oclif's flag and argument parsing errors
   if (e && typeof e === 'object' && 'oclif' in e && e.oclif) {
     const first = String(e.message ?? '').split('\n').map((l) => l.trim()).filter(Boolean)
     const msg = first.join(' ').replace(/\s*See more help with --help\s*/, '')
-    return {line: `${msg} (see --help)`, exitCode: EXIT_CODES.usage}
+    return command
+      ? {line: `${command}: ${msg} (see slipway ${command} --help)`, exitCode: EXIT_CODES.usage}
+      : {line: `${msg} (see slipway --help)`, exitCode: EXIT_CODES.usage}
   }
   if (e && typeof e === 'object' && typeof e.code === 'string') {
     const sys = systemErrorLine(e as NodeJS.ErrnoException)

@@ -1,9 +1,11 @@
 import {Flags} from '@oclif/core'
 
+import {availableParallelism} from 'node:os'
+
 /** Flags shared by several commands, defined once. */
 export const projectFlags = {
-  dir: Flags.string({description: 'Project directory (holds dappfile.yaml).', default: '.', helpGroup: 'PROJECT'}),
-  dev: Flags.boolean({description: 'Dev mode: count uncommitted changes; stages go to a separate cache.', helpGroup: 'PROJECT'}),
+  dir: Flags.string({description: 'Project directory (holds dappfile.yaml).', default: '.', helpGroup: 'PROJECT', env: 'SLIPWAY_DIR'}),
+  dev: Flags.boolean({description: 'Dev mode: count uncommitted changes; stages go to a separate cache.', helpGroup: 'PROJECT', env: 'SLIPWAY_DEV', allowNo: true}),
 }
 
 export const registryFlags = {
@@ -40,14 +42,34 @@ export const dryRunFlag = {
   'dry-run': Flags.boolean({description: 'Show what would be done; change nothing.'}),
 }
 
+/**
+ * The tag options, each with its SLIPWAY_TAG_* variable (werf's WERF_*). The repeatable ones also take
+ * several tags in one value, separated by commas or newlines (a docker tag can hold neither), from a flag
+ * or its variable alike. The boolean ones take 1/true/yes or 0/false/no, and --no-… turns one off.
+ */
 export const tagFlags = {
-  tag: Flags.string({description: 'Tag (slugged to a valid docker tag).', multiple: true, helpGroup: 'TAGS'}),
-  'tag-plain': Flags.string({description: 'Tag used as is (must be a valid docker tag).', multiple: true, helpGroup: 'TAGS'}),
-  'tag-slug': Flags.string({description: 'Tag slugged to a valid docker tag.', multiple: true, helpGroup: 'TAGS'}),
-  'tag-branch': Flags.boolean({description: 'Tag with the git branch name (slugged).', helpGroup: 'TAGS'}),
-  'tag-commit': Flags.boolean({description: 'Tag with the git commit id.', helpGroup: 'TAGS'}),
-  'tag-build-id': Flags.boolean({description: 'Tag with the CI build id (CI_PIPELINE_ID, GITHUB_RUN_ID, CI_BUILD_ID).', helpGroup: 'TAGS'}),
-  'tag-ci': Flags.boolean({description: 'Tag from the CI environment (git tag or branch; GitLab CI first, then GitHub Actions).', helpGroup: 'TAGS'}),
+  tag: Flags.string({description: 'Tag (slugged to a valid docker tag); comma- or newline-separated for several.', multiple: true, helpGroup: 'TAGS', env: 'SLIPWAY_TAG'}),
+  'tag-plain': Flags.string({description: 'Tag used as is (must be a valid docker tag); comma- or newline-separated for several.', multiple: true, helpGroup: 'TAGS', env: 'SLIPWAY_TAG_PLAIN'}),
+  'tag-slug': Flags.string({description: 'Tag slugged to a valid docker tag; comma- or newline-separated for several.', multiple: true, helpGroup: 'TAGS', env: 'SLIPWAY_TAG_SLUG'}),
+  'tag-branch': Flags.boolean({description: 'Tag with the git branch name (slugged).', helpGroup: 'TAGS', env: 'SLIPWAY_TAG_BRANCH', allowNo: true}),
+  'tag-commit': Flags.boolean({description: 'Tag with the git commit id.', helpGroup: 'TAGS', env: 'SLIPWAY_TAG_COMMIT', allowNo: true}),
+  'tag-build-id': Flags.boolean({description: 'Tag with the CI build id (CI_PIPELINE_ID, GITHUB_RUN_ID, CI_BUILD_ID).', helpGroup: 'TAGS', env: 'SLIPWAY_TAG_BUILD_ID', allowNo: true}),
+  'tag-ci': Flags.boolean({description: 'Tag from the CI environment (git tag or branch; GitLab CI first, then GitHub Actions).', helpGroup: 'TAGS', env: 'SLIPWAY_TAG_CI', allowNo: true}),
+}
+
+/**
+ * Dimgs built at once (werf builds images in parallel by default): one per CPU core keeps the cores busy
+ * with shell stages and compression while a dimg's own stages stay sequential.
+ */
+export const parallelFlag = {
+  parallel: Flags.integer({
+    description: 'Dimgs built at the same time; a dimg built on another (fromDimg, imports) waits for it.',
+    min: 1,
+    env: 'SLIPWAY_PARALLEL',
+    helpGroup: 'BUILD',
+    default: async () => availableParallelism(),
+    defaultHelp: async () => 'the number of CPU cores',
+  }),
 }
 
 export const buildFlags = {

@@ -118,11 +118,21 @@ export async function buildProject(
   try {
     run.lookUpCachedPrefixes(plan.dimgs)
     const limit = pLimit(Math.max(1, opts.parallel ?? 2))
+    // after a failure the dimgs still waiting are not started; those building finish (their stages are whole)
+    let failed = false
     const finished = new Map<string, Promise<{report: DimgReport; outcome: DimgOutcome}>>()
     for (const dimg of plan.dimgs) {
       const deps = [...dimg.imports, ...(dimg.base === undefined ? [] : [dimg.base])].map(name => finished.get(name)!)
       const task = Promise.all(deps)
-        .then(() => limit(() => run.buildDimg(dimg)))
+        .then(() =>
+          limit(() => {
+            if (failed) throw NOT_STARTED
+            return run.buildDimg(dimg).catch(e => {
+              failed = true
+              throw e
+            })
+          }),
+        )
         .then(done => {
           opts.onDimgBuilt?.(plan, dimg, done.outcome)
           return done
@@ -165,11 +175,14 @@ export async function stageRefUpdate(store: OciStore, lease: Lease, name: string
   return {name, descriptor: await saveImage(store, lease, image, annotations, created), annotations}
 }
 
+/** What a dimg that was not started because another failed rejects with. */
+const NOT_STARTED = new Error('not started: another dimg failed')
+
 /** Waits for all tasks; rethrows the first failure (in plan order) after every task has settled. */
 async function settleInOrder<T>(tasks: Promise<T>[]): Promise<T[]> {
   const results = await Promise.allSettled(tasks)
-  const failed = results.find(r => r.status === 'rejected')
-  if (failed) throw (failed as PromiseRejectedResult).reason
+  const reasons = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map(r => r.reason)
+  if (reasons.length > 0) throw reasons.find(r => r !== NOT_STARTED) ?? reasons[0]
   return results.map(r => (r as PromiseFulfilledResult<T>).value)
 }
 

@@ -1,22 +1,32 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {dimgsAndRepo} from '../../cli/args.js'
+import {describeCommand} from '../../cli/help-text.js'
+import {dimgsAndRepo, dimgsAndRepoArgs} from '../../cli/args.js'
 import {contextFromFlags} from '../../cli/context.js'
 import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
-import {buildFlags, reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
+import {buildFlags, parallelFlag, reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
 import {buildSummary} from '../../cli/build-output.js'
 import {syncResultLines, syncSummary} from '../../cli/sync-output.js'
 import {buildAndPush} from '../../workflows/bp.js'
 
 export default class DimgBp extends BaseCommand {
   static summary = 'Build and push in one run (the plan is computed once).'
+  static description = describeCommand(
+    'Builds as `dimg build --repo REPO` does (a stage REPO has is not built, nor downloaded unless built on), then pushes the final images as `dimg push` does; with --with-stages each dimg\'s stages go to REPO as soon as it is built. Stages built on stages only REPO has stay out of the local cache: the push mounts their lower layers from REPO.',
+  )
   static usage = 'dimg bp [DIMG ...] REPO'
-  static examples = ['<%= config.bin %> dimg bp localhost:5000/myproject --with-stages --tag-ci']
+  static examples = [
+    '<%= config.bin %> dimg bp localhost:5000/myproject --with-stages --tag-ci',
+    '<%= config.bin %> dimg bp backend worker localhost:5000/myproject --tag-plain v1.2 --parallel 2',
+    'SLIPWAY_REPO=localhost:5000/myproject SLIPWAY_TAG_PLAIN=v1.2,latest <%= config.bin %> dimg bp --report-file bp.json',
+  ]
   static strict = false
+  static args = dimgsAndRepoArgs
   static flags = {
     ...projectFlags,
     ...buildFlags,
+    ...parallelFlag,
     ...tagFlags,
     'with-stages': Flags.boolean({description: 'Push the stages cache to REPO as well.'}),
     ...registryFlags,
@@ -38,6 +48,7 @@ export default class DimgBp extends BaseCommand {
         isolation: flags.isolation as 'namespaces' | 'chroot',
         compression: flags.compression as 'gzip' | 'none',
         introspectError: flags['introspect-error'],
+        parallel: flags.parallel,
       })
       const {bytesUploaded, bytesDownloaded} = ctx.transfers.totals
       this.note(buildSummary(build))

@@ -1,20 +1,29 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {describeCommand} from '../../cli/help-text.js'
+import {dimgsArgs} from '../../cli/args.js'
 import {contextFromFlags} from '../../cli/context.js'
-import {buildFlags, reportFlags, projectFlags, registryFlags} from '../../cli/flags.js'
+import {buildFlags, parallelFlag, reportFlags, projectFlags, registryFlags} from '../../cli/flags.js'
 import {buildSummary} from '../../cli/build-output.js'
 import {parseRepository} from '../../oci/ref.js'
 import {buildProject} from '../../workflows/build.js'
 
 export default class DimgBuild extends BaseCommand {
   static summary = "Build the dimgs' stages into the local stages cache."
-  static description = `Stages already in the cache are not built again. Artifacts are built first, independent dimgs in parallel.
-New stages enter the cache only when every stage of their dimg succeeded (with --dev, each as soon as it succeeds, into a separate cache).
-With --repo REPO (or SLIPWAY_REPO) the build plans against REPO's stages too: a stage found there as REPO:dimgstage-<signature> is not built, and nothing of it is downloaded unless a stage that must be built reads its files.`
-  static examples = ['<%= config.bin %> dimg build', '<%= config.bin %> dimg build backend --dir ./app', '<%= config.bin %> dimg build --json', '<%= config.bin %> dimg build --repo localhost:5000/myproject']
+  static description = describeCommand(
+    `Stages already in the cache are not built again. Artifacts are built first, independent dimgs in parallel (--parallel); a dimg built on another (fromDimg, imports) waits for it.
+New stages enter the cache only when every stage of their dimg succeeded (with --dev, each as soon as it succeeds, into a separate cache). When a dimg fails, the dimgs not started yet are not started, those building finish, and the first failure is the error.
+With --repo REPO (or SLIPWAY_REPO) the build plans against REPO's stages too: a stage found there as REPO:dimgstage-<signature> is not built, and nothing of it is downloaded unless a stage that must be built reads its files.`,
+  )
+  static examples = [
+    '<%= config.bin %> dimg build',
+    '<%= config.bin %> dimg build backend --dir ./app --parallel 4',
+    '<%= config.bin %> dimg build --repo localhost:5000/myproject --json',
+    'SLIPWAY_DIR=./app SLIPWAY_REPO=localhost:5000/myproject <%= config.bin %> dimg build --report-file build.json',
+  ]
   static strict = false
-  static args = {}
+  static args = dimgsArgs
   static usage = 'dimg build [DIMG ...]'
   static flags = {
     ...projectFlags,
@@ -22,7 +31,7 @@ With --repo REPO (or SLIPWAY_REPO) the build plans against REPO's stages too: a 
     repo: Flags.string({description: 'Registry repository whose stages (REPO:dimgstage-*) count as cached.', env: 'SLIPWAY_REPO', helpValue: 'REPO'}),
     ...registryFlags,
     ...reportFlags,
-    parallel: Flags.integer({description: 'Dimgs built at the same time.', default: 2, min: 1}),
+    ...parallelFlag,
   }
 
   async run(): Promise<void> {

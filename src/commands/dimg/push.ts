@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {dimgsAndRepo} from '../../cli/args.js'
+import {describeCommand} from '../../cli/help-text.js'
+import {dimgsAndRepo, dimgsAndRepoArgs} from '../../cli/args.js'
 import {contextFromFlags} from '../../cli/context.js'
 import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
 import {reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
@@ -11,13 +12,17 @@ import {pushFinalImages} from '../../workflows/registry-sync.js'
 
 export default class DimgPush extends BaseCommand {
   static summary = 'Push final images: REPO/DIMG:TAG for named dimgs, REPO:TAG for the unnamed one.'
-  static description = 'Artifacts are never pushed as final images. With no tag option the tag is `latest`. --with-stages pushes the stages cache to REPO too.'
+  static description = describeCommand(
+    'The images come from the local stages cache (build them first, or use `dimg bp`). Artifacts are never pushed as final images. With no tag option the tag is `latest`. --with-stages pushes the stages cache to REPO too.',
+  )
   static usage = 'dimg push [DIMG ...] REPO'
   static examples = [
     '<%= config.bin %> dimg push localhost:5000/myproject --tag-commit',
     '<%= config.bin %> dimg push backend localhost:5000/myproject --tag v1.2 --with-stages',
+    'SLIPWAY_REPO=localhost:5000/myproject SLIPWAY_TAG_CI=1 <%= config.bin %> dimg push',
   ]
   static strict = false
+  static args = dimgsAndRepoArgs
   static flags = {
     ...projectFlags,
     ...tagFlags,

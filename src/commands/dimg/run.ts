@@ -1,14 +1,23 @@
+import {Args} from '@oclif/core'
+
 import {BaseCommand} from '../../cli/base-command.js'
+import {describeCommand} from '../../cli/help-text.js'
 import {contextFromFlags} from '../../cli/context.js'
 import {buildFlags, projectFlags} from '../../cli/flags.js'
 import {runDimg} from '../../workflows/run.js'
 
 export default class DimgRun extends BaseCommand {
   static summary = "Run a dimg's image from the local stages cache in the sandbox."
-  static description = 'The image is unpacked into a throwaway root; arguments after -- replace its CMD. Exits with the command\'s exit code.'
+  static description = describeCommand(
+    "The image is unpacked into a throwaway root; arguments after -- replace its CMD. Exits with the command's exit code (the codes below are slipway's own failures).",
+  )
   static usage = 'dimg run [DIMG] [-- COMMAND ...]'
   static examples = ['<%= config.bin %> dimg run worker', '<%= config.bin %> dimg run web -- cat /var/www/index.html']
   static strict = false
+  static args = {
+    dimg: Args.string({description: 'A dimg name from the dappfile; may be left out when the project has one dimg.'}),
+    command: Args.string({description: "After --: the command and its arguments, run instead of the image's CMD."}),
+  }
   static flags = {...projectFlags, isolation: buildFlags.isolation}
 
   async run(): Promise<void> {

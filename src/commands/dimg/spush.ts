@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {dimgsAndRepo} from '../../cli/args.js'
+import {describeCommand} from '../../cli/help-text.js'
+import {dimgsAndRepo, dimgsAndRepoArgs} from '../../cli/args.js'
 import {contextFromFlags} from '../../cli/context.js'
 import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
 import {reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
@@ -10,9 +11,14 @@ import {pushFinalImages} from '../../workflows/registry-sync.js'
 
 export default class DimgSpush extends BaseCommand {
   static summary = 'Push one dimg to REPO used as is (REPO:TAG, no dimg name added).'
+  static description = describeCommand('For a project of several dimgs, name the one to push; the image comes from the local stages cache. With no tag option the tag is `latest`.')
   static usage = 'dimg spush [DIMG] REPO'
-  static examples = ['<%= config.bin %> dimg spush backend registry.example/team/backend --tag-ci']
+  static examples = [
+    '<%= config.bin %> dimg spush backend registry.example/team/backend --tag-ci',
+    '<%= config.bin %> dimg spush localhost:5000/myapp --tag-plain v1.2',
+  ]
   static strict = false
+  static args = dimgsAndRepoArgs
   static flags = {...projectFlags, ...tagFlags, ...registryFlags, ...reportFlags}
 
   async run(): Promise<void> {

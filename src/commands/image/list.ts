@@ -1,4 +1,5 @@
 import {BaseCommand} from '../../cli/base-command.js'
+import {describeCommand} from '../../cli/help-text.js'
 import {jsonFlag} from '../../cli/flags.js'
 import {formatBytes} from '../../cli/progress.js'
 import {renderTable} from '../../cli/table.js'
@@ -7,6 +8,8 @@ import {listStoredImages} from '../../workflows/store-images.js'
 
 export default class ImageList extends BaseCommand {
   static summary = 'List the images in the local store.'
+  static description = describeCommand('Stages (dimgstage-PROJECT:SIGNATURE) and images copied in with `image pull`, by name.')
+  static examples = ['<%= config.bin %> image list', '<%= config.bin %> image list --json']
   static flags = {...jsonFlag}
 
   async run(): Promise<void> {

@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {describeCommand} from '../../cli/help-text.js'
 import {contextFromFlags} from '../../cli/context.js'
 import {jsonFlag, registryFlags} from '../../cli/flags.js'
 import {parseImageRef} from '../../oci/ref.js'
@@ -8,10 +9,11 @@ import {pushStoredImage} from '../../workflows/store-images.js'
 
 export default class ImagePush extends BaseCommand {
   static summary = 'Copy an image from the local store to a registry.'
-  static examples = ['<%= config.bin %> image push dimgstage-myapp:3f2a… localhost:5000/myapp:debug']
+  static description = describeCommand('Blobs the registry has are not sent again.')
+  static examples = ['<%= config.bin %> image push dimgstage-myapp:3f2a… localhost:5000/myapp:debug', '<%= config.bin %> image push app localhost:5000/app:1.0 --json']
   static args = {
     name: Args.string({description: 'Name of the image in the local store (see `image list`).', required: true}),
-    ref: Args.string({description: 'Target reference, e.g. localhost:5000/app:1.0', required: true}),
+    ref: Args.string({description: 'Target reference, host[:port]/path[:tag], e.g. localhost:5000/app:1.0.', required: true}),
   }
   static flags = {...registryFlags, ...jsonFlag}
 

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {describeCommand} from '../../cli/help-text.js'
 import {dryRunFlag, jsonFlag} from '../../cli/flags.js'
 import {formatBytes} from '../../cli/progress.js'
 import {WorkflowContext} from '../../workflows/context.js'
@@ -8,7 +9,8 @@ import {collectStoreGarbage} from '../../workflows/store-images.js'
 
 export default class StoreGc extends BaseCommand {
   static summary = 'Remove blobs of the local store that no image references.'
-  static description = 'Blobs and temporary files younger than --min-age are kept, so that a slipway process writing at the same time is never disturbed.'
+  static description = describeCommand('Blobs and temporary files younger than --min-age are kept, so that a slipway process writing at the same time is never disturbed.')
+  static examples = ['<%= config.bin %> store gc --dry-run', '<%= config.bin %> store gc --min-age 0 --json']
   static flags = {
     'min-age': Flags.integer({description: 'Keep unreferenced blobs younger than this many minutes.', default: 60, min: 0}),
     ...dryRunFlag,

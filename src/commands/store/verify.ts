@@ -1,4 +1,5 @@
 import {BaseCommand} from '../../cli/base-command.js'
+import {describeCommand} from '../../cli/help-text.js'
 import {jsonFlag} from '../../cli/flags.js'
 import {SlipwayError} from '../../errors.js'
 import {WorkflowContext} from '../../workflows/context.js'
@@ -6,7 +7,8 @@ import {verifyStore} from '../../workflows/store-images.js'
 
 export default class StoreVerify extends BaseCommand {
   static summary = 'Re-hash every blob of the local store and check every referenced blob is there.'
-  static description = 'Exits 8 when a blob is corrupt or missing. Leftover temporary files of killed writers are listed but are not errors; `store gc` removes them.'
+  static description = describeCommand('Exits 8 when a blob is corrupt or missing. Leftover temporary files of killed writers are listed but are not errors; `store gc` removes them.')
+  static examples = ['<%= config.bin %> store verify', '<%= config.bin %> store verify --json']
   static flags = {...jsonFlag}
 
   async run(): Promise<void> {

@@ -1,6 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
+import {describeCommand} from '../../../cli/help-text.js'
+import {dimgsArgs} from '../../../cli/args.js'
 import {contextFromFlags} from '../../../cli/context.js'
 import {jsonFlag, projectFlags} from '../../../cli/flags.js'
 import {formatBytes} from '../../../cli/progress.js'
@@ -8,10 +10,11 @@ import {exportBuildContext} from '../../../workflows/build-context.js'
 
 export default class BuildContextExport extends BaseCommand {
   static summary = "Write the project's stages cache (images.tar) and build directory (build.tar) for another machine."
-  static description = 'images.tar is an OCI image layout archive: `skopeo copy oci-archive:images.tar:dimgstage-PROJECT:SIGNATURE …` reads it. Name dimgs to export only their stages.'
+  static description = describeCommand('images.tar is an OCI image layout archive: `skopeo copy oci-archive:images.tar:dimgstage-PROJECT:SIGNATURE …` reads it. Name dimgs to export only their stages.')
   static usage = 'dimg build-context export [DIMG ...]'
-  static examples = ['<%= config.bin %> dimg build-context export --build-context-directory /cache']
+  static examples = ['<%= config.bin %> dimg build-context export --build-context-directory /cache', '<%= config.bin %> dimg build-context export backend --dir ./app --json']
   static strict = false
+  static args = dimgsArgs
   static flags = {
     dir: projectFlags.dir,
     'build-context-directory': Flags.string({description: 'Where images.tar and build.tar are written.', default: '.'}),

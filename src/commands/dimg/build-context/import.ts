@@ -1,14 +1,15 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
+import {describeCommand} from '../../../cli/help-text.js'
 import {contextFromFlags} from '../../../cli/context.js'
 import {jsonFlag, projectFlags} from '../../../cli/flags.js'
 import {importBuildContext} from '../../../workflows/build-context.js'
 
 export default class BuildContextImport extends BaseCommand {
   static summary = 'Load images.tar and build.tar (from build-context export) into the local store and build directory.'
-  static description = 'Every blob is verified against its digest; what the store has is not copied again; a truncated or corrupt archive is refused and leaves the store as it was.'
-  static examples = ['<%= config.bin %> dimg build-context import --build-context-directory /cache']
+  static description = describeCommand('Every blob is verified against its digest; what the store has is not copied again; a truncated or corrupt archive is refused and leaves the store as it was.')
+  static examples = ['<%= config.bin %> dimg build-context import --build-context-directory /cache', '<%= config.bin %> dimg build-context import --dir ./app --json']
   static flags = {
     dir: projectFlags.dir,
     'build-context-directory': Flags.string({description: 'Where images.tar and build.tar are read from.', default: '.'}),

@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
-import {dimgsAndRepo} from '../../../cli/args.js'
+import {describeCommand} from '../../../cli/help-text.js'
+import {dimgsAndRepo, dimgsAndRepoArgs} from '../../../cli/args.js'
 import {contextFromFlags} from '../../../cli/context.js'
 import {dryRunFlag, reportFlags, projectFlags, registryFlags} from '../../../cli/flags.js'
 import {syncResultLines, syncSummary} from '../../../cli/sync-output.js'
@@ -16,11 +17,14 @@ function lookupOrder(plan: ProjectPlan, all: boolean): ProjectPlan {
 
 export default class StagesPull extends BaseCommand {
   static summary = 'Import the stages cache the current project state needs from REPO.'
-  static description = `Without --all, for each dimg (and each artifact it imports) only the latest planned stage that REPO has is pulled: stages are looked for from the last one back, and the search stops at the first one found locally or in REPO. With --all, every planned stage REPO has is pulled.
---dry-run lists the images that would be looked for, in the order they would be looked for.`
+  static description = describeCommand(
+    `Without --all, for each dimg (and each artifact it imports) only the latest planned stage that REPO has is pulled: stages are looked for from the last one back, and the search stops at the first one found locally or in REPO. With --all, every planned stage REPO has is pulled.
+--dry-run lists the images that would be looked for, in the order they would be looked for.`,
+  )
   static usage = 'dimg stages pull [DIMG ...] REPO'
-  static examples = ['<%= config.bin %> dimg stages pull localhost:5000/myproject', '<%= config.bin %> dimg stages pull localhost:5000/myproject --all --dry-run']
+  static examples = ['<%= config.bin %> dimg stages pull localhost:5000/myproject', '<%= config.bin %> dimg stages pull localhost:5000/myproject --all --dry-run', 'SLIPWAY_REPO=localhost:5000/myproject <%= config.bin %> dimg stages pull backend']
   static strict = false
+  static args = dimgsAndRepoArgs
   static flags = {
     ...projectFlags,
     all: Flags.boolean({description: 'Pull every planned stage REPO has, not only the latest of each dimg.'}),

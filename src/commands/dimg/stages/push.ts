@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../../cli/base-command.js'
-import {dimgsAndRepo} from '../../../cli/args.js'
+import {describeCommand} from '../../../cli/help-text.js'
+import {dimgsAndRepo, dimgsAndRepoArgs} from '../../../cli/args.js'
 import {contextFromFlags} from '../../../cli/context.js'
 import {dryRunFlag, reportFlags, projectFlags, registryFlags} from '../../../cli/flags.js'
 import {syncResultLines, syncSummary} from '../../../cli/sync-output.js'
@@ -9,10 +10,11 @@ import {pushStages} from '../../../workflows/registry-sync.js'
 
 export default class StagesPush extends BaseCommand {
   static summary = 'Push the stages cache to REPO as REPO:dimgstage-<signature>.'
-  static description = 'A stage tag is written once: a tag that is already in REPO is kept as it is (first writer wins). Blobs REPO has are not sent again.'
+  static description = describeCommand('A stage tag is written once: a tag that is already in REPO is kept as it is (first writer wins). Blobs REPO has are not sent again.')
   static usage = 'dimg stages push [DIMG ...] REPO'
-  static examples = ['<%= config.bin %> dimg stages push localhost:5000/myproject', '<%= config.bin %> dimg stages push backend localhost:5000/myproject --dry-run']
+  static examples = ['<%= config.bin %> dimg stages push localhost:5000/myproject', '<%= config.bin %> dimg stages push backend localhost:5000/myproject --dry-run', 'SLIPWAY_REPO=localhost:5000/myproject <%= config.bin %> dimg stages push --report-file stages.json']
   static strict = false
+  static args = dimgsAndRepoArgs
   static flags = {...projectFlags, ...registryFlags, ...dryRunFlag, ...reportFlags}
 
   async run(): Promise<void> {

@@ -1,6 +1,6 @@
-import {Args} from '@oclif/core'
-
 import {BaseCommand} from '../../../../cli/base-command.js'
+import {describeCommand} from '../../../../cli/help-text.js'
+import {repoArg, repoOrEnv} from '../../../../cli/args.js'
 import {cleanupFlags, cleanupRequestFromFlags} from '../../../../cli/cleanup-flags.js'
 import {contextFromFlags} from '../../../../cli/context.js'
 import {dryRunFlag, jsonFlag, projectFlags, registryFlags} from '../../../../cli/flags.js'
@@ -9,14 +9,16 @@ import {cleanupStages} from '../../../../workflows/stages-cache.js'
 
 export default class StagesCleanupRepo extends BaseCommand {
   static summary = 'Delete stages in REPO by policy.'
-  static description = `The registry's final images are the source of truth: --improper-repo-cache deletes the REPO:dimgstage-* tags no final image in REPO uses. A tag is deleted without touching any other tag; the registry's own garbage collection (for distribution: registry garbage-collect) reclaims the blobs afterwards.`
-  static examples = ['<%= config.bin %> dimg stages cleanup repo localhost:5000/myproject --improper-repo-cache --dry-run --json']
-  static args = {repo: Args.string({description: 'Registry repository, e.g. localhost:5000/myproject', required: true})}
+  static description = describeCommand(
+    `The registry's final images are the source of truth: --improper-repo-cache deletes the REPO:dimgstage-* tags no final image in REPO uses. A tag is deleted without touching any other tag; the registry's own garbage collection (for distribution: registry garbage-collect) reclaims the blobs afterwards.`,
+  )
+  static examples = ['<%= config.bin %> dimg stages cleanup repo localhost:5000/myproject --improper-repo-cache --dry-run --json', '<%= config.bin %> dimg stages cleanup repo localhost:5000/myproject --improper-git-commit --keep-younger-than 24h']
+  static args = {repo: repoArg}
   static flags = {...projectFlags, ...cleanupFlags, ...registryFlags, ...dryRunFlag, ...jsonFlag}
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(StagesCleanupRepo)
-    const request = cleanupRequestFromFlags(flags, args.repo)
+    const request = cleanupRequestFromFlags(flags, repoOrEnv(args.repo, 'dimg stages cleanup repo'))
     const ctx = contextFromFlags(flags, request.repo?.registry)
     try {
       const result = await cleanupStages(ctx, 'repo', request)

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../../cli/base-command.js'
+import {describeCommand} from '../../../../cli/help-text.js'
 import {contextFromFlags} from '../../../../cli/context.js'
 import {jsonFlag, projectFlags, registryFlags, wideFlag} from '../../../../cli/flags.js'
 import {stagesTable} from '../../../../cli/stages-output.js'
@@ -10,11 +11,11 @@ import {listStages} from '../../../../workflows/stages-cache.js'
 
 export default class StagesListLocal extends BaseCommand {
   static summary = "List the project's stages in the local stages cache."
-  static description = 'With --repo, the USED BY column names the final images in that repository that use each stage.'
+  static description = describeCommand('With --repo, the USED BY column names the final images in that repository that use each stage.')
   static examples = ['<%= config.bin %> dimg stages list local', '<%= config.bin %> dimg stages list local --repo localhost:5000/myproject --json']
   static flags = {
     ...projectFlags,
-    repo: Flags.string({description: 'Registry repository whose final images fill the USED BY column.'}),
+    repo: Flags.string({description: 'Registry repository whose final images fill the USED BY column.', env: 'SLIPWAY_REPO', helpValue: 'REPO'}),
     ...registryFlags,
     ...jsonFlag,
     ...wideFlag,

@@ -1,6 +1,6 @@
-import {Args} from '@oclif/core'
-
 import {BaseCommand} from '../../../../cli/base-command.js'
+import {describeCommand} from '../../../../cli/help-text.js'
+import {repoArg, repoOrEnv} from '../../../../cli/args.js'
 import {contextFromFlags} from '../../../../cli/context.js'
 import {jsonFlag, projectFlags, registryFlags, wideFlag} from '../../../../cli/flags.js'
 import {stagesTable} from '../../../../cli/stages-output.js'
@@ -10,13 +10,14 @@ import {listStages} from '../../../../workflows/stages-cache.js'
 
 export default class StagesListRepo extends BaseCommand {
   static summary = "List the project's stages in REPO (REPO:dimgstage-* tags) and the final images that use them."
-  static examples = ['<%= config.bin %> dimg stages list repo localhost:5000/myproject --json']
-  static args = {repo: Args.string({description: 'Registry repository, e.g. localhost:5000/myproject', required: true})}
+  static description = describeCommand('Only the tags of this project (its dappfile, at its current commit or not) are listed; REPO may hold other projects.')
+  static examples = ['<%= config.bin %> dimg stages list repo localhost:5000/myproject', '<%= config.bin %> dimg stages list repo localhost:5000/myproject --json']
+  static args = {repo: repoArg}
   static flags = {...projectFlags, ...registryFlags, ...jsonFlag, ...wideFlag}
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(StagesListRepo)
-    const repo = parseRepository(args.repo)
+    const repo = parseRepository(repoOrEnv(args.repo, 'dimg stages list repo'))
     const ctx = contextFromFlags(flags, repo.registry)
     try {
       const rows = await listStages(ctx, 'repo', {dir: flags.dir, repo})

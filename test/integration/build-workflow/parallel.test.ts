@@ -1,0 +1,101 @@
+/** Issue 18: --parallel N (SLIPWAY_PARALLEL) builds independent dimgs at once, a dimg on another after it. */
+import {runSlipway} from '../../helpers/cli.js'
+import {makeProject} from '../../helpers/project.js'
+import type {TestRegistry} from '../../helpers/registry.js'
+import {build, type BuildReport, buildEnv, buildFixture, finalStageName, manifestOf, readBlob, runBuild} from './support.js'
+
+const dappfile = `dimg: base
+from: localhost:5000/base/busybox:latest
+shell:
+  install: [echo base > /base]
+---
+dimg: child
+fromDimg: base
+shell:
+  install: [cat /base > /child, echo child >> /child]
+---
+dimg: other
+from: localhost:5000/base/busybox:latest
+shell:
+  install: [echo other > /other]
+`
+
+/** `bad` fails at once while `slow` (started beside it with --parallel 2) is still running; `later` waits for a slot. */
+const failing = `dimg: bad
+from: localhost:5000/base/busybox:latest
+shell:
+  install: [exit 7]
+---
+dimg: slow
+from: localhost:5000/base/busybox:latest
+shell:
+  install: [sleep 3, echo slow > /slow]
+---
+dimg: later
+from: localhost:5000/base/busybox:latest
+shell:
+  install: [echo later > /later]
+`
+
+interface StageRow {
+  dimg: string | null
+  stage: string | null
+  created: string | null
+}
+
+describe('dimg build --parallel', () => {
+  const fixture = buildFixture()
+  let reg: TestRegistry
+  beforeAll(() => {
+    reg = fixture.reg()
+  })
+
+  const stagesList = async (dir: string, home: string): Promise<StageRow[]> => {
+    const r = await runSlipway(['dimg', 'stages', 'list', 'local', '--dir', dir, '--json'], {env: buildEnv(reg, home)})
+    if (r.code !== 0) throw new Error(r.stderr)
+    return JSON.parse(r.stdout) as StageRow[]
+  }
+  /** An image's layers and its config without the times it was made at. */
+  const content = async (home: string, report: BuildReport, dimg: string) => {
+    const m = await manifestOf(home, finalStageName(report, dimg))
+    const config = JSON.parse((await readBlob(home, m.config.digest)).toString('utf8')) as {config: unknown; rootfs: unknown}
+    return {layers: m.layers.map(l => l.digest), config: config.config, rootfs: config.rootfs}
+  }
+
+  it('builds three dimgs two at a time, the base before the dimg built on it, into the same images as one at a time', async () => {
+    const project = await makeProject({registryHost: reg.host, dappfile})
+    const [h2, h1] = [fixture.home(), fixture.home()]
+    const two = await build(project.dir, buildEnv(reg, h2), ['--parallel', '2'])
+    const one = await build(project.dir, {...buildEnv(reg, h1), SLIPWAY_PARALLEL: '1'})
+    expect(two.dimgs.map(d => d.listedAs).sort()).toEqual(['base', 'child', 'other'])
+    expect(two.built).toBe(one.built)
+    for (const dimg of ['base', 'child', 'other']) {
+      expect([dimg, await content(h2, two, dimg)]).toEqual([dimg, await content(h1, one, dimg)])
+    }
+    // every stage of child was made after the last stage of base was in the cache
+    const rows = await stagesList(project.dir, h2)
+    const created = (dimg: string) => rows.filter(r => r.dimg === dimg).map(r => Date.parse(r.created!))
+    expect(created('base').length).toBeGreaterThan(0)
+    expect(Math.min(...created('child'))).toBeGreaterThanOrEqual(Math.max(...created('base')))
+  })
+
+  it('a failing dimg is one error line and exit 9: the dimg building beside it finishes whole, none not yet started is started, the store verifies', async () => {
+    const project = await makeProject({registryHost: reg.host, dappfile: failing})
+    const h = fixture.home()
+    const r = await runBuild(project.dir, buildEnv(reg, h), ['--parallel', '2'])
+    expect(r.code).toBe(9)
+    expect(r.stdout).toBe('')
+    expect(r.stderr.split('\n').filter(l => l.startsWith('slipway:'))).toEqual([expect.stringMatching(/^slipway: .*bad.*exit.*7/)])
+    const rows = await stagesList(project.dir, h)
+    // (their from stages are one and the same stage: the install stages tell the dimgs apart)
+    const installed = new Set(rows.filter(s => s.stage === 'install').map(s => s.dimg))
+    expect([installed.has('slow'), installed.has('later'), installed.has('bad')]).toEqual([true, false, false])
+    const verify = await runSlipway(['store', 'verify'], {env: buildEnv(reg, h)})
+    expect([verify.code, verify.stdout]).toEqual([0, expect.stringMatching(/0 corrupt, 0 missing/)])
+
+    // one at a time, nothing after the failure is started
+    const h1 = fixture.home()
+    expect((await runBuild(project.dir, buildEnv(reg, h1), ['--parallel', '1'])).code).toBe(9)
+    expect((await stagesList(project.dir, h1)).filter(s => s.stage === 'install')).toEqual([])
+  })
+})
