@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {describeCommand} from '../../cli/help-text.js'
 import {jsonFlag, registryFlags} from '../../cli/flags.js'
 import {insecureHosts} from '../../cli/context.js'
 import {authFileFlag, hostArg, loginPassword} from '../../cli/login-flags.js'
@@ -10,12 +11,11 @@ import {parseLoginTarget, registryLogin} from '../../workflows/registry-login.js
 
 export default class RegistryLogin extends BaseCommand {
   static summary = 'Check credentials against a registry and save them for later commands.'
-  static description = [
+  static description = describeCommand(
     'The credentials are checked first (GET /v2/ with basic auth or the token flow); a registry that refuses them is one error line and nothing is written.',
     'They are saved in docker\'s config.json ($DOCKER_CONFIG/config.json, else ~/.docker/config.json) — or --auth-file / $REGISTRY_AUTH_FILE — atomically, mode 0600, every other entry of the file kept. When the file names a credential helper for the registry (credHelpers, credsStore), they go to that helper instead, as docker does.',
     'Every command that talks to a registry reads them back from there, and from podman\'s and skopeo\'s auth.json files.',
-    'Exit codes: 0 saved, 2 usage, 4 refused by the registry, 6 network, 7 registry error, 10 the file cannot be written.',
-  ].join('\n\n')
+  )
   static usage = 'registry login [HOST] -u USER --password-stdin'
   static examples = [
     'echo "$TOKEN" | <%= config.bin %> registry login registry.example.com -u ci --password-stdin',

@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {describeCommand} from '../../cli/help-text.js'
 import {jsonFlag} from '../../cli/flags.js'
 import {authFileFlag, hostArg} from '../../cli/login-flags.js'
 import {createReporter} from '../../cli/progress.js'
@@ -9,11 +10,10 @@ import {parseLoginTarget, registryLogout} from '../../workflows/registry-login.j
 
 export default class RegistryLogout extends BaseCommand {
   static summary = 'Remove the saved credentials for a registry.'
-  static description = [
+  static description = describeCommand(
     'Removes the registry\'s entry from docker\'s config.json (or --auth-file / $REGISTRY_AUTH_FILE), keeping every other entry, and erases what the credential helper the file names for it holds.',
     'When there was nothing to remove it says so and exits 0, as docker logout does; it names other files that still hold credentials for the registry (podman\'s auth.json, docker\'s config.json), which it does not edit.',
-    'Exit codes: 0 removed or nothing to remove, 2 usage, 4 the credential helper failed, 10 the file cannot be written.',
-  ].join('\n\n')
+  )
   static usage = 'registry logout [HOST]'
   static examples = [
     '<%= config.bin %> registry logout registry.example.com',
