@@ -17,7 +17,7 @@ const BATCH_BYTES = 256 * 1024
 const BATCHES_AT_ONCE = 2
 
 /** The paths cut into runs of at most BATCH_BYTES of argument bytes each. */
-export function argumentBatches(paths: string[]): string[][] {
+function argumentBatches(paths: string[]): string[][] {
   const batches: string[][] = []
   let batch: string[] = []
   let bytes = 0
