@@ -24,6 +24,7 @@ const OUTPUT_CHUNK = 2 * 1024 * 1024
 interface Job {
   data: Uint8Array
   last: boolean
+  level: number
   signal: AbortSignal | undefined
   onAbort?: () => void
   resolve: (out: Buffer) => void
@@ -42,14 +43,15 @@ export class DeflatePool {
   }
 
   /**
-   * Deflates `data` (the caller must not change it until the promise settles). A job still queued when
-   * `signal` aborts is dropped; one already running finishes and its output is dropped.
+   * Deflates `data` (the caller must not change it until the promise settles) at `level` (default
+   * DEFLATE_OPTIONS'). A job still queued when `signal` aborts is dropped; one already running finishes
+   * and its output is dropped.
    */
-  deflate(data: Uint8Array, last: boolean, signal?: AbortSignal): Promise<Buffer> {
+  deflate(data: Uint8Array, last: boolean, signal?: AbortSignal, level = DEFLATE_OPTIONS.level): Promise<Buffer> {
     if (this.#closed) return Promise.reject(new SlipwayError('internal', 'the deflate pool is closed'))
     if (signal?.aborted) return Promise.reject(abortError(signal, 'the compression'))
     return new Promise<Buffer>((resolve, reject) => {
-      const job: Job = {data, last, signal, resolve, reject}
+      const job: Job = {data, last, level, signal, resolve, reject}
       if (signal) {
         job.onAbort = () => this.#drop(job)
         signal.addEventListener('abort', job.onAbort, {once: true})
@@ -88,7 +90,7 @@ export class DeflatePool {
         done()
         this.#dispatch()
       }
-      deflateChunk(job.data, {...DEFLATE_OPTIONS, finishFlush, chunkSize: OUTPUT_CHUNK}).then(
+      deflateChunk(job.data, {...DEFLATE_OPTIONS, level: job.level, finishFlush, chunkSize: OUTPUT_CHUNK}).then(
         out => settle(() => (job.signal?.aborted ? job.reject(abortError(job.signal, 'the compression')) : job.resolve(out))),
         e => settle(() => job.reject(new SlipwayError('internal', 'compressing a layer failed', {cause: e}))),
       )

@@ -14,7 +14,7 @@ export type LayerCompression = 'gzip' | 'none'
 
 export interface LayerEntry extends TarHeader {
   /** File content, exactly `size` bytes; only for `type: 'file'`. */
-  content?: () => Readable
+  content?: () => Iterable<Uint8Array> | AsyncIterable<Uint8Array>
 }
 
 export interface LayerBlob {

@@ -2,14 +2,29 @@
  * Deterministic gzip on every core (the pigz --independent shape): the input is cut into fixed-size
  * chunks, each deflated on its own in the deflate pool, and the outputs are joined in order into one gzip
  * member with a fixed header and the CRC32 and size of the whole input. The chunk size is ours, not the
- * host's, so the same input gives the same bytes on any machine with any number of workers.
+ * host's, and so is each chunk's deflate level, so the same input gives the same bytes on any machine with
+ * any number of workers.
  */
 import {Transform, type TransformCallback} from 'node:stream'
 import {crc32} from 'node:zlib'
 
-import {deflatePool, type DeflatePool} from './deflate-pool.js'
+import {DEFLATE_OPTIONS, deflatePool, type DeflatePool} from './deflate-pool.js'
 
 export const GZIP_CHUNK_SIZE = 1024 * 1024
+
+/**
+ * A layer's first chunks deflate at DEFLATE_OPTIONS' level (6); the rest of a larger layer at level 1.
+ * On the 216 MB layer of `apt-get install python3` level 1 takes 1.75 s of CPU where 6 takes 3.8 s (the
+ * biggest single cost of a cold build on two cores) for 9% more bytes (84.6 MB against 77.8 MB); small
+ * layers, where the time is nothing, keep the smaller output. The level goes by the chunk's index, so the
+ * bytes still depend on the input alone.
+ */
+export const BEST_LEVEL_CHUNKS = 8
+export const LARGE_LAYER_LEVEL = 1
+
+export function chunkLevel(index: number): number {
+  return index < BEST_LEVEL_CHUNKS ? DEFLATE_OPTIONS.level : LARGE_LAYER_LEVEL
+}
 
 /** No file name, no mtime, no extra flags, OS "unknown": nothing that depends on the host or the time. */
 export const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff])
@@ -68,6 +83,7 @@ export function parallelGzip(pool: DeflatePool = deflatePool()): Transform {
   const abort = new AbortController()
   let crc = 0
   let size = 0
+  let chunks = 0
   let started = false
   const start = (stream: Transform): void => {
     if (started) return
@@ -78,7 +94,7 @@ export function parallelGzip(pool: DeflatePool = deflatePool()): Transform {
   const send = (chunk: Buffer, last: boolean): void => {
     crc = crc32(chunk, crc)
     size += chunk.length
-    const out = pool.deflate(chunk, last, abort.signal)
+    const out = pool.deflate(chunk, last, abort.signal, chunkLevel(chunks++))
     out.catch(() => {}) // a chunk whose turn never comes (the stream failed) must not be an unhandled rejection
     inFlight.push(out)
   }

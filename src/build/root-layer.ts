@@ -1,5 +1,5 @@
 /** Turns the changes a stage made in a root into a deterministic layer. */
-import {createReadStream} from 'node:fs'
+import {createReadStream, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {SlipwayError} from '../errors.js'
@@ -27,12 +27,25 @@ export function clampMtime(mtimeNs: bigint, clamp: number | undefined): number {
   return clamp === undefined ? seconds : Math.min(seconds, clamp)
 }
 
+/**
+ * Files up to this size are read in one synchronous call: a stream per file cost ~0.2 ms of round trips
+ * each (1 s for a stage writing 5,000 small files), and one such read blocks the loop for microseconds.
+ */
+const SMALL_FILE_BYTES = 256 * 1024
+/** Larger files stream in reads of this size (fs streams default to 64 KiB). */
+const READ_CHUNK_BYTES = 1024 * 1024
+
+function fileContent(abs: string, size: number): () => Iterable<Buffer> | AsyncIterable<Buffer> {
+  if (size <= SMALL_FILE_BYTES) return () => [readFileSync(fsPath(abs))]
+  return () => createReadStream(fsPath(abs), {start: 0, end: size - 1, highWaterMark: READ_CHUNK_BYTES})
+}
+
 /** A layer entry for a file on disk (without hard-link handling), or null for sockets. */
 export function entryFromMeta(path: string, abs: string, meta: FileMeta, mtimeClamp: number | undefined): LayerEntry | null {
   const base = {path, mode: meta.mode & 0o7777, uid: meta.uid, gid: meta.gid, size: 0, mtime: clampMtime(meta.mtimeNs, mtimeClamp)}
   switch (fileType(meta.mode)) {
     case S_IFREG:
-      return {...base, type: 'file', size: meta.size, content: () => createReadStream(fsPath(abs), meta.size > 0 ? {start: 0, end: meta.size - 1} : {})}
+      return {...base, type: 'file', size: meta.size, content: fileContent(abs, meta.size)}
     case S_IFDIR:
       return {...base, type: 'directory'}
     case S_IFLNK:

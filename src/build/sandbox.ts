@@ -9,6 +9,7 @@
  *  `mknod` fails where docker would make a node its device cgroup then forbids to open. Running
  *  unprivileged, one id is mapped (the requested one, to our own uid): every file the stage writes is
  *  owned by us on disk and `chown` to other ids fails — build as root for images that need several owners.
+ *  Under bubblewrap, root or not, the stage's sync calls return at once without flushing (no-sync-filter.ts).
  *
  *  Chroot isolation gives no containment (root with every capability): a new pid namespace, when
  *  `unshare` can make one, ends the stage's processes with it; whatever is still running in the root
@@ -22,6 +23,7 @@ import {SlipwayError} from '../errors.js'
 import {abortError} from './abort-error.js'
 import {capabilityArgs, procAndSysArgs} from './container-defaults.js'
 import {resolveImageUser} from './image-user.js'
+import {noSyncFilter} from './no-sync-filter.js'
 import {ensureMountPoint, removeMountPoint, type CreatedMountPoint} from './mount-points.js'
 import {killProcessesRootedIn, mountsUnder, unmountUnder} from './root-release.js'
 import {BLOCK_FD, INFO_FD, killWaitingChild, setUpIdentityUserNamespace, userNamespaceArgs} from './user-namespace.js'
@@ -70,6 +72,8 @@ export class StageCommandError extends SlipwayError {
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 const HOST_FILES = ['etc/resolv.conf', 'etc/hosts']
 const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty']
+/** After the handshake's INFO_FD and BLOCK_FD. */
+const SECCOMP_FD = 5
 
 async function findExecutable(name: string): Promise<string | null> {
   for (const dir of (process.env.PATH || DEFAULT_PATH).split(delimiter).concat(['/usr/bin', '/usr/sbin', '/bin', '/sbin'])) {
@@ -142,6 +146,8 @@ interface Prepared {
   command: string
   args: string[]
   spawnIds?: {uid: number; gid: number}
+  /** A seccomp program bwrap reads from fd {@link SECCOMP_FD}. */
+  seccomp?: Buffer
   /** Talks to the started sandbox over its extra fds (3, 4) before it runs the commands. */
   handshake?: (info: Readable, block: Writable) => Promise<void>
   /** After the command's exit: ends what it left running (its pipes stay open while anything holds them). */
@@ -184,6 +190,11 @@ async function prepareBwrap(o: RunStageOptions, uid: number, gid: number, hostna
   const args = ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--hostname', hostname, '--bind', o.root, '/',
     '--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--tmpfs', '/tmp']
   const prepared: Prepared = {command: bwrap, args, afterExit: async () => {}, cleanup: async () => {}}
+  const filter = noSyncFilter()
+  if (filter) {
+    args.push('--seccomp', String(SECCOMP_FD))
+    prepared.seccomp = filter
+  }
   if (isRoot()) {
     args.push(...await procAndSysArgs(), ...userNamespaceArgs(), ...capabilityArgs(uid))
     let childPid: number | undefined
@@ -314,7 +325,8 @@ function execute(p: Prepared, env: Record<string, string>, o: RunStageOptions): 
   }
   return new Promise((resolve, reject) => {
     const stdio: Array<'inherit' | 'ignore' | 'pipe'> = o.interactive ? ['inherit', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe']
-    if (p.handshake) stdio.push('pipe', 'pipe') // INFO_FD, BLOCK_FD
+    if (p.handshake || p.seccomp) stdio.push(p.handshake ? 'pipe' : 'ignore', p.handshake ? 'pipe' : 'ignore') // INFO_FD, BLOCK_FD
+    if (p.seccomp) stdio.push('pipe') // SECCOMP_FD
     const child: ChildProcess = spawn(p.command, p.args, {env, stdio, ...(p.spawnIds ?? {})})
     let failure: Error | undefined
     const stop = (e: Error): void => {
@@ -323,6 +335,7 @@ function execute(p: Prepared, env: Record<string, string>, o: RunStageOptions): 
     }
     const onAbort = (): void => stop(abortError(o.signal!, 'the stage'))
     o.signal?.addEventListener('abort', onAbort, {once: true})
+    if (p.seccomp) ((child.stdio as readonly unknown[])[SECCOMP_FD] as Writable).on('error', (e: Error) => stop(e)).end(p.seccomp)
     if (p.handshake) p.handshake(child.stdio[INFO_FD] as Readable, child.stdio[BLOCK_FD] as Writable).catch((e: Error) => stop(e))
     const out = lineSplitter(l => record(l, 'stdout'))
     const err = lineSplitter(l => record(l, 'stderr'))

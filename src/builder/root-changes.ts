@@ -2,6 +2,7 @@ import {type Change, type LayerBlob, writeLayer} from '../build/index.js'
 import {appendLayer, type Image} from '../image/index.js'
 import type {HistoryEntry} from '../oci/types.js'
 import {SlipwayError} from '../errors.js'
+import {timed} from '../timings.js'
 import type {BuildServices, StageWork} from './builder.js'
 import {storeLayer} from './layers.js'
 
@@ -12,8 +13,10 @@ export type RootChanges = () => Promise<Change[]>
 export async function parentFiles(work: StageWork): Promise<{parent: Image; root: string; changes: RootChanges}> {
   const parent = work.parent
   if (!parent) throw new SlipwayError('internal', `stage ${work.stage.name} has no parent image`)
-  const root = await work.parentRoot()
-  return {parent, root: root.path, changes: await root.track()}
+  const name = work.stage.name
+  const root = await timed(`${name} root`, () => work.parentRoot())
+  const changes = await timed(`${name} track`, () => root.track())
+  return {parent, root: root.path, changes: () => timed(`${name} changes`, changes)}
 }
 
 /** The layer of what changed in `root` (none when nothing did), appended to the image. */
@@ -22,7 +25,8 @@ export async function layerFromChanges(services: BuildServices, id: string, imag
   const changes = await changed()
   if (changes.length === 0) return {image: appendLayer(image, undefined, history)}
   services.phase(id, services.compression === 'gzip' ? 'writing layer, compressing' : 'writing layer')
-  const layer = await storeLayer(services.store, services.lease, writeLayer(root, changes, {mtimeClamp: services.mtimeClamp, compression: services.compression, hostIds: rootlessIds()}), services.signal)
+  const write = (): Promise<LayerBlob> => storeLayer(services.store, services.lease, writeLayer(root, changes, {mtimeClamp: services.mtimeClamp, compression: services.compression, hostIds: rootlessIds()}), services.signal)
+  const layer = await timed(`layer of ${changes.length} changes`, write)
   return {image: appendLayer(image, layer, history), layer}
 }
 

@@ -3,6 +3,7 @@ import type {GitMapping} from '../config/types.js'
 import type {Image} from '../image/index.js'
 import type {GitRevision} from '../stage/plan.js'
 import {LABEL} from '../naming/index.js'
+import {timed} from '../timings.js'
 import type {BuildServices, StageBuilder} from './builder.js'
 import {consumeLayer} from './layers.js'
 import {accountsInRoot, mappingsWithIds} from './owners.js'
@@ -16,18 +17,19 @@ export const shellBuilder: StageBuilder<'shell'> = {
     const {parent, root, changes} = await parentFiles(work)
     if (inputs.git) await bringGitFilesUpToDate(services, parent, root, inputs.git.mappings, inputs.git.revision)
     const config = parent.config.config ?? {}
+    const mounts = await services.mounts(work.dimgName, inputs.mounts)
     services.phase(work.id, 'running')
-    await runStage({
+    await timed(`${work.stage.name} command`, () => runStage({
       root,
       commands: inputs.commands,
       env: config.Env,
       user: config.User,
       workingDir: config.WorkingDir,
-      mounts: await services.mounts(work.dimgName, inputs.mounts),
+      mounts,
       isolation: services.isolation,
       onOutput: line => services.output(work.id, line),
       signal: services.signal,
-    })
+    }))
     const history = {created: new Date().toISOString(), created_by: `/bin/sh -ec ${JSON.stringify(inputs.commands.join('\n'))}`}
     return {...(await layerFromChanges(services, work.id, parent, root, changes, history)), rootIsBuilt: true}
   },

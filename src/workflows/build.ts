@@ -19,6 +19,7 @@ import type {PlannedStage, StageInputs} from '../stage/plan.js'
 import type {Lease, OciStore, RefUpdate} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
 import {pullImages} from '../transfer/index.js'
+import {timed} from '../timings.js'
 import {type DimgPlan, listedName, type Project, type ProjectPlan} from './plan.js'
 import {planWithCaches} from './project-plan.js'
 import {makeScratchDir, scratchBase, type ScratchDir} from './scratch.js'
@@ -381,10 +382,11 @@ class BuildRun {
             return root.of(parent)
           },
         }
-        const result = await (builderFor(stage.inputs.kind) as StageBuilder).build(this.services, work, stage.inputs as never)
-        if (result.rootIsBuilt) await root.holds(result.image)
-        image = this.labelled(dimg, stage, parent, result.image, result.ownerIds)
-        const update = await this.save(stage, image)
+        const result = await timed(`${stage.name} build`, () => (builderFor(stage.inputs.kind) as StageBuilder).build(this.services, work, stage.inputs as never))
+        if (result.rootIsBuilt) await timed(`${stage.name} keep root`, () => root.holds(result.image))
+        const labelled = this.labelled(dimg, stage, parent, result.image, result.ownerIds)
+        image = labelled
+        const update = await timed(`${stage.name} save`, () => this.save(stage, labelled))
         const stageBuilt: BuiltStage = {image, ...(update ? {update} : {})}
         built.push(stageBuilt)
         settle(stageBuilt)
@@ -412,7 +414,7 @@ class BuildRun {
     }
     // the stages enter the cache together, only once all of them succeeded
     const newRefs = built.flatMap(b => (b.update ? [b.update] : []))
-    if (!this.project.dev && newRefs.length > 0) await this.store.setRefs(newRefs)
+    if (!this.project.dev && newRefs.length > 0) await timed('set refs', () => this.store.setRefs(newRefs))
     if (image) this.lastImages.set(dimg.lastSignature, image)
     if (dimg.name !== null && image) {
       const last = image

@@ -19,6 +19,7 @@ import {MAX_LOWER_DIRS, mountableStack, mountOverlay, overlayAvailable, type Ove
 import {LowerView, normalizeUpperTimes, opaqueDirs, upperChanges} from '../sandbox/upper-changes.js'
 import {isPidAlive, type Lease, type OciStore} from '../store/index.js'
 import {SCRATCH_PREFIX} from './scratch.js'
+import {timed} from '../timings.js'
 
 /** A root that follows one chain of images (a dimg's stages): `of` gives the files of an image, `holds` records what a builder made of them. */
 export interface Root {
@@ -249,7 +250,7 @@ async function keepBase(s: RootServices, kept: KeptRoots, image: Image): Promise
   const made = await kept.create()
   try {
     await fetchMissingLayers(s.store, s.lease, image, image.manifest.layers)
-    await extractLayers(s.store, image.manifest.layers, made.files, s.signal)
+    await timed(`unpack ${image.manifest.layers.length} layers`, () => extractLayers(s.store, image.manifest.layers, made.files, s.signal))
   } catch (e) {
     await made.discard()
     throw e

@@ -4,7 +4,7 @@ import {buffer} from 'node:stream/consumers'
 import {constants, crc32, deflateRawSync, gunzipSync, inflateRawSync} from 'node:zlib'
 
 import {DEFLATE_OPTIONS, DeflatePool, workerCount} from '../../../src/build/deflate-pool.js'
-import {Chunker, GZIP_CHUNK_SIZE, GZIP_HEADER, gzipTrailer, parallelGzip} from '../../../src/build/parallel-gzip.js'
+import {BEST_LEVEL_CHUNKS, Chunker, GZIP_CHUNK_SIZE, GZIP_HEADER, gzipTrailer, LARGE_LAYER_LEVEL, parallelGzip} from '../../../src/build/parallel-gzip.js'
 
 const MiB = 1024 * 1024
 
@@ -85,6 +85,20 @@ describe('parallelGzip', () => {
     ])
     expect(out.equals(expected)).toBe(true)
     expect(out.subarray(0, 10)).toEqual(Buffer.from('1f8b08000000000000ff', 'hex'))
+    expect(gunzipSync(out).equals(data)).toBe(true)
+  })
+
+  it('deflates the chunks after the first BEST_LEVEL_CHUNKS at the large-layer level, by their index alone', async () => {
+    const data = sample((BEST_LEVEL_CHUNKS + 2) * GZIP_CHUNK_SIZE + 77)
+    const count = BEST_LEVEL_CHUNKS + 3
+    const chunks = Array.from({length: count}, (_, i) => data.subarray(i * GZIP_CHUNK_SIZE, (i + 1) * GZIP_CHUNK_SIZE))
+    const deflated = chunks.map((c, i) =>
+      deflateRawSync(c, {...DEFLATE_OPTIONS, level: i < BEST_LEVEL_CHUNKS ? DEFLATE_OPTIONS.level : LARGE_LAYER_LEVEL, finishFlush: i === count - 1 ? constants.Z_FINISH : constants.Z_SYNC_FLUSH}),
+    )
+    const out = await gzipWith(three, pieces(data, [349_525]))
+    expect(out.equals(Buffer.concat([GZIP_HEADER, ...deflated, gzipTrailer(crc32(data), data.length)]))).toBe(true)
+    expect(LARGE_LAYER_LEVEL).toBeLessThan(DEFLATE_OPTIONS.level)
+    expect(deflated[BEST_LEVEL_CHUNKS]!.equals(deflateRawSync(chunks[BEST_LEVEL_CHUNKS]!, {...DEFLATE_OPTIONS, finishFlush: constants.Z_SYNC_FLUSH}))).toBe(false)
     expect(gunzipSync(out).equals(data)).toBe(true)
   })
 
