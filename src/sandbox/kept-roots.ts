@@ -13,9 +13,13 @@
  *                            nothing a later build could take for a kept root
  *
  * Bounded by SLIPWAY_KEPT_ROOTS_MIB (default {@link DEFAULT_KEPT_ROOTS_MIB}), evicted at the end of each build.
+ *
+ * Nothing in a kept root is fsynced (stages even run with their sync calls skipped, build/no-sync-filter.ts):
+ * an entry is trusted only during the boot that made it. After a crash or power loss the kernel's boot id
+ * changes, and entries of another boot count as damaged; the store's blobs, which are fsynced, remake them.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {lstatSync, readdirSync} from 'node:fs'
+import {lstatSync, readdirSync, readFileSync} from 'node:fs'
 import {chmod, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
@@ -41,7 +45,18 @@ export interface KeptRoot {
   files: string
 }
 
-type Meta = Omit<KeptRoot, 'files'>
+/** The boot an entry was made in (never flushed to disk, it is not trusted after the next). */
+type Meta = Omit<KeptRoot, 'files'> & {boot: string}
+
+let currentBoot: string | undefined
+function bootId(): string {
+  try {
+    currentBoot ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+  } catch {
+    currentBoot = 'unknown'
+  }
+  return currentBoot
+}
 
 /** A directory being made into a kept root: `files` (and overlay's `work`) live in the kept roots' tmp. */
 export interface NewKeptRoot {
@@ -111,10 +126,11 @@ export class KeptRoots {
     const dir = this.entryDir(key)
     try {
       const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as Meta
-      if (meta.key !== key || KeptRoots.keyOf(meta.chain, meta.kind) !== key) return undefined
+      if (meta.key !== key || KeptRoots.keyOf(meta.chain, meta.kind) !== key || meta.boot !== bootId()) return undefined
       const files = join(dir, 'files')
       if (!(await stat(files)).isDirectory()) return undefined
-      return {...meta, files}
+      const {boot: _boot, ...root} = meta
+      return {...root, files}
     } catch {
       return undefined // half-removed or damaged: never used
     }
@@ -168,7 +184,7 @@ export class KeptRoots {
   async keep(made: NewKeptRoot, meta: {chain: string[]; kind: KeptKind; parent?: string; opaque?: string[]}): Promise<KeptRoot> {
     const key = KeptRoots.keyOf(meta.chain, meta.kind)
     await rm(made.work, {recursive: true, force: true})
-    const full: Meta = {key, chain: meta.chain, kind: meta.kind, ...(meta.parent ? {parent: meta.parent} : {}), opaque: meta.opaque ?? [], bytes: diskBytes(made.files)}
+    const full: Meta = {key, chain: meta.chain, kind: meta.kind, ...(meta.parent ? {parent: meta.parent} : {}), opaque: meta.opaque ?? [], bytes: diskBytes(made.files), boot: bootId()}
     await writeFile(join(made.dir, 'meta.json'), JSON.stringify(full))
     await writeFile(join(made.dir, 'used'), '')
     for (let attempt = 0; ; attempt++) {
@@ -187,7 +203,8 @@ export class KeptRoots {
         await this.removeEntry(key)
       }
     }
-    return {...full, files: join(this.entryDir(key), 'files')}
+    const {boot: _boot, ...root} = full
+    return {...root, files: join(this.entryDir(key), 'files')}
   }
 
   /**

@@ -1,6 +1,6 @@
 /** Kept roots on real directories: keyed by their chain, damaged ones never used, eviction by budget and use. */
 import {spawn} from 'node:child_process'
-import {mkdir, readdir, rm, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {KeptRoots} from '../../../src/sandbox/kept-roots.js'
@@ -51,6 +51,18 @@ describe('KeptRoots', () => {
     // keeping the chain again replaces the damaged entry
     await keep(kept, [A], 'base')
     expect((await kept.stackFor([A, B]))?.[0]?.key).toBe(upper)
+  })
+
+  it('an entry made in another boot (never flushed, so maybe incomplete after a power loss) is not used, and goes at eviction', async () => {
+    const key = await keep(kept, [A], 'base')
+    expect((await kept.stackFor([A]))?.[0]?.key).toBe(key)
+    const metaFile = join(kept.dir, 'entries', key, 'meta.json')
+    const meta = JSON.parse(await readFile(metaFile, 'utf8')) as {boot: string}
+    expect(meta.boot).toBe((await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim())
+    await writeFile(metaFile, JSON.stringify({...meta, boot: '00000000-0000-4000-8000-000000000000'}))
+    expect(await kept.stackFor([A])).toBeUndefined()
+    await kept.evict(2 ** 40)
+    expect(await readdir(join(kept.dir, 'entries'))).toEqual([])
   })
 
   it('a base flattening a stack is found before the stack', async () => {
