@@ -87,8 +87,9 @@ describe('SLIPWAY_* environment variables', () => {
     expect(bad.stderr).toMatch(/^slipway: dimg build: .*parallel.* \(see slipway dimg build --help\)\n$/)
   })
 
-  it('without REPO or SLIPWAY_REPO the error says both', async () => {
-    const r = await slipway(['dimg', 'stages', 'list', 'repo'], {SLIPWAY_DIR: project.dir})
+  it('without REPO or SLIPWAY_REPO the error says both; piped stdin never stands for a missing argument', async () => {
+    // oclif reads a missing argument from piped stdin unless told not to: a CI job's stdin would become REPO
+    const r = await runSlipway(['dimg', 'stages', 'list', 'repo'], {cwd: elsewhere, env: {SLIPWAY_HOME: home, SLIPWAY_DIR: project.dir}, input: `${reg.host}/from-stdin\n`})
     expect(r.code).toBe(2)
     expect(r.stderr).toBe('slipway: dimg stages list repo: REPO is missing: usage: slipway dimg stages list repo REPO, e.g. localhost:5000/myproject, or set SLIPWAY_REPO\n')
   })
