@@ -1,7 +1,7 @@
 import {loadStoreImage} from '../image/index.js'
 import {CREATED_ANNOTATION, localStageName, localStageSignature, parseStageLabels} from '../naming/index.js'
 import type {OciStore} from '../store/index.js'
-import {type CachedStage, layersSize, type ListedStage, type StageListing, type StagesCache} from './stages-cache.js'
+import {type CachedStage, layersSize, type ListedStage, type StageDeletion, type StageListing, type StagesCache} from './stages-cache.js'
 
 /** The project's stages in the local store (the dev cache is another one: `dev`). */
 export class LocalStagesCache implements StagesCache, StageListing {
@@ -49,8 +49,8 @@ export class LocalStagesCache implements StagesCache, StageListing {
   }
 
   /** One index update removes them all, so no order is needed; then the blobs no image needs go. */
-  async delete(signatures: string[]): Promise<string[]> {
-    const removed = await this.store.removeRefs(signatures.map(s => this.stageName(s)))
+  async delete(deletions: readonly StageDeletion[]): Promise<string[]> {
+    const removed = await this.store.removeRefs(deletions.map(d => this.stageName(d.signature)))
     // young blobs stay for builds running right now
     await this.store.gc()
     return removed.map(r => r.name)

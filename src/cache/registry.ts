@@ -13,6 +13,7 @@ import {
   type FinalImageListing,
   layersSize,
   type ListedStage,
+  type StageDeletion,
   type StageListing,
   type StagesCache,
 } from './stages-cache.js'
@@ -114,17 +115,16 @@ export class RegistryStagesCache implements StagesCache, StageListing, FinalImag
   }
 
   /**
-   * Deletes stage tags children before parents (and importing stages before their import sources), so an
-   * interrupted cleanup never leaves a stage whose parent is gone. Each tag is deleted as soon as everything
-   * built on it is gone, up to `jobs` at a time, with no waiting for a whole generation: on distribution every
+   * Deletes stage tags in the order the deletions' edges give (children before parents, importing stages
+   * before their import sources), so an interrupted cleanup never leaves a stage whose parent is gone. Each
+   * tag is deleted as soon as everything it waits for is gone, up to `jobs` at a time, with no waiting for a whole generation: on distribution every
    * manifest DELETE rescans all the repository's tags, so the registry's time dominates and must not idle.
    * A manifest is deleted by digest when no other tag of the repository points at it (one request); otherwise
    * the registry client's safe tag deletion runs.
    */
-  async delete(signatures: string[]): Promise<string[]> {
+  async delete(deletions: readonly StageDeletion[]): Promise<string[]> {
     const client = await this.access.registry()
     const tagged = await this.taggedManifests()
-    const stages = new Map((await this.listStages()).map(s => [s.signature, s]))
     const digestOf = new Map(tagged.map(t => [t.tag, t.digest]))
     const tagsByDigest = new Map<string, Set<string>>()
     for (const t of tagged) {
@@ -132,15 +132,14 @@ export class RegistryStagesCache implements StagesCache, StageListing, FinalImag
       set.add(t.tag)
       tagsByDigest.set(t.digest, set)
     }
-    const doomed = new Set(signatures)
-    // signature → the doomed stages it is built on; and how many doomed stages still wait on each
-    const dependencies = new Map<string, string[]>()
-    const waitingDependents = new Map<string, number>()
-    for (const signature of doomed) {
-      const facts = stages.get(signature)?.facts
-      const on = [...new Set([facts?.parent ?? '', ...(facts?.imports ?? [])])].filter(s => s !== signature && doomed.has(s))
-      dependencies.set(signature, on)
-      for (const s of on) waitingDependents.set(s, (waitingDependents.get(s) ?? 0) + 1)
+    const doomed = new Set(deletions.map(d => d.signature))
+    // signature → the deletions waiting for it; and how many deletions each still waits for
+    const unblocks = new Map<string, string[]>(deletions.map(d => [d.signature, []]))
+    const waitingFor = new Map<string, number>()
+    for (const d of deletions) {
+      const after = [...new Set(d.after)].filter(s => s !== d.signature && doomed.has(s))
+      waitingFor.set(d.signature, after.length)
+      for (const s of after) unblocks.get(s)!.push(d.signature)
     }
     const deleted: string[] = []
     const done = new Set<string>()
@@ -159,16 +158,16 @@ export class RegistryStagesCache implements StagesCache, StageListing, FinalImag
     }
     const run = async (signature: string): Promise<void> => {
       await limit(() => deleteOne(signature))
-      const ready = dependencies.get(signature)!.filter(s => {
-        const left = waitingDependents.get(s)! - 1
-        waitingDependents.set(s, left)
+      const ready = unblocks.get(signature)!.filter(s => {
+        const left = waitingFor.get(s)! - 1
+        waitingFor.set(s, left)
         return left === 0
       })
       await Promise.all(ready.map(run))
     }
-    await Promise.all([...doomed].filter(s => !waitingDependents.get(s)).map(run))
+    await Promise.all([...doomed].filter(s => !waitingFor.get(s)).map(run))
     // stages in a cycle of malformed labels never become ready: they go last, one by one
-    for (const s of signatures.filter(s => !done.has(s))) await deleteOne(s)
+    for (const s of [...doomed].filter(s => !done.has(s))) await deleteOne(s)
     if (doomed.size !== deleted.length) throw new SlipwayError('internal', 'cleanup deleted a different set of tags than planned')
     return deleted
   }

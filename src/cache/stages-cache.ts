@@ -33,10 +33,16 @@ export interface StagesCache {
   /** Its stage labels, or undefined when it is not here. */
   labels(signature: string): Promise<Record<string, string> | undefined>
   /**
-   * Removes the stages (in a registry: their tags, never another tag), children before the stages they
-   * stand on; returns the names removed.
+   * Removes the stages (in a registry: their tags, never another tag), each only after the ones its `after`
+   * names (the stages built on it, a cleanup plan's edges); returns the names removed.
    */
-  delete(signatures: string[]): Promise<string[]>
+  delete(deletions: readonly StageDeletion[]): Promise<string[]>
+}
+
+/** One stage to delete and the stages to delete before it (a cleanup plan's PlannedDeletion is one). */
+export interface StageDeletion {
+  signature: string
+  after: readonly string[]
 }
 
 /** A stage as a listing and the cleanup policies see it: what its manifest says, its labels parsed once. */

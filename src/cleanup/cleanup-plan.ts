@@ -98,6 +98,7 @@ export function cleanupPlan(input: CleanupInput): DeletionPlan {
     const reasons = [...selectedBy.get(sig)!].sort()
     return {
       signature: sig,
+      after: graph.dependentsWithin(sig, toDelete),
       dimg: stage.dimg,
       stage: stage.stage,
       reasons,

@@ -2,9 +2,14 @@ import type {CleanupPolicy} from './policies.js'
 
 export type DeletionReason = CleanupPolicy | 'flush'
 
-/** A stage to delete. The plan lists them in the order to delete them (dependents first). */
+/**
+ * A stage to delete. The plan lists them in an order that deletes dependents first, and each carries its
+ * edges: a deleter may run deletions at once as long as each waits for its `after`.
+ */
 export interface PlannedDeletion {
   signature: string
+  /** The stages of the plan built on this one or importing from it: deleted before it (sorted). */
+  after: string[]
   /** null for the unnamed dimg, and for a stage whose labels are unknown (flush only). */
   dimg: string | null
   /** null for a stage whose labels are unknown (flush only). */

@@ -21,7 +21,7 @@ export function flushPlan(stages: readonly StageInput[], options: FlushOptions):
   const keep: KeptStage[] = []
   const doomed = new Map<StageSignature, PlannedDeletion>()
   for (const s of known.values()) {
-    doomed.set(s.signature, {signature: s.signature, dimg: s.dimg, stage: s.stage, reasons: ['flush'], details: ['flush: all stages of the project'], ...sizeAndTags(s)})
+    doomed.set(s.signature, {signature: s.signature, after: [], dimg: s.dimg, stage: s.stage, reasons: ['flush'], details: ['flush: all stages of the project'], ...sizeAndTags(s)})
   }
   for (const s of setAside) {
     if (s.why === 'other-project' || (s.why === 'dev-cache' && !options.includeDev)) {
@@ -31,9 +31,10 @@ export function flushPlan(stages: readonly StageInput[], options: FlushOptions):
     const what = s.why === 'unknown' ? `unknown stage (${s.detail})` : 'dev-cache stage'
     const raw = inputs.get(s.signature)!
     const names = {dimg: typeof raw.dimg === 'string' ? raw.dimg : null, stage: typeof raw.stage === 'string' ? raw.stage : null}
-    doomed.set(s.signature, {signature: s.signature, ...names, reasons: ['flush'], details: [`flush: ${what} of the project`], ...sizeAndTags(s)})
+    doomed.set(s.signature, {signature: s.signature, after: [], ...names, reasons: ['flush'], details: [`flush: ${what} of the project`], ...sizeAndTags(s)})
   }
   const links = new Map<StageSignature, StageLinks>([...doomed.keys()].map((sig) => [sig, linksOf(inputs.get(sig)!)]))
-  const order = new StageGraph(links).dependentsFirst(new Set(doomed.keys()))
-  return {delete: order.map((sig) => doomed.get(sig)!), keep: keep.sort(bySignature)}
+  const graph = new StageGraph(links)
+  const all = new Set(doomed.keys())
+  return {delete: graph.dependentsFirst(all).map((sig) => ({...doomed.get(sig)!, after: graph.dependentsWithin(sig, all)})), keep: keep.sort(bySignature)}
 }

@@ -65,6 +65,11 @@ export class StageGraph {
     return origin
   }
 
+  /** The stages of `subset` built on `sig` or importing from it, sorted. */
+  dependentsWithin(sig: StageSignature, subset: ReadonlySet<StageSignature>): StageSignature[] {
+    return this.dependents(sig).filter((d) => subset.has(d))
+  }
+
   /**
    * `subset` in deletion order: a stage comes before every stage of the subset it depends on, so a cleanup
    * killed midway leaves a cache where every remaining stage still has its parent and import sources.

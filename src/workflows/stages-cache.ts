@@ -149,7 +149,7 @@ async function commitsThatExist(project: Project, stages: GatheredStage[]): Prom
 /** Deletes what the plan says (unless a dry run). */
 async function carryOut(cache: StagesCache, plan: DeletionPlan, dryRun: boolean | undefined): Promise<CleanupResult> {
   if (dryRun) return {plan, deleted: [], dryRun: true}
-  return {plan, deleted: await cache.delete(plan.delete.map(d => d.signature)), dryRun: false}
+  return {plan, deleted: await cache.delete(plan.delete), dryRun: false}
 }
 
 /** `dimg stages cleanup local|repo`: the chosen policies, with the grace period and the safety rules. */

@@ -139,11 +139,14 @@ describe('dimg stages list/cleanup/flush against a real registry', () => {
     expect(result.deleted.map((r: string) => signatureOf(r.slice(repo.length + 1))).sort()).toEqual(onlyWebV1)
     const after = await stageTagsOf(repo)
     expect(after).toEqual(minus(before, onlyWebV1.map(s => `dimgstage-${s}`)))
-    // children before parents
-    const order = result.delete.map((d: any) => d.signature)
-    for (const sigs of [v1.web, v1.assets]) {
-      const doomed = sigs.filter(s => order.includes(s))
-      expect(doomed.map(s => order.indexOf(s))).toEqual([...doomed.map(s => order.indexOf(s))].sort((x, y) => y - x))
+    // children before parents: in the plan, and in the order the registry saw the deletions (the plan's edges)
+    const planned = result.delete.map((d: any) => d.signature)
+    const done = result.deleted.map((r: string) => signatureOf(r.slice(repo.length + 1)))
+    for (const order of [planned, done]) {
+      for (const sigs of [v1.web, v1.assets]) {
+        const doomed = sigs.filter(s => order.includes(s))
+        expect(doomed.map(s => order.indexOf(s))).toEqual([...doomed.map(s => order.indexOf(s))].sort((x, y) => y - x))
+      }
     }
 
     const localBefore = await localStageSignatures(hosts, a)

@@ -33,6 +33,9 @@ describe('flushPlan', () => {
   it('deletes the dev cache too when asked, children first', () => {
     const plan = flushPlan([...extras], {project: PROJECT, includeDev: true})
     expect(readable(plan).delete.filter((n) => n.startsWith('dev.'))).toEqual(['dev.install', 'dev.from'])
+    // each deletion carries its edges: what a deleter running them at once must delete first
+    const after = Object.fromEntries(plan.delete.map((d) => [nameOf(d.signature), d.after.map(nameOf)]))
+    expect(after).toMatchObject({'dev.from': ['dev.install'], 'dev.install': [], 'broken.install': []})
     expect(readable(plan).keep).toEqual({'theirs.from': 'other-project'})
   })
 
