@@ -1,4 +1,5 @@
 import type {Repository} from '../oci/ref.js'
+import {SIGNATURE_RE} from '../stage/signature.js'
 import {nameComponent} from './slug.js'
 
 /** Where stages and final images live, locally and in a registry (SPEC "Stages cache" / "Final images"). */
@@ -12,8 +13,9 @@ export function stageTag(signature: string): string {
 
 /** The signature in a `dimgstage-<signature>` tag, or undefined for any other tag. */
 export function signatureOfStageTag(tag: string): string | undefined {
-  const m = /^dimgstage-([a-f0-9]{64})$/.exec(tag)
-  return m ? m[1] : undefined
+  if (!tag.startsWith(STAGE_TAG_PREFIX)) return undefined
+  const signature = tag.slice(STAGE_TAG_PREFIX.length)
+  return SIGNATURE_RE.test(signature) ? signature : undefined
 }
 
 /** The local cache's image name for a stage; dev stages live in a cache of their own. */
@@ -33,7 +35,7 @@ export function localStageSignature(name: string, project: string, dev = false):
   const prefix = `${localStageRepository(project, dev)}:`
   if (!name.startsWith(prefix)) return undefined
   const signature = name.slice(prefix.length)
-  return /^[a-f0-9]{64}$/.test(signature) ? signature : undefined
+  return SIGNATURE_RE.test(signature) ? signature : undefined
 }
 
 /**

@@ -1,3 +1,5 @@
+import {SIGNATURE_RE} from '../stage/signature.js'
+
 /**
  * What every stage image and final image says about itself, as image config labels and (the same values)
  * manifest annotations, so that listings and cleanups read one manifest per image.
@@ -67,7 +69,7 @@ export function parseStageLabels(labels: Record<string, string> | undefined): St
   const signature = labels[LABEL.signature]
   const stage = labels[LABEL.stage]
   const project = labels[LABEL.project]
-  if (!signature || !/^[a-f0-9]{64}$/.test(signature) || !stage || project === undefined) return undefined
+  if (!signature || !SIGNATURE_RE.test(signature) || !stage || project === undefined) return undefined
   const dimg = labels[LABEL.dimg]
   return {
     signature,

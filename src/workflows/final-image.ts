@@ -1,4 +1,4 @@
-import {LABEL, withoutSlipwayLabels} from '../naming/index.js'
+import {CREATED_ANNOTATION, LABEL, withoutSlipwayLabels} from '../naming/index.js'
 import {sha256Digest} from '../oci/digest.js'
 import {MediaType} from '../oci/media-types.js'
 import type {Descriptor, ImageConfig, ImageManifest} from '../oci/types.js'
@@ -18,7 +18,7 @@ export interface FinalImageDocuments {
  * the stage is read from the local store or from REPO.
  */
 export function finalImageDocuments(stage: ImageParts, stageAnnotations: Record<string, string> | undefined, dimg: string | null, signature: string): FinalImageDocuments {
-  const created = stage.config.created ?? stageAnnotations?.['org.opencontainers.image.created'] ?? new Date(0).toISOString()
+  const created = stage.config.created ?? stageAnnotations?.[CREATED_ANNOTATION] ?? new Date(0).toISOString()
   const labels = {[LABEL.finalStage]: signature, [LABEL.finalDimg]: dimg ?? ''}
   const final = withContainerConfig(stage, c => ({...c, Labels: {...withoutSlipwayLabels(c.Labels), ...labels}}))
   const config: ImageConfig = {...final.config, created}
@@ -29,7 +29,7 @@ export function finalImageDocuments(stage: ImageParts, stageAnnotations: Record<
     mediaType: MediaType.OciManifest,
     config: configDesc,
     layers: stage.manifest.layers,
-    annotations: {...labels, 'org.opencontainers.image.created': created},
+    annotations: {...labels, [CREATED_ANNOTATION]: created},
   }
   const manifestBytes = Buffer.from(JSON.stringify(manifest))
   return {
