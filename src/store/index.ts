@@ -1,5 +1,5 @@
 export {OciStore, type OciStoreOptions, type RefUpdate} from './oci-store.js'
-export {slipwayHome, storeRoot, StorePaths} from './paths.js'
+export {projectBuildDir, slipwayHome, storeRoot, StorePaths} from './paths.js'
 export type {BlobOpener, BlobSource, ExpectedBlob, WrittenBlob} from './blob-writer.js'
 export {DEFAULT_MAX_READ_BYTES} from './blob-reader.js'
 export {REF_NAME_ANNOTATION, OCI_LAYOUT_VERSION, type RefEntry} from './layout.js'

@@ -10,6 +10,11 @@ export function slipwayHome(env: NodeJS.ProcessEnv = process.env): string {
   return join(dataHome, 'slipway')
 }
 
+/** `$SLIPWAY_HOME/build/<project>`: every `build_dir` mount of the project's dimgs. */
+export function projectBuildDir(home: string, project: string): string {
+  return join(home, 'build', project)
+}
+
 /** The local store: an OCI image layout at `$SLIPWAY_HOME/store`. */
 export function storeRoot(env: NodeJS.ProcessEnv = process.env): string {
   return join(slipwayHome(env), 'store')

@@ -4,18 +4,13 @@ import {join, resolve} from 'node:path'
 import {exportDirectory, importDirectory} from '../build/dir-archive.js'
 import {SlipwayError} from '../errors.js'
 import {localStageName, localStageSignature} from '../naming/index.js'
-import {exportArchive, importArchive} from '../store/index.js'
+import {exportArchive, importArchive, projectBuildDir} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
 import {loadProject} from './plan.js'
 import {planWithCaches} from './project-plan.js'
 
 export const IMAGES_ARCHIVE = 'images.tar'
 export const BUILD_ARCHIVE = 'build.tar'
-
-/** `$SLIPWAY_HOME/build/<project>`: every `build_dir` mount of the project's dimgs. */
-export function projectBuildDir(home: string, project: string): string {
-  return join(home, 'build', project)
-}
 
 export interface BuildContextRequest {
   dir: string

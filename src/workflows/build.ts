@@ -16,7 +16,7 @@ import {formatRef, parseImageRef, type Repository} from '../oci/ref.js'
 import type {Descriptor} from '../oci/types.js'
 import {CREATED_ANNOTATION, LABEL, localStageName, nameComponent, SLIPWAY_LABEL_PREFIX, stageLabels, withoutSlipwayLabels} from '../naming/index.js'
 import type {PlannedStage, StageInputs} from '../stage/plan.js'
-import type {Lease, OciStore, RefUpdate} from '../store/index.js'
+import {type Lease, type OciStore, projectBuildDir, type RefUpdate} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
 import {pullImages} from '../transfer/index.js'
 import {timed} from '../timings.js'
@@ -610,7 +610,7 @@ function guardedDirs(ctx: WorkflowContext): GuardedDir[] {
 
 /** `$SLIPWAY_HOME/build/<project>/<dimg>`: the persistent `build_dir` mounts of a dimg. */
 export function buildDirFor(home: string, project: string, dimg: string | null): string {
-  return join(home, 'build', project, dimg === null ? '_' : nameComponent(dimg))
+  return join(projectBuildDir(home, project), dimg === null ? '_' : nameComponent(dimg))
 }
 
 /** Layer timestamps are clamped to SOURCE_DATE_EPOCH, else the commit time, else the epoch. */

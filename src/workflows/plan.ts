@@ -59,10 +59,10 @@ export async function loadProject(dir: string, opts: LoadProjectOptions = {}): P
   if (root !== undefined) {
     if (head !== undefined) git = {root, headCommit: head.commit, headTime: head.time, contentRef: dev && needsGit ? await workTreeSnapshot(root) : head.commit}
     else if (needsGit) {
-      throw new SlipwayError('config', `${dimgLabel(needsGit)} maps git paths but the repository at ${root} has no commit yet`, {hint: 'commit the files first'})
+      throw new SlipwayError('config', `${describeDimg(needsGit)} maps git paths but the repository at ${root} has no commit yet`, {hint: 'commit the files first'})
     }
   } else if (needsGit) {
-    throw new SlipwayError('config', `${dimgLabel(needsGit)} maps git paths but ${absDir} is not in a git repository`, {
+    throw new SlipwayError('config', `${describeDimg(needsGit)} maps git paths but ${absDir} is not in a git repository`, {
       hint: 'run "git init" and commit the project, or remove the git section',
     })
   }
@@ -80,7 +80,8 @@ async function requireDirectory(dir: string): Promise<void> {
   if (!st.isDirectory()) throw new SlipwayError('usage', `the project directory ${dir} is not a directory`, {hint})
 }
 
-function dimgLabel(d: DimgConfig): string {
+/** How errors name a dimg of the plan ("the dimg" for the unnamed one). */
+function describeDimg(d: DimgConfig): string {
   return d.name === null ? 'the dimg' : `${d.isArtifact ? 'artifact' : 'dimg'} "${d.name}"`
 }
 
@@ -253,7 +254,7 @@ async function gitSource(project: Project, dimg: DimgConfig, remoteCommit: (r: R
   const sources = [...new Set(dimg.git.map((m) => (m.remote === undefined ? 'local' : remoteKey(m.remote))))]
   if (sources.length > 1) {
     const names = dimg.git.map((m) => (m.remote === undefined ? "the project's" : urlWithoutCredentials(m.remote.url)))
-    throw new SlipwayError('config', `${dimgLabel(dimg)} maps git paths from more than one repository (${[...new Set(names)].join(', ')}): not supported yet`, {
+    throw new SlipwayError('config', `${describeDimg(dimg)} maps git paths from more than one repository (${[...new Set(names)].join(', ')}): not supported yet`, {
       hint: 'map each other repository in an artifact of its own and import from it',
     })
   }
@@ -262,7 +263,7 @@ async function gitSource(project: Project, dimg: DimgConfig, remoteCommit: (r: R
     const {dir, commit} = await remoteCommit(remote)
     return {root: dir, revision: {commit, contentRef: commit, repository: dir}, label: `git ${urlWithoutCredentials(remote.url)}`}
   }
-  if (project.git === undefined) throw new SlipwayError('config', `${dimgLabel(dimg)} maps git paths but the project has no git commit`)
+  if (project.git === undefined) throw new SlipwayError('config', `${describeDimg(dimg)} maps git paths but the project has no git commit`)
   return {root: project.git.root, revision: {commit: project.git.headCommit, contentRef: project.git.contentRef}, label: 'the repository'}
 }
 
@@ -294,7 +295,7 @@ async function dimgFacts(
   }
   let fromDigest: string | undefined
   if (dimg.fromLatest) {
-    if (!opts.resolveFromDigest) throw new SlipwayError('internal', `${dimgLabel(dimg)} uses fromLatest but no registry resolver was given to the planner`)
+    if (!opts.resolveFromDigest) throw new SlipwayError('internal', `${describeDimg(dimg)} uses fromLatest but no registry resolver was given to the planner`)
     fromDigest = await opts.resolveFromDigest(dimg.from)
   }
   return {
@@ -314,7 +315,7 @@ async function latestPatch(source: GitSource, dimg: DimgConfig, base: readonly P
   const fromCommit = recorded ?? revision.contentRef
   if (fromCommit === revision.contentRef) return undefined
   if (recorded !== undefined && recorded !== revision.commit && !(await treeishExists(root, recorded))) {
-    throw new SlipwayError('not-found', `the cached ${previous.name} stage ${previous.signature.slice(0, 12)} of ${dimgLabel(dimg)} was built from commit ${recorded}, which is not in ${source.label}`, {
+    throw new SlipwayError('not-found', `the cached ${previous.name} stage ${previous.signature.slice(0, 12)} of ${describeDimg(dimg)} was built from commit ${recorded}, which is not in ${source.label}`, {
       hint: 'run "dimg stages cleanup local --improper-git-commit" (e.g. after a rebase)',
     })
   }
