@@ -25,6 +25,9 @@ export const LABEL = {
 
 export const CREATED_ANNOTATION = 'org.opencontainers.image.created'
 
+/** Local index-entry annotation naming the registry repository an image was pulled from (for cross-repo mounts). */
+export const SOURCE_ANNOTATION = 'dev.slipway.source'
+
 export const SLIPWAY_LABEL_PREFIX = 'dev.slipway.'
 
 /** The unnamed dimg is recorded under this label value. */

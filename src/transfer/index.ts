@@ -1,6 +1,6 @@
 export {addBlob, type BlobOutcome, type BlobTotals, emptyTotals, forEachBlob, sumTotals, totalsOf, type TransferredBlob} from './blobs.js'
 export type {TransferContext, TransferReporter} from './context.js'
 export {TransferLedger} from './ledger.js'
-export {hostPlatform, type PulledImage, pullImages, type PullItem, type PullResult, SOURCE_ANNOTATION} from './pull.js'
+export {hostPlatform, type PulledImage, pullImages, type PullItem, type PullResult} from './pull.js'
 export {type PushedImage, pushImages, type PushItem, type PushResult} from './push.js'
 export {imageBlobs} from './manifests.js'

@@ -7,13 +7,12 @@ import {formatRef, type Ref, type Repository, repositoryName} from '../oci/ref.j
 import type {Descriptor, ImageIndex, ImageManifest} from '../oci/types.js'
 import {toOciManifest} from '../oci/docker-schema2.js'
 import {isImageIndex} from '../oci/types.js'
+import {SOURCE_ANNOTATION} from '../naming/index.js'
 import type {FetchedManifest} from '../registry/index.js'
 import {forEachBlob, imageTransferred, type TransferredBlob} from './blobs.js'
 import type {TransferContext} from './context.js'
 import {imageBlobs, parseManifest} from './manifests.js'
 
-/** Index-entry annotation naming the registry repository an image was pulled from (for cross-repo mounts). */
-export const SOURCE_ANNOTATION = 'dev.slipway.source'
 
 export interface PullItem {
   ref: Ref

@@ -12,7 +12,7 @@ import type {OciStore} from '../store/index.js'
 import {type BlobOutcome, forEachBlob, imageTransferred, type TransferredBlob} from './blobs.js'
 import type {TransferContext} from './context.js'
 import {imageBlobs, parseManifest} from './manifests.js'
-import {SOURCE_ANNOTATION} from './pull.js'
+import {SOURCE_ANNOTATION} from '../naming/index.js'
 
 export interface PushItem {
   /** The manifest in the local store. */
