@@ -13,7 +13,6 @@ import {forEachBlob, imageTransferred, type TransferredBlob} from './blobs.js'
 import type {TransferContext} from './context.js'
 import {imageBlobs, parseManifest} from './manifests.js'
 
-
 export interface PullItem {
   ref: Ref
   /** The name in the local store. */
