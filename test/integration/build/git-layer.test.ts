@@ -3,8 +3,8 @@ import {chmod, mkdir, rm, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
-import {extractLayer} from '../../../src/build/extract.js'
-import {gitArchiveLayer, gitPatchChanges, gitPatchLayer, type GitMapping} from '../../../src/build/git-layer.js'
+import {extractLayer} from '../../../src/layer/extract.js'
+import {gitArchiveLayer, gitPatchChanges, gitPatchLayer, type GitMapping} from '../../../src/layer/git-layer.js'
 import {collectLayer, describeTree, listTar, tempDir} from './helpers.js'
 
 const T1 = 1_600_000_000
