@@ -1,7 +1,7 @@
 /** Layers: unpack them into a root (never outside it), find what a stage changed, write layers from roots, git trees and imports. */
 export {diffLayer, type Change} from './diff.js'
 export {extractLayer, type ExtractOptions, type ExtractResult} from './extract.js'
-export {gitArchiveFiles, gitArchiveLayer, gitPatchChanges, gitPatchLayer, type GitArchiveLayerOptions, type GitLayerFile, type GitMapping, type GitPatch, type GitPatchLayerOptions, type GitPatchOptions} from './git-layer.js'
+export {gitArchiveFiles, gitArchiveLayer, gitPatchChanges, gitPatchLayer, type GitArchiveLayerOptions, type GitLayerFile, type GitPatch, type GitPatchLayerOptions, type GitPatchOptions} from './git-layer.js'
 export {filesFromLayers, type FoundFiles, type LayerToRead} from './layer-files.js'
 export {importLayer, type ImportLayerOptions} from './import-layer.js'
 export {drainLayer, packLayer, type LayerBlob, type LayerCompression, type LayerEntry, type LayerStream, type PackOptions} from './layer-writer.js'
