@@ -9,7 +9,7 @@
 # Both are unpacked on a journaled ext4 (bench/lib.sh journaled_workdir: this machine's root filesystem has no
 # journal, which makes per-file costs unlike a CI runner's), for ROUNDS rounds (default 3), alternating which
 # tool goes first, each into a fresh directory after a sync:
-#   slipway  node bench/extract/unpack.mjs DIST extract LAYER ROOT (dist/build/extract.js, what a build runs)
+#   slipway  node bench/extract/unpack.mjs DIST extract LAYER ROOT (dist/layer/extract.js, what a build runs)
 #   tar      tar -xzf LAYER -C ROOT
 # Then slipway's two walks of a shell stage (snapshot before, diff after) over the unpacked Debian root,
 # beside `find -printf` of the same metadata as a reference. Times are wall clock of the whole process

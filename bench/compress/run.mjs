@@ -26,17 +26,17 @@ let result
 let start = performance.now()
 let cpu = process.cpuUsage() // every thread of the process, the compression workers included
 if (mode === 'parallel' || mode === 'single') {
-  const {parallelGzip} = await load('build/parallel-gzip.js')
-  const {DEFLATE_OPTIONS} = await load('build/deflate-pool.js')
+  const {parallelGzip} = await load('layer/parallel-gzip.js')
+  const {DEFLATE_OPTIONS} = await load('layer/deflate-pool.js')
   const gzip = mode === 'parallel' ? parallelGzip() : createGzip(DEFLATE_OPTIONS)
   const file = createWriteStream(out)
   await pipeline(createReadStream(input, {highWaterMark: 256 * 1024}), hashing(), gzip, hashing(), file)
   result = {bytes: file.bytesWritten}
 } else if (mode === 'write') {
-  const {diffLayer} = await load('build/diff.js')
-  const {snapshot} = await load('build/snapshot.js')
-  const {writeLayer} = await load('build/root-layer.js')
-  const {drainLayer} = await load('build/layer-writer.js')
+  const {diffLayer} = await load('layer/diff.js')
+  const {snapshot} = await load('layer/snapshot.js')
+  const {writeLayer} = await load('layer/root-layer.js')
+  const {drainLayer} = await load('layer/layer-writer.js')
   const empty = await mkdtemp(join(tmpdir(), 'slipway-bench-empty-'))
   const changes = await diffLayer(await snapshot(empty), input)
   await rm(empty, {recursive: true})

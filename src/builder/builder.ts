@@ -1,4 +1,5 @@
-import type {Change, Isolation, LayerBlob, LayerCompression, SandboxMount} from '../build/index.js'
+import type {Change, LayerBlob, LayerCompression} from '../layer/index.js'
+import type {Isolation, SandboxMount} from '../sandbox/index.js'
 import type {MountSpec} from '../config/types.js'
 import type {Image} from '../image/index.js'
 import type {GitRevision, PlannedStage, StageInputs} from '../stage/plan.js'

@@ -1,4 +1,4 @@
-import {applyDockerInstructions} from '../build/docker-instructions.js'
+import {applyDockerInstructions} from '../image/docker-instructions.js'
 import {appendLayer, withContainerConfig} from '../image/index.js'
 import {SlipwayError} from '../errors.js'
 import type {StageBuilder} from './builder.js'

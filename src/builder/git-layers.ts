@@ -1,4 +1,4 @@
-import {gitArchiveLayer, gitPatchChanges, gitPatchLayer} from '../build/index.js'
+import {gitArchiveLayer, gitPatchChanges, gitPatchLayer} from '../layer/index.js'
 import {SlipwayError} from '../errors.js'
 import {appendLayer, type Image} from '../image/index.js'
 import type {StageBuilder, StageWork} from './builder.js'

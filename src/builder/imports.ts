@@ -1,4 +1,4 @@
-import {extractLayer, importLayer} from '../build/index.js'
+import {extractLayer, importLayer} from '../layer/index.js'
 import type {StageBuilder} from './builder.js'
 import {consumeLayer} from './layers.js'
 import {accountsInRoot, mappingsWithIds} from './owners.js'

@@ -1,4 +1,5 @@
-import {abortError, extractLayer, type LayerBlob, type LayerStream} from '../build/index.js'
+import {abortError} from '../abort-error.js'
+import {extractLayer, type LayerBlob, type LayerStream} from '../layer/index.js'
 import {SlipwayError} from '../errors.js'
 import type {ImageParts} from '../image/index.js'
 import type {Descriptor} from '../oci/types.js'

@@ -1,4 +1,5 @@
-import {accountFilesIn, type AccountFiles, filesFromLayers, type PathMapping, userIn} from '../build/index.js'
+import {filesFromLayers, type PathMapping} from '../layer/index.js'
+import {accountFilesIn, type AccountFiles, userIn} from '../sandbox/index.js'
 import type {GitMapping, ImportSpec} from '../config/types.js'
 import {LABEL} from '../naming/index.js'
 import type {Image, ImageParts} from '../image/index.js'

@@ -1,4 +1,4 @@
-import {type Change, type LayerBlob, writeLayer} from '../build/index.js'
+import {type Change, type LayerBlob, writeLayer} from '../layer/index.js'
 import {appendLayer, type Image} from '../image/index.js'
 import type {HistoryEntry} from '../oci/types.js'
 import {SlipwayError} from '../errors.js'

@@ -1,4 +1,5 @@
-import {extractLayer, gitPatchChanges, gitPatchLayer, runStage} from '../build/index.js'
+import {extractLayer, gitPatchChanges, gitPatchLayer} from '../layer/index.js'
+import {runStage} from '../sandbox/index.js'
 import type {GitMapping} from '../config/types.js'
 import type {Image} from '../image/index.js'
 import type {GitRevision} from '../stage/plan.js'

@@ -1,4 +1,4 @@
-import {execFile} from 'node:child_process'
+import {execFile, spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
 import {copyFile, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {isAbsolute, join} from 'node:path'
@@ -7,23 +7,35 @@ import {SlipwayError} from '../errors.js'
 import {nameFromBytes} from '../oci/file-names.js'
 
 /**
- * The project's git repository, read with the `git` command. Everything here reads; the one exception is
- * `workTreeSnapshot`, which hashes work-tree files into the object database (as `git add` would) through a
- * throw-away index, so that uncommitted content can be addressed as a tree id.
+ * The git runner of every module, and the project's git repository read with it. Everything here reads;
+ * the one exception is `workTreeSnapshot`, which hashes work-tree files into the object database (as
+ * `git add` would) through a throw-away index, so that uncommitted content can be addressed as a tree id.
  */
 
-export class GitCommandError extends Error {
+/** A git command that ran and failed; the message names only the subcommand (arguments may hold credentials). */
+export class GitCommandError extends SlipwayError {
   constructor(
     readonly args: readonly string[],
     readonly stderr: string,
-    readonly exitCode: number | null,
+    readonly status: number | null,
+    cwd: string,
   ) {
-    super(`git ${args.join(' ')} failed: ${stderr.trim().split('\n')[0] ?? ''}`)
+    super('not-found', `git ${args[0]} in ${cwd} failed: ${stderr.trim().split('\n').filter(Boolean).at(-1) ?? `exit status ${status}`}`)
   }
 }
 
 export interface GitRunOptions {
   env?: Record<string, string>
+}
+
+const MAX_OUTPUT = 512 * 1024 * 1024
+
+function gitEnv(opts: GitRunOptions): NodeJS.ProcessEnv {
+  return {...process.env, LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0', ...opts.env}
+}
+
+function gitMissing(): SlipwayError {
+  return new SlipwayError('environment', 'the git command was not found', {hint: 'install git and make sure it is on PATH'})
 }
 
 export async function runGit(cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<string> {
@@ -32,21 +44,26 @@ export async function runGit(cwd: string, args: readonly string[], opts: GitRunO
 
 /** git's output as bytes: file names in it need not be UTF-8. */
 export function runGitBytes(cwd: string, args: readonly string[], opts: GitRunOptions = {}): Promise<Buffer> {
+  return runGitWithInput(cwd, args, undefined, opts)
+}
+
+/** git with `input` written to its stdin (the `--batch` commands read their questions there). */
+export function runGitWithInput(cwd: string, args: readonly string[], input: string | undefined, opts: GitRunOptions = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      [...args],
-      {cwd, env: {...process.env, LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0', ...opts.env}, maxBuffer: 512 * 1024 * 1024, encoding: 'buffer'},
-      (err, stdout, stderrBytes) => {
-        const stderr = stderrBytes.toString('utf8')
-        if (!err) return resolve(stdout)
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-          return reject(new SlipwayError('environment', 'the git command was not found', {hint: 'install git and make sure it is on PATH'}))
-        }
-        reject(new GitCommandError(args, stderr, typeof err.code === 'number' ? err.code : null))
-      },
-    )
+    const child = execFile('git', [...args], {cwd, env: gitEnv(opts), maxBuffer: MAX_OUTPUT, encoding: 'buffer'}, (err, stdout, stderrBytes) => {
+      if (!err) return resolve(stdout)
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(gitMissing())
+      reject(new GitCommandError(args, stderrBytes.toString('utf8'), typeof err.code === 'number' ? err.code : null, cwd))
+    })
+    if (input !== undefined) child.stdin!.on('error', () => {}).end(input) // an early exit is reported by the callback
   })
+}
+
+/** A long-running git process to talk to over stdin/stdout (`cat-file --batch`), with the runner's environment. */
+export function spawnGit(cwd: string, args: readonly string[]): ChildProcessWithoutNullStreams {
+  const child = spawn('git', [...args], {cwd, env: gitEnv({})})
+  child.on('error', () => {}) // a missing git shows as its stdout ending; the reader says so
+  return child
 }
 
 /** The top-level directory of the work tree `dir` is in, or undefined outside git. */

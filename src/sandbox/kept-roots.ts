@@ -14,7 +14,7 @@
  *
  * Bounded by SLIPWAY_KEPT_ROOTS_MIB (default {@link DEFAULT_KEPT_ROOTS_MIB}), evicted at the end of each build.
  *
- * Nothing in a kept root is fsynced (stages even run with their sync calls skipped, build/no-sync-filter.ts):
+ * Nothing in a kept root is fsynced (stages even run with their sync calls skipped, no-sync-filter.ts):
  * an entry is trusted only during the boot that made it. After a crash or power loss the kernel's boot id
  * changes, and entries of another boot count as damaged; the store's blobs, which are fsynced, remake them.
  */

@@ -2,7 +2,7 @@
  * What a stage changed, read from its overlay upper directory instead of two walks of the whole root. The
  * upper holds every path the stage wrote, but also entries overlay only copied up (a chmod to the same
  * mode, an open for writing, parent directories): each is compared with the entry the lower layers show,
- * so the changes, and the layer made of them, are the ones the copied-root diff (build/diff.ts) finds.
+ * so the changes, and the layer made of them, are the ones the copied-root diff (layer/diff.ts) finds.
  * Whiteouts are 0:0 character devices; a directory made anew over a lower one is marked opaque by an xattr.
  */
 import {execFile} from 'node:child_process'
@@ -10,9 +10,9 @@ import {closeSync, lstatSync, lutimesSync, openSync, readdirSync, readlinkSync, 
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
-import type {Change} from '../build/diff.js'
-import {ancestorsOf} from '../build/layer-path.js'
-import {unescapeName} from '../build/xattr.js'
+import type {Change} from '../layer/diff.js'
+import {ancestorsOf} from '../layer/layer-path.js'
+import {unescapeName} from '../layer/xattr.js'
 import {fsPath, nameFromBytes} from '../oci/file-names.js'
 
 const S_IFMT = 0o170000

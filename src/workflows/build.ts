@@ -4,8 +4,9 @@ import {dirname, join} from 'node:path'
 
 import pLimit from 'p-limit'
 
-import {type Isolation, type LayerCompression, runStage, type SandboxMount, StageCommandError} from '../build/index.js'
-import {type GuardedDir, hostMountDir} from '../build/host-mount.js'
+import type {LayerCompression} from '../layer/index.js'
+import {type GuardedDir, hostMountDir} from '../sandbox/host-mount.js'
+import {type Isolation, runStage, type SandboxMount, StageCommandError} from '../sandbox/index.js'
 import {type BuildServices, builderFor, recordedOwnerIds, type StageBuilder, type StageWork} from '../builder/index.js'
 import type {CachedStage, StageCaches} from '../cache/index.js'
 import type {GitMapping, MountSpec} from '../config/types.js'

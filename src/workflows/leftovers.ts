@@ -1,7 +1,7 @@
 import {readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {releaseRoot} from '../build/root-release.js' // not build/index: `dimg cleanup` loads no layer code
+import {releaseRoot} from '../sandbox/root-release.js' // not sandbox/index: `dimg cleanup` loads no stage runner
 import {type GcResult, isPidAlive} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
 import {removeStaleKeptRoots} from './kept-roots-gc.js'

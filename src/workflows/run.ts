@@ -1,6 +1,6 @@
 import {join} from 'node:path'
 
-import {type Isolation, runStage, StageCommandError} from '../build/index.js'
+import {type Isolation, runStage, StageCommandError} from '../sandbox/index.js'
 import {SlipwayError} from '../errors.js'
 import {localStageName} from '../naming/index.js'
 import type {WorkflowContext} from './context.js'

@@ -10,7 +10,7 @@ import {
 } from '../cleanup/index.js'
 import {canListStages, holdsFinalImages, type ListedStage, type StagesCache} from '../cache/index.js'
 import {SlipwayError} from '../errors.js'
-import {existingCommits} from '../git/commits.js'
+import {existingCommits} from '../git/objects.js'
 import {formatRef, type Repository} from '../oci/ref.js'
 import {CACHE_VERSION} from '../stage/signature.js'
 import type {WorkflowContext} from './context.js'

@@ -14,11 +14,11 @@ import {mkdir, mkdtemp, readdir} from 'node:fs/promises'
 import {join} from 'node:path'
 
 const src = path => import(new URL(`../../src/${path}`, import.meta.url).href)
-const {diffLayer} = await src('build/diff.ts')
-const {drainLayer} = await src('build/layer-writer.ts')
-const {writeLayer} = await src('build/root-layer.ts')
-const {snapshot} = await src('build/snapshot.ts')
-const {deflatePool} = await src('build/deflate-pool.ts')
+const {diffLayer} = await src('layer/diff.ts')
+const {drainLayer} = await src('layer/layer-writer.ts')
+const {writeLayer} = await src('layer/root-layer.ts')
+const {snapshot} = await src('layer/snapshot.ts')
+const {deflatePool} = await src('layer/deflate-pool.ts')
 const {storeLayer} = await src('builder/layers.ts')
 const {OciStore} = await src('store/index.ts')
 

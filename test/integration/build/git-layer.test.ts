@@ -3,8 +3,9 @@ import {chmod, mkdir, rm, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
-import {extractLayer} from '../../../src/build/extract.js'
-import {gitArchiveLayer, gitPatchChanges, gitPatchLayer, type GitMapping} from '../../../src/build/git-layer.js'
+import {extractLayer} from '../../../src/layer/extract.js'
+import {gitArchiveLayer, gitPatchChanges, gitPatchLayer} from '../../../src/layer/git-layer.js'
+import type {PathMapping} from '../../../src/layer/path-mapping.js'
 import {collectLayer, describeTree, listTar, tempDir} from './helpers.js'
 
 const T1 = 1_600_000_000
@@ -14,7 +15,7 @@ function gitIn(repo: string, args: string[], time = T1): string {
   return execFileSync('git', args, {cwd: repo, env: {...process.env, GIT_AUTHOR_DATE: `${time} +0000`, GIT_COMMITTER_DATE: `${time} +0000`}}).toString().trim()
 }
 
-const MAPPINGS: GitMapping[] = [
+const MAPPINGS: PathMapping[] = [
   {add: '/src', to: '/app', excludePaths: ['test'], owner: 1000, group: 1001},
   {add: '/bin/run', to: '/usr/local/bin/run'},
   {add: '/', to: '/all', includePaths: ['*.md', 'link']},

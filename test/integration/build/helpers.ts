@@ -6,7 +6,7 @@ import {Readable} from 'node:stream'
 import {createGunzip} from 'node:zlib'
 import {extract} from 'tar-stream'
 
-import type {LayerBlob, LayerStream} from '../../../src/build/layer-writer.js'
+import type {LayerBlob, LayerStream} from '../../../src/layer/layer-writer.js'
 
 export async function tempDir(prefix = 'slipway-build-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))

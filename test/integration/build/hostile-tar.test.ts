@@ -6,7 +6,7 @@ import {promisify} from 'node:util'
 import {gzipSync} from 'node:zlib'
 
 import {SlipwayError} from '../../../src/errors.js'
-import {extractLayer} from '../../../src/build/extract.js'
+import {extractLayer} from '../../../src/layer/extract.js'
 import {tarOf as tarOfEntries, type TarEntryHeader} from '../../helpers/tar.js'
 import {tempDir} from './helpers.js'
 

@@ -4,11 +4,11 @@ import {chown, link, mkdir, readFile, rename, rm, symlink, writeFile} from 'node
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
-import {diffLayer} from '../../../src/build/diff.js'
-import {extractLayer} from '../../../src/build/extract.js'
-import {importLayer} from '../../../src/build/import-layer.js'
-import {writeLayer} from '../../../src/build/root-layer.js'
-import {snapshot} from '../../../src/build/snapshot.js'
+import {diffLayer} from '../../../src/layer/diff.js'
+import {extractLayer} from '../../../src/layer/extract.js'
+import {importLayer} from '../../../src/layer/import-layer.js'
+import {writeLayer} from '../../../src/layer/root-layer.js'
+import {snapshot} from '../../../src/layer/snapshot.js'
 import {sha256Digest} from '../../../src/oci/digest.js'
 import {collectLayer, describeTree, listTar, tempDir} from './helpers.js'
 

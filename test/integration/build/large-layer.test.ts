@@ -4,10 +4,10 @@ import {join} from 'node:path'
 import {Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import {diffLayer} from '../../../src/build/diff.js'
-import {extractLayer} from '../../../src/build/extract.js'
-import {writeLayer} from '../../../src/build/root-layer.js'
-import {snapshot} from '../../../src/build/snapshot.js'
+import {diffLayer} from '../../../src/layer/diff.js'
+import {extractLayer} from '../../../src/layer/extract.js'
+import {writeLayer} from '../../../src/layer/root-layer.js'
+import {snapshot} from '../../../src/layer/snapshot.js'
 import {tempDir} from './helpers.js'
 
 const SIZE = 256 * 1024 * 1024

@@ -3,12 +3,12 @@ import {chmod, chown, link, mkdir, readdir, rm, symlink, utimes, writeFile} from
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
-import {diffLayer} from '../../../src/build/diff.js'
-import {extractLayer} from '../../../src/build/extract.js'
-import {packLayer, type LayerEntry} from '../../../src/build/layer-writer.js'
-import {writeLayer} from '../../../src/build/root-layer.js'
-import {snapshot} from '../../../src/build/snapshot.js'
-import {xattrToolsAvailable} from '../../../src/build/xattr.js'
+import {diffLayer} from '../../../src/layer/diff.js'
+import {extractLayer} from '../../../src/layer/extract.js'
+import {packLayer, type LayerEntry} from '../../../src/layer/layer-writer.js'
+import {writeLayer} from '../../../src/layer/root-layer.js'
+import {snapshot} from '../../../src/layer/snapshot.js'
+import {xattrToolsAvailable} from '../../../src/layer/xattr.js'
 import {collectLayer, describeTree, listTar, tempDir} from './helpers.js'
 
 const CLAMP = 1_000_000_000 // 2001-09-09: older than any file written by the test

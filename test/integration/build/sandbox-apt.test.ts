@@ -9,7 +9,7 @@ import {chmod, lstat, mkdir, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
-import {runStage, type Isolation} from '../../../src/build/sandbox.js'
+import {runStage, type Isolation} from '../../../src/sandbox/run-stage.js'
 import {tempDir} from './helpers.js'
 
 const run = promisify(execFile)

@@ -4,10 +4,10 @@ import {execFileSync} from 'node:child_process'
 import {lstat, mkdir, readFile, readdir, readlink, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {diffLayer} from '../../../src/build/diff.js'
-import {writeLayer} from '../../../src/build/root-layer.js'
-import {runStage, StageCommandError, type Isolation, type RunStageOptions} from '../../../src/build/sandbox.js'
-import {snapshot} from '../../../src/build/snapshot.js'
+import {diffLayer} from '../../../src/layer/diff.js'
+import {writeLayer} from '../../../src/layer/root-layer.js'
+import {runStage, StageCommandError, type Isolation, type RunStageOptions} from '../../../src/sandbox/run-stage.js'
+import {snapshot} from '../../../src/layer/snapshot.js'
 import {busyboxRoot, collectLayer, listTar, tempDir} from './helpers.js'
 
 const BUSYBOX_APPLETS = execFileSync('/bin/busybox', ['--list'], {encoding: 'utf8'}).split('\n').filter(a => a && a !== 'busybox')

@@ -1,9 +1,9 @@
 import {lstat, mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {diffLayer} from '../../../src/build/diff.js'
-import {runStage, StageCommandError, type RunStageOptions} from '../../../src/build/sandbox.js'
-import {snapshot} from '../../../src/build/snapshot.js'
+import {diffLayer} from '../../../src/layer/diff.js'
+import {runStage, StageCommandError, type RunStageOptions} from '../../../src/sandbox/run-stage.js'
+import {snapshot} from '../../../src/layer/snapshot.js'
 import {SlipwayError} from '../../../src/errors.js'
 import {busyboxRoot, tempDir} from './helpers.js'
 

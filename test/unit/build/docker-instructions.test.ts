@@ -1,4 +1,4 @@
-import {applyDockerInstructions, durationNs} from '../../../src/build/docker-instructions.js'
+import {applyDockerInstructions, durationNs} from '../../../src/image/docker-instructions.js'
 import {isSlipwayError} from '../../../src/errors.js'
 
 describe('applyDockerInstructions', () => {

@@ -1,7 +1,7 @@
 import {mkdir, realpath, symlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {hostMountDir} from '../../../src/build/host-mount.js'
+import {hostMountDir} from '../../../src/sandbox/host-mount.js'
 import {SlipwayError} from '../../../src/errors.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 

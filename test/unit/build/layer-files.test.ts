@@ -1,6 +1,6 @@
 import {gzipSync} from 'node:zlib'
 
-import {filesFromLayers, type LayerToRead} from '../../../src/build/index.js'
+import {filesFromLayers, type LayerToRead} from '../../../src/layer/index.js'
 import {tarOf, type TarEntry} from '../../helpers/tar.js'
 
 /** Layers given top first; `opened` records which were read. */

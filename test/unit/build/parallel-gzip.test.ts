@@ -3,8 +3,8 @@ import {Readable} from 'node:stream'
 import {buffer} from 'node:stream/consumers'
 import {constants, crc32, deflateRawSync, gunzipSync, inflateRawSync} from 'node:zlib'
 
-import {DEFLATE_OPTIONS, DeflatePool, workerCount} from '../../../src/build/deflate-pool.js'
-import {BEST_LEVEL_CHUNKS, Chunker, GZIP_CHUNK_SIZE, GZIP_HEADER, gzipTrailer, LARGE_LAYER_LEVEL, parallelGzip} from '../../../src/build/parallel-gzip.js'
+import {DEFLATE_OPTIONS, DeflatePool, workerCount} from '../../../src/layer/deflate-pool.js'
+import {BEST_LEVEL_CHUNKS, Chunker, GZIP_CHUNK_SIZE, GZIP_HEADER, gzipTrailer, LARGE_LAYER_LEVEL, parallelGzip} from '../../../src/layer/parallel-gzip.js'
 
 const MiB = 1024 * 1024
 

@@ -1,5 +1,5 @@
-import {compareLayerPaths, opaqueWhiteoutPath, whiteoutPath} from '../../../src/build/layer-path.js'
-import {compileMapping} from '../../../src/build/path-mapping.js'
+import {compareLayerPaths, opaqueWhiteoutPath, whiteoutPath} from '../../../src/layer/layer-path.js'
+import {compileMapping} from '../../../src/layer/path-mapping.js'
 
 describe('layer paths', () => {
   it('sorts parents before children and an opaque marker right after its directory', () => {

@@ -1,4 +1,4 @@
-import {encodeTarHeader, paddingFor} from '../../../src/build/tar-header.js'
+import {encodeTarHeader, paddingFor} from '../../../src/layer/tar-header.js'
 
 function field(block: Buffer, offset: number, length: number): string {
   return block.subarray(offset, offset + length).toString('latin1').replace(/\0.*$/s, '')

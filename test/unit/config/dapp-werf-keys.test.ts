@@ -1,4 +1,4 @@
-import {applyDockerInstructions} from '../../../src/build/docker-instructions.js'
+import {applyDockerInstructions} from '../../../src/image/docker-instructions.js'
 import {parseDappfile} from '../../../src/config/load.js'
 import {finalImageRepository, nameComponent} from '../../../src/naming/index.js'
 

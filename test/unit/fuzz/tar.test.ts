@@ -6,7 +6,7 @@ import {Readable} from 'node:stream'
 import {promisify} from 'node:util'
 import {gzipSync} from 'node:zlib'
 
-import {extractLayer} from '../../../src/build/extract.js'
+import {extractLayer} from '../../../src/layer/extract.js'
 import {SlipwayError} from '../../../src/errors.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {mutateBytes, pick, seededRandom} from './mutate.js'

@@ -1,5 +1,5 @@
 import {fsPath, hasRawBytes, nameFromBytes, nameToBytes} from '../../../src/oci/file-names.js'
-import {encodeTarHeader} from '../../../src/build/tar-header.js'
+import {encodeTarHeader} from '../../../src/layer/tar-header.js'
 
 describe('file names as bytes', () => {
   it('maps every byte string to one string and back', () => {

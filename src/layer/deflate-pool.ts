@@ -10,7 +10,7 @@ import {promisify} from 'node:util'
 import {constants as zlibConstants, deflateRaw} from 'node:zlib'
 
 import {SlipwayError} from '../errors.js'
-import {abortError} from './abort-error.js'
+import {abortError} from '../abort-error.js'
 
 /** Fixed deflate parameters, so the same chunk gives the same bytes with the same zlib. */
 export const DEFLATE_OPTIONS = {level: 6, memLevel: 8, windowBits: 15, strategy: zlibConstants.Z_DEFAULT_STRATEGY}

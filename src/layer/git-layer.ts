@@ -7,12 +7,10 @@ import {Readable} from 'node:stream'
 import {diffTrees, listTree} from '../git/git.js'
 import {sha256Digest, type Digest} from '../oci/digest.js'
 import {nameFromBytes, nameToBytes} from '../oci/file-names.js'
-import {blobSizes, commitTime, GitBlobReader} from './git.js'
+import {blobSizes, commitTime, GitBlobReader} from '../git/objects.js'
 import {ancestorsOf, compareLayerPaths, whiteoutPath} from './layer-path.js'
 import {packLayer, type LayerCompression, type LayerEntry, type LayerStream} from './layer-writer.js'
 import {compileMapping, type CompiledMapping, type PathMapping} from './path-mapping.js'
-
-export type GitMapping = PathMapping
 
 /** One path the layer writes: a blob (file or symlink) or a deletion. */
 export interface GitLayerFile {
@@ -32,7 +30,7 @@ interface GitLayerOptions {
 export interface GitArchiveLayerOptions extends GitLayerOptions {
   repoDir: string
   commit: string
-  mappings: GitMapping[]
+  mappings: PathMapping[]
   /** Entry mtime in seconds; default the commit's committer time. */
   mtime?: number
 }
@@ -86,7 +84,7 @@ async function* gitEntries(repoDir: string, files: GitLayerFile[], mappings: Com
 }
 
 /** The files of the mapped paths at `commit`; later mappings win where two map to the same path. */
-export async function gitArchiveFiles(repoDir: string, commit: string, mappings: GitMapping[], log?: (m: string) => void): Promise<GitLayerFile[]> {
+export async function gitArchiveFiles(repoDir: string, commit: string, mappings: PathMapping[], log?: (m: string) => void): Promise<GitLayerFile[]> {
   const compiled = mappings.map(compileMapping)
   const files = new Map<string, GitLayerFile>()
   for (const e of await listTree(repoDir, commit)) {
@@ -111,7 +109,7 @@ export interface GitPatchOptions {
   repoDir: string
   fromCommit: string
   toCommit: string
-  mappings: GitMapping[]
+  mappings: PathMapping[]
   log?: (msg: string) => void
 }
 
@@ -149,7 +147,7 @@ export async function gitPatchChanges(o: GitPatchOptions): Promise<GitPatch> {
 
 export interface GitPatchLayerOptions extends GitLayerOptions {
   repoDir: string
-  mappings: GitMapping[]
+  mappings: PathMapping[]
   /** Entry mtime in seconds; default the `toCommit`'s committer time. */
   mtime?: number
 }

@@ -20,7 +20,7 @@ import {delimiter, join} from 'node:path'
 import type {Readable, Writable} from 'node:stream'
 
 import {SlipwayError} from '../errors.js'
-import {abortError} from './abort-error.js'
+import {abortError} from '../abort-error.js'
 import {capabilityArgs, procAndSysArgs} from './container-defaults.js'
 import {resolveImageUser} from './image-user.js'
 import {noSyncFilter} from './no-sync-filter.js'

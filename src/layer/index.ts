@@ -1,14 +1,11 @@
-/** Build primitives: run shell stages in a sandbox, find what they changed, write and unpack layers. */
-export {abortError} from './abort-error.js'
+/** Layers: unpack them into a root (never outside it), find what a stage changed, write layers from roots, git trees and imports. */
 export {diffLayer, type Change} from './diff.js'
 export {extractLayer, type ExtractOptions, type ExtractResult} from './extract.js'
-export {gitArchiveFiles, gitArchiveLayer, gitPatchChanges, gitPatchLayer, type GitArchiveLayerOptions, type GitLayerFile, type GitMapping, type GitPatch, type GitPatchLayerOptions, type GitPatchOptions} from './git-layer.js'
-export {accountFilesIn, type AccountFiles, resolveImageUser, type ImageUser, userIn} from './image-user.js'
+export {gitArchiveFiles, gitArchiveLayer, gitPatchChanges, gitPatchLayer, type GitArchiveLayerOptions, type GitLayerFile, type GitPatch, type GitPatchLayerOptions, type GitPatchOptions} from './git-layer.js'
 export {filesFromLayers, type FoundFiles, type LayerToRead} from './layer-files.js'
 export {importLayer, type ImportLayerOptions} from './import-layer.js'
 export {drainLayer, packLayer, type LayerBlob, type LayerCompression, type LayerEntry, type LayerStream, type PackOptions} from './layer-writer.js'
 export {compileMapping, type PathMapping} from './path-mapping.js'
 export {writeLayer, type WriteLayerOptions} from './root-layer.js'
-export {checkNamespaceSandbox, runStage, StageCommandError, type Isolation, type RunStageOptions, type SandboxMount} from './sandbox.js'
 export {snapshot, type FileMeta, type Snapshot} from './snapshot.js'
 export {xattrToolsAvailable} from './xattr.js'

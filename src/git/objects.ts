@@ -1,26 +1,44 @@
-/** The git CLI, as the build uses it: plumbing commands and a streaming blob reader (`cat-file --batch`). */
-import {execFile, spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
-import {promisify} from 'node:util'
+/** git's object database: what objects are (`cat-file --batch-check`), blobs streamed (`cat-file --batch`), commit times. */
+import type {ChildProcessWithoutNullStreams} from 'node:child_process'
 
 import {SlipwayError} from '../errors.js'
+import {runGit, runGitWithInput, spawnGit} from './git.js'
 
-const run = promisify(execFile)
-const GIT_ENV = {...process.env, GIT_LITERAL_PATHSPECS: '1', LC_ALL: 'C'}
+export interface ObjectInfo {
+  type: string
+  size: number
+}
 
-export async function git(repoDir: string, args: string[]): Promise<string> {
-  try {
-    const {stdout} = await run('git', args, {cwd: repoDir, env: GIT_ENV, maxBuffer: 1 << 30, encoding: 'utf8'})
-    return stdout
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException & {stderr?: string}
-    if (err.code === 'ENOENT') throw new SlipwayError('environment', 'git is not installed', {hint: 'install git (apt-get install git)'})
-    const line = err.stderr?.trim().split('\n').pop() ?? err.message
-    throw new SlipwayError('not-found', `git ${args[0]} in ${repoDir} failed: ${line}`, {cause: e})
+/** What git knows of each object `names` names, asked in one `git cat-file --batch-check`: by object id;
+ *  names git does not know (or finds ambiguous) are absent. */
+export async function objectInfo(repoDir: string, names: readonly string[]): Promise<Map<string, ObjectInfo>> {
+  const info = new Map<string, ObjectInfo>()
+  if (names.length === 0) return info
+  const questions = `${[...new Set(names)].join('\n')}\n`
+  const out = await runGitWithInput(repoDir, ['cat-file', '--batch-check=%(objectname) %(objecttype) %(objectsize)'], questions)
+  for (const line of out.toString('latin1').split('\n')) {
+    const [name, type, size] = line.split(' ')
+    if (name && type && /^\d+$/.test(size ?? '')) info.set(name, {type, size: Number(size)})
   }
+  return info
+}
+
+/** Sizes of many blobs at once. */
+export async function blobSizes(repoDir: string, shas: readonly string[]): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>()
+  for (const [sha, {type, size}] of await objectInfo(repoDir, shas)) if (type === 'blob') sizes.set(sha, size)
+  return sizes
+}
+
+/** Which of `commits` (full ids) exist as commits in the repository at `root`. */
+export async function existingCommits(root: string, commits: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>()
+  for (const [name, {type}] of await objectInfo(root, commits)) if (type === 'commit') found.add(name)
+  return found
 }
 
 export async function commitTime(repoDir: string, commit: string): Promise<number> {
-  return Number((await git(repoDir, ['show', '-s', '--format=%ct', `${commit}^{commit}`])).trim())
+  return Number((await runGit(repoDir, ['show', '-s', '--format=%ct', `${commit}^{commit}`])).trim())
 }
 
 /** Reads blobs one after another from a single `git cat-file --batch` process, streaming their content. */
@@ -31,8 +49,7 @@ export class GitBlobReader {
   private busy = false
 
   constructor(repoDir: string) {
-    this.child = spawn('git', ['cat-file', '--batch'], {cwd: repoDir, env: GIT_ENV})
-    this.child.on('error', () => {})
+    this.child = spawnGit(repoDir, ['cat-file', '--batch'])
     this.chunks = this.child.stdout[Symbol.asyncIterator]()
   }
 
@@ -78,24 +95,4 @@ export class GitBlobReader {
   close(): void {
     this.child.stdin.end()
   }
-}
-
-/** Sizes of many blobs at once (`git cat-file --batch-check`). */
-export function blobSizes(repoDir: string, shas: string[]): Promise<Map<string, number>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', ['cat-file', '--batch-check'], {cwd: repoDir, env: GIT_ENV})
-    let out = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
-    child.on('error', e => reject(new SlipwayError('environment', `cannot run git: ${e.message}`, {hint: 'install git'})))
-    child.on('close', code => {
-      if (code !== 0) return reject(new SlipwayError('not-found', `git cat-file --batch-check in ${repoDir} failed`))
-      const sizes = new Map<string, number>()
-      for (const line of out.split('\n')) {
-        const [sha, type, size] = line.split(' ')
-        if (sha && type === 'blob') sizes.set(sha, Number(size))
-      }
-      resolve(sizes)
-    })
-    child.stdin.end([...new Set(shas)].map(s => `${s}\n`).join(''))
-  })
 }
