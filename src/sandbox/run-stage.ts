@@ -25,6 +25,7 @@ import {capabilityArgs, procAndSysArgs} from './container-defaults.js'
 import {resolveImageUser} from './image-user.js'
 import {noSyncFilter} from './no-sync-filter.js'
 import {ensureMountPoint, removeMountPoint, type CreatedMountPoint} from './mount-points.js'
+import {shellQuote} from './shell-quote.js'
 import {killProcessesRootedIn, mountsUnder, unmountUnder} from './root-release.js'
 import {BLOCK_FD, INFO_FD, killWaitingChild, setUpIdentityUserNamespace, userNamespaceArgs} from './user-namespace.js'
 
@@ -81,10 +82,6 @@ async function findExecutable(name: string): Promise<string | null> {
     if (await access(p, fsConstants.X_OK).then(() => true, () => false)) return p
   }
   return null
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`
 }
 
 function isRoot(): boolean {

@@ -1,6 +1,6 @@
 import {join} from 'node:path'
 
-import {type Isolation, runStage, StageCommandError} from '../sandbox/index.js'
+import {type Isolation, runStage, shellQuote, StageCommandError} from '../sandbox/index.js'
 import {SlipwayError} from '../errors.js'
 import {localStageName} from '../naming/index.js'
 import type {WorkflowContext} from './context.js'
@@ -18,10 +18,6 @@ export interface RunRequest {
   /** Replaces the image's CMD (the ENTRYPOINT stays), as `docker run IMAGE ARGS…` does. */
   args: string[]
   isolation?: Isolation
-}
-
-function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
 }
 
 /**
