@@ -66,7 +66,7 @@ describe('dimg build: the example project', () => {
     // setup's `chown -R www:www /app` is in its layer as owner ids (umoci --rootless drops them on disk)
     const manifest = await manifestOf(home, finalStageName(first, 'web'))
     const setup = manifest.layers[5]
-    const owned = (await layerEntries(home, setup.digest, setup.mediaType)).filter(e => e.name.startsWith('app/'))
+    const owned = (await layerEntries(home, setup.digest)).filter(e => e.name.startsWith('app/'))
     expect(owned.map(e => e.name).sort()).toEqual(['app/', 'app/httpd.conf'])
     for (const e of owned) expect([e.uid, e.gid]).toEqual([1000, 1000])
   })

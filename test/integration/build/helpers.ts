@@ -2,9 +2,6 @@ import {createHash} from 'node:crypto'
 import {chmod, chown, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {Readable} from 'node:stream'
-import {createGunzip} from 'node:zlib'
-import {extract} from 'tar-stream'
 
 import type {LayerBlob, LayerStream} from '../../../src/build/layer-writer.js'
 
@@ -70,36 +67,4 @@ export async function collectLayer(layer: LayerStream): Promise<{data: Buffer; b
   const chunks: Buffer[] = []
   for await (const c of layer.stream) chunks.push(c as Buffer)
   return {data: Buffer.concat(chunks), blob: await layer.done}
-}
-
-export interface ListedEntry {
-  name: string
-  type: string
-  mode: number
-  uid: number
-  gid: number
-  mtime: number
-  linkname?: string
-  size: number
-  pax?: Record<string, string>
-  content: string
-}
-
-export async function listTar(data: Buffer): Promise<ListedEntry[]> {
-  const gz = data[0] === 0x1f && data[1] === 0x8b
-  const source = gz ? Readable.from([data]).pipe(createGunzip()) : Readable.from([data])
-  const ex = extract()
-  source.pipe(ex)
-  const out: ListedEntry[] = []
-  for await (const entry of ex) {
-    const chunks: Buffer[] = []
-    for await (const c of entry) chunks.push(c as Buffer)
-    const h = entry.header
-    out.push({
-      name: h.name, type: h.type ?? 'file', mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0,
-      mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000), linkname: h.linkname ?? undefined, size: h.size ?? 0,
-      pax: h.pax as Record<string, string> | undefined, content: Buffer.concat(chunks).toString(),
-    })
-  }
-  return out
 }

@@ -10,7 +10,8 @@ import {importLayer} from '../../../src/build/import-layer.js'
 import {writeLayer} from '../../../src/build/root-layer.js'
 import {snapshot} from '../../../src/build/snapshot.js'
 import {sha256Digest} from '../../../src/oci/digest.js'
-import {collectLayer, describeTree, listTar, tempDir} from './helpers.js'
+import {listTar} from '../../helpers/tar.js'
+import {collectLayer, describeTree, tempDir} from './helpers.js'
 
 const MiB = 1024 * 1024
 
