@@ -1,12 +1,12 @@
 import {createHash} from 'node:crypto'
-import {chmod, chown, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, symlink, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {chmod, chown, copyFile, lstat, mkdir, readFile, readdir, readlink, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {LayerBlob, LayerStream} from '../../../src/build/layer-writer.js'
+import {makeTempDir} from '../../helpers/tmp.js'
 
-export async function tempDir(prefix = 'slipway-build-'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix))
+export async function tempDir(prefix = 'build'): Promise<string> {
+  const dir = await makeTempDir(prefix)
   await chmod(dir, 0o755) // sandboxes running as another user must reach roots inside
   return dir
 }

@@ -39,7 +39,7 @@ shell:
 describe('golden signatures', () => {
   let repo: GitFixture
   beforeAll(() => {
-    repo = new GitFixture('slipway-golden-')
+    repo = new GitFixture('golden')
     repo.commit('initial', {'dappfile.yaml': DAPPFILE, 'package.json': '{"name":"backend"}\n', 'server.js': 'console.log(1)\n', 'web/index.html': '<p>hi</p>\n'})
   })
   afterAll(() => repo.remove())
