@@ -6,7 +6,7 @@ import {Readable} from 'node:stream'
 import {extractLayer} from '../../../src/build/extract.js'
 import {gitArchiveLayer, gitPatchChanges, gitPatchLayer, type GitMapping} from '../../../src/build/git-layer.js'
 import {listTar} from '../../helpers/tar.js'
-import {collectLayer, describeTree, tempDir} from './helpers.js'
+import {collectLayer, describeTree, tempDir} from './support.js'
 
 const T1 = 1_600_000_000
 const T2 = 1_700_000_000

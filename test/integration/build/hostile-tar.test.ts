@@ -8,7 +8,7 @@ import {gzipSync} from 'node:zlib'
 import {SlipwayError} from '../../../src/errors.js'
 import {extractLayer} from '../../../src/build/extract.js'
 import {tarOf as tarOfEntries, type TarEntryHeader} from '../../helpers/tar.js'
-import {tempDir} from './helpers.js'
+import {tempDir} from './support.js'
 
 type Entry = TarEntryHeader & {body?: string}
 

@@ -11,7 +11,7 @@ import {writeLayer} from '../../../src/build/root-layer.js'
 import {snapshot} from '../../../src/build/snapshot.js'
 import {sha256Digest} from '../../../src/oci/digest.js'
 import {listTar} from '../../helpers/tar.js'
-import {collectLayer, describeTree, tempDir} from './helpers.js'
+import {collectLayer, describeTree, tempDir} from './support.js'
 
 const MiB = 1024 * 1024
 

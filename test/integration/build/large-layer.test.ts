@@ -8,7 +8,7 @@ import {diffLayer} from '../../../src/build/diff.js'
 import {extractLayer} from '../../../src/build/extract.js'
 import {writeLayer} from '../../../src/build/root-layer.js'
 import {snapshot} from '../../../src/build/snapshot.js'
-import {tempDir} from './helpers.js'
+import {tempDir} from './support.js'
 
 const SIZE = 256 * 1024 * 1024
 

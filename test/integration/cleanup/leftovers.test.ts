@@ -8,7 +8,7 @@ import {runSlipway, SLIPWAY_BIN} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {makeTempDir} from '../../helpers/tmp.js'
-import {entriesOf, Hosts} from './cleanup-kit.js'
+import {entriesOf, Hosts} from './support.js'
 
 const slowDappfile = (seconds: number, marker: string): string => `from: localhost:5000/base/busybox:latest
 shell:

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
 import {makeProject, type TestProject} from '../../helpers/project.js'
 import {getRawManifest, startRegistry, type TestRegistry} from '../../helpers/registry.js'
-import {Hosts, stageTagsOf, tagsOf} from './cleanup-kit.js'
+import {Hosts, stageTagsOf, tagsOf} from './support.js'
 
 /**
  * The exact bytes of `dimg stages list --json` (key order, nulls, sort order, usedBy), pinned against rows

@@ -9,7 +9,7 @@ import {OciStore, storeRoot} from '../../../src/store/index.js'
 import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
 import {makeProject, type TestProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
-import {Hosts, localStageSignatures, minus, oneLine, plannedSignatures, stageTagsOf, union} from './cleanup-kit.js'
+import {Hosts, localStageSignatures, minus, oneLine, plannedSignatures, stageTagsOf, union} from './support.js'
 
 /** `app` has a git mapping, so its gitArchive and later stages record the commit; `tool` has none. */
 const DAPPFILE = `dimg: app

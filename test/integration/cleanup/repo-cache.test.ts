@@ -17,7 +17,7 @@ import {
   tagDigests,
   tagsOf,
   union,
-} from './cleanup-kit.js'
+} from './support.js'
 
 /** A fresh host pulls the way seed 001 says: the latest stage of each dimg (no --all). */
 const PULL: string[] = []

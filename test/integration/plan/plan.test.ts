@@ -11,7 +11,7 @@ import {
   type ProjectPlan,
 } from '../../../src/workflows/plan.js'
 import {makeTempDirSync} from '../../helpers/tmp.js'
-import {GitFixture} from './git-fixture.js'
+import {GitFixture} from './support.js'
 
 const DAPPFILE = `dimg: app
 from: alpine:3.19

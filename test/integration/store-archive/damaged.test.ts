@@ -7,7 +7,7 @@ import {MediaType} from '../../../src/oci/media-types.js'
 import {exportArchive, importArchive, OciStore} from '../../../src/store/index.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {listTar, tarOf} from '../../helpers/tar.js'
-import {indexText, makeImages, NAME_A, NAME_B, NAME_C} from './fixtures.js'
+import {indexText, makeImages, NAME_A, NAME_B, NAME_C} from './support.js'
 
 let dir: string
 let archive: Buffer

@@ -5,7 +5,7 @@ import {exportDirectory, importDirectory} from '../../../src/build/dir-archive.j
 import {SlipwayError} from '../../../src/errors.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {listTar, tarOf} from '../../helpers/tar.js'
-import {run} from './fixtures.js'
+import {run} from './support.js'
 
 let dir: string
 beforeEach(async () => {

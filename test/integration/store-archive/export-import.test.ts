@@ -7,7 +7,7 @@ import type {ImageManifest} from '../../../src/oci/types.js'
 import {type ArchiveProgress, exportArchive, importArchive, OciStore} from '../../../src/store/index.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {listTar} from '../../helpers/tar.js'
-import {blobFiles, indexText, makeImages, NAME_A, NAME_B, NAME_C, run} from './fixtures.js'
+import {blobFiles, indexText, makeImages, NAME_A, NAME_B, NAME_C, run} from './support.js'
 
 let dir: string
 let source: OciStore

@@ -9,7 +9,7 @@ import {gzipSync} from 'node:zlib'
 import {extractLayer} from '../../../src/build/extract.js'
 import {SlipwayError} from '../../../src/errors.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
-import {mutateBytes, pick, seededRandom} from './mutate.js'
+import {mutateBytes, pick, seededRandom} from './support.js'
 
 const run = promisify(execFile)
 
