@@ -1,10 +1,8 @@
 import {type ChildProcess, spawn} from 'node:child_process'
-import {mkdtempSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
-import {removeTempDir} from './tmp.js'
+import {makeTempDirSync, removeTempDir} from './tmp.js'
 
 export const REPO_ROOT = resolve(new URL('../..', import.meta.url).pathname)
 export const SLIPWAY_BIN = join(REPO_ROOT, 'bin', 'run.js')
@@ -55,8 +53,8 @@ export function runSlipway(args: string[], opts: CliOptions = {}): Promise<CliRe
 }
 
 /** A fresh SLIPWAY_HOME, i.e. a fresh "host" with an empty store. */
-export function freshHome(prefix = 'slipway-home-'): string {
-  return mkdtempSync(join(tmpdir(), prefix))
+export function freshHome(prefix = 'home'): string {
+  return makeTempDirSync(prefix)
 }
 
 /** Fresh homes for a test file: `home()` makes one, `removeAll()` (in afterAll) removes every one made. */
@@ -88,7 +86,7 @@ export interface TerminalRun {
  * and neither NO_COLOR nor CI unless `env` sets them; stdout and stderr both go to the terminal.
  */
 export function startSlipwayInTerminal(args: string[], opts: CliOptions = {}): TerminalRun {
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-tty-'))
+  const dir = makeTempDirSync('tty')
   const transcript = join(dir, 'transcript')
   const pidFile = join(dir, 'pid')
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`

@@ -1,4 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process'
+import {mkdtempSync} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -23,6 +24,13 @@ function registerForSweep(dir: string): void {
 /** A fresh directory under the OS temp dir, e.g. /tmp/slipway-registry-Ab12Cd, gone at the latest when the process ends. */
 export async function makeTempDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `slipway-${prefix}-`))
+  registerForSweep(dir)
+  return dir
+}
+
+/** makeTempDir for where a test cannot wait (constructors, synchronous setup). */
+export function makeTempDirSync(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `slipway-${prefix}-`))
   registerForSweep(dir)
   return dir
 }

@@ -1,18 +1,13 @@
 import {randomBytes} from 'node:crypto'
 import {readdir, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {Readable} from 'node:stream'
-import {pipeline} from 'node:stream/promises'
-import {createGunzip} from 'node:zlib'
-
-import tar from 'tar-stream'
 
 import {pushLayerImage} from '../../helpers/base-image.js'
 import {freshHomes, runSlipway} from '../../helpers/cli.js'
 import {makeProject, type TestProject} from '../../helpers/project.js'
 import {getRawBlob, getRawManifest, putRawBlob, putRawManifest, startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {markTraffic, registryTraffic} from '../../helpers/registry-traffic.js'
-import {tarOf} from '../../helpers/tar.js'
+import {listTar, type ListedEntry, tarOf} from '../../helpers/tar.js'
 import {build, type BuildReport, storeDir} from './support.js'
 
 /**
@@ -67,23 +62,14 @@ async function srcInStore(h: string): Promise<{uid?: number; gid?: number; conte
   const out: {uid?: number; gid?: number; content: string}[] = []
   for (const name of await readdir(dir)) {
     const bytes = await readFile(join(dir, name))
-    let found: {uid?: number; gid?: number; content: string} | undefined
-    const extract = tar.extract()
-    extract.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = []
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer))
-      stream.on('end', () => {
-        if (header.name.replace(/^\.?\//, '') === 'app/src.txt') found = {uid: header.uid, gid: header.gid, content: Buffer.concat(chunks).toString('utf8')}
-        next()
-      })
-    })
-    const input = Readable.from([bytes])
+    let entries: ListedEntry[]
     try {
-      await (bytes[0] === 0x1f && bytes[1] === 0x8b ? pipeline(input, createGunzip(), extract) : pipeline(input, extract))
+      entries = await listTar(bytes)
     } catch {
       continue // a config or manifest
     }
-    if (found) out.push(found)
+    const found = entries.find(e => e.name.replace(/^\.?\//, '') === 'app/src.txt')
+    if (found) out.push({uid: found.uid, gid: found.gid, content: found.content})
   }
   return out
 }

@@ -151,9 +151,9 @@ describe('dimg build: every stage kind', () => {
     // from (1 layer) + beforeInstall, importsBeforeInstall, gitArchive, install, …
     const beforeInstall = manifest.layers[1]
     const install = manifest.layers[4]
-    const biEntries = await layerEntries(home, beforeInstall.digest, beforeInstall.mediaType)
+    const biEntries = await layerEntries(home, beforeInstall.digest)
     expect(biEntries.map(e => e.name)).toContain('etc/.wh.group')
-    const inEntries = await layerEntries(home, install.digest, install.mediaType)
+    const inEntries = await layerEntries(home, install.digest)
     const names = inEntries.map(e => e.name)
     expect(names).toContain('data/.wh..wh..opq')
     expect(names).toContain('data/new.txt')
@@ -212,7 +212,7 @@ describe('dimg build: every stage kind', () => {
     }
     const manifest = await manifestOf(home, finalStageName(report, 'app'))
     const patch = manifest.layers[manifest.layers.length - 1]
-    const patchFiles = (await layerEntries(home, patch.digest, patch.mediaType)).filter(e => e.type !== 'directory')
+    const patchFiles = (await layerEntries(home, patch.digest)).filter(e => e.type !== 'directory')
     expect(patchFiles.map(e => e.name).sort()).toEqual(['app/.wh.old.txt', 'app/message.txt'])
   })
 

@@ -1,14 +1,10 @@
-import {createReadStream} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {pipeline} from 'node:stream/promises'
-import {createGunzip} from 'node:zlib'
-
-import tar from 'tar-stream'
 
 import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
 import {freshHome, runSlipway, type CliResult} from '../../helpers/cli.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {listTar, type ListedEntry} from '../../helpers/tar.js'
 import {removeTempDir} from '../../helpers/tmp.js'
 
 /** What `slipway dimg build --json` prints: the workflow's own type, so the shape is defined once. */
@@ -116,26 +112,7 @@ export async function skopeoInspect(home: string, name: string): Promise<{Digest
   return JSON.parse(stdout)
 }
 
-export interface TarEntry {
-  name: string
-  type: string
-  linkname?: string | null
-  mode?: number
-  uid?: number
-  gid?: number
-}
-
 /** The entries of a (gzip or plain) layer blob in the store, in order. */
-export async function layerEntries(home: string, digest: string, mediaType: string): Promise<TarEntry[]> {
-  const entries: TarEntry[] = []
-  const extract = tar.extract()
-  extract.on('entry', (header, stream, next) => {
-    entries.push({name: header.name, type: header.type ?? 'file', linkname: header.linkname, mode: header.mode, uid: header.uid, gid: header.gid})
-    stream.on('end', next)
-    stream.resume()
-  })
-  const source = createReadStream(join(storeDir(home), 'blobs', 'sha256', digest.replace(/^sha256:/, '')))
-  if (mediaType.endsWith('+gzip')) await pipeline(source, createGunzip(), extract)
-  else await pipeline(source, extract)
-  return entries
+export async function layerEntries(home: string, digest: string): Promise<ListedEntry[]> {
+  return listTar(await readBlob(home, digest))
 }

@@ -6,7 +6,8 @@ import {Readable} from 'node:stream'
 import {extractLayer} from '../../../src/layer/extract.js'
 import {gitArchiveLayer, gitPatchChanges, gitPatchLayer} from '../../../src/layer/git-layer.js'
 import type {PathMapping} from '../../../src/layer/path-mapping.js'
-import {collectLayer, describeTree, listTar, tempDir} from './helpers.js'
+import {listTar} from '../../helpers/tar.js'
+import {collectLayer, describeTree, tempDir} from './support.js'
 
 const T1 = 1_600_000_000
 const T2 = 1_700_000_000

@@ -10,7 +10,8 @@ import {importLayer} from '../../../src/layer/import-layer.js'
 import {writeLayer} from '../../../src/layer/root-layer.js'
 import {snapshot} from '../../../src/layer/snapshot.js'
 import {sha256Digest} from '../../../src/oci/digest.js'
-import {collectLayer, describeTree, listTar, tempDir} from './helpers.js'
+import {listTar} from '../../helpers/tar.js'
+import {collectLayer, describeTree, tempDir} from './support.js'
 
 const MiB = 1024 * 1024
 

@@ -9,7 +9,8 @@ import {packLayer, type LayerEntry} from '../../../src/layer/layer-writer.js'
 import {writeLayer} from '../../../src/layer/root-layer.js'
 import {snapshot} from '../../../src/layer/snapshot.js'
 import {xattrToolsAvailable} from '../../../src/layer/xattr.js'
-import {collectLayer, describeTree, listTar, tempDir} from './helpers.js'
+import {listTar} from '../../helpers/tar.js'
+import {collectLayer, describeTree, tempDir} from './support.js'
 
 const CLAMP = 1_000_000_000 // 2001-09-09: older than any file written by the test
 

@@ -17,7 +17,7 @@ import {
   tagDigests,
   tagsOf,
   union,
-} from './cleanup-kit.js'
+} from './support.js'
 
 /** A fresh host pulls the way seed 001 says: the latest stage of each dimg (no --all). */
 const PULL: string[] = []
@@ -216,9 +216,10 @@ describe('dimg stages list/cleanup/flush against a real registry', () => {
 
   it('flush local drops the whole local stages cache and nothing else', async () => {
     const b = hosts.make()
-    await hosts.json(b, ['dimg', 'stages', 'pull', repo])
+    const pulled = await hosts.json(b, ['dimg', 'stages', 'pull', repo])
     await hosts.json(b, ['image', 'pull', `${repo}/worker:v2`, '--name', 'kept-image'])
-    expect((await localStageSignatures(hosts, b)).length).toBeGreaterThan(0)
+    expect(await localStageSignatures(hosts, b)).toEqual(pulled.stages.map((s: {image: string}) => s.image.replace(/^.*:dimgstage-/, '')).sort())
+    expect(pulled.stages).toHaveLength(4) // this project pulls four: the three dimgs' last stages and one more
     const flushed = await hosts.json(b, ['dimg', 'stages', 'flush', 'local'])
     expect(flushed.deleted.length).toBe(flushed.delete.length)
     expect(await localStageSignatures(hosts, b)).toEqual([])

@@ -8,7 +8,7 @@ import {markTraffic, registryTraffic} from '../../helpers/registry-traffic.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {
   baseRunnerEnv, checkout, githubExpression, openPathTo, packSlipway, readableCopy, readmeJobFile, runAsRunner, runnerDir,
-} from './ci-runners.js'
+} from './support.js'
 
 /**
  * The README's GitLab CI and GitHub Actions jobs, run as written in simulated runners against a local

@@ -1,5 +1,5 @@
 import {formatStagesListing, loadProject, planProject} from '../../../src/workflows/plan.js'
-import {GitFixture} from './git-fixture.js'
+import {GitFixture} from './support.js'
 
 /**
  * Pinned values: the same config in the same repository (fixed author, dates and content, so fixed commit
@@ -39,7 +39,7 @@ shell:
 describe('golden signatures', () => {
   let repo: GitFixture
   beforeAll(() => {
-    repo = new GitFixture('slipway-golden-')
+    repo = new GitFixture('golden')
     repo.commit('initial', {'dappfile.yaml': DAPPFILE, 'package.json': '{"name":"backend"}\n', 'server.js': 'console.log(1)\n', 'web/index.html': '<p>hi</p>\n'})
   })
   afterAll(() => repo.remove())

@@ -1,5 +1,4 @@
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {SlipwayError} from '../../../src/errors.js'
@@ -11,7 +10,8 @@ import {
   type PlanProjectOptions,
   type ProjectPlan,
 } from '../../../src/workflows/plan.js'
-import {GitFixture} from './git-fixture.js'
+import {makeTempDirSync} from '../../helpers/tmp.js'
+import {GitFixture} from './support.js'
 
 const DAPPFILE = `dimg: app
 from: alpine:3.19
@@ -264,7 +264,7 @@ function reorderTopKeys(text: string): string {
 
 describe('projects', () => {
   it('names the project after origin, else the git top directory, else the directory', async () => {
-    const repo = new GitFixture('slipway-named-')
+    const repo = new GitFixture('named')
     try {
       repo.commit('init', {'sub/dappfile.yaml': 'from: alpine\n'})
       const top = repo.dir.split('/').pop()!
@@ -282,7 +282,7 @@ describe('projects', () => {
   })
 
   it('works without git when nothing is mapped, and says why git mappings need it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'slipway-nogit-'))
+    const dir = makeTempDirSync('nogit')
     try {
       writeFileSync(join(dir, 'dappfile.yaml'), 'from: alpine\nshell: {install: [make]}\n')
       const project = await loadProject(dir)
@@ -297,7 +297,7 @@ describe('projects', () => {
   })
 
   it('says which config file names it looked for', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'slipway-empty-'))
+    const dir = makeTempDirSync('empty')
     try {
       await expect(loadProject(dir)).rejects.toMatchObject({kind: 'config', message: expect.stringContaining('dappfile.yaml, dappfile.yml, werf.yaml')})
     } finally {

@@ -4,7 +4,7 @@ import {SlipwayError} from '../../../src/errors.js'
 import {parseRepository, withTag} from '../../../src/oci/ref.js'
 import {RegistryClient, RegistryError} from '../../../src/registry/index.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
-import {type FaultProxy, startFaultProxy} from './fault-proxy.js'
+import {type FaultProxy, match, startFaultProxy} from '../../helpers/fault-proxy.js'
 import {blobOf, pushTinyImage, readAll} from './support.js'
 
 let reg: TestRegistry
@@ -13,7 +13,7 @@ let client: RegistryClient
 
 beforeAll(async () => {
   reg = await startRegistry('plain')
-  proxy = await startFaultProxy(reg.host)
+  proxy = await startFaultProxy({upstream: reg.url})
   client = new RegistryClient({env: {}, retryBaseMs: 10, monolithicUploadMax: 1024, chunkSize: 40 * 1024})
 })
 afterAll(async () => {
@@ -21,22 +21,25 @@ afterAll(async () => {
   await proxy?.stop()
   await reg?.stop()
 })
-beforeEach(() => { proxy.faults = {} })
+beforeEach(() => { proxy.clear() })
+
+/** What distribution answers when its storage fails, with a Retry-After that lets the client retry at once. */
+const injected500 = {kind: 'status', status: 500, retryAfter: '0', body: '{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}'} as const
 
 describe('a misbehaving registry (fault proxy in front of distribution 2.8)', () => {
   it('retries 500 answers and succeeds', async () => {
     const repo = parseRepository(`${proxy.host}/faults/retry`)
     await pushTinyImage(client, repo, 'v1')
-    proxy.faults = {failFirst: 2, match: (req) => req.method === 'GET' && (req.url ?? '').includes('/manifests/')}
-    const before = proxy.log.length
+    proxy.add(match.manifestGet, injected500, 2)
+    const before = proxy.requests.length
     expect((await client.getManifest(withTag(repo, 'v1'))).mediaType).toBe('application/vnd.oci.image.manifest.v1+json')
-    expect(proxy.log.slice(before).filter((l) => l.includes('/manifests/v1'))).toHaveLength(3)
+    expect(proxy.requests.slice(before).filter((r) => r.path.includes('/manifests/v1'))).toHaveLength(3)
   })
 
   it('gives up with a registry error when the failures outlast the retries', async () => {
     const repo = parseRepository(`${proxy.host}/faults/retry`)
     const impatient = new RegistryClient({env: {}, retries: 1, retryBaseMs: 5})
-    proxy.faults = {failFirst: 5, match: (req) => (req.url ?? '').includes('/tags/list')}
+    proxy.add(match.tagList, injected500, 5)
     const e = await impatient.listTags(repo).catch((x: unknown) => x) as RegistryError
     await impatient.close()
     expect(e).toBeInstanceOf(RegistryError)
@@ -49,7 +52,7 @@ describe('a misbehaving registry (fault proxy in front of distribution 2.8)', ()
     const repo = parseRepository(`${proxy.host}/faults/corrupt`)
     const blob = blobOf(randomBytes(2000))
     await client.pushBlob(repo, blob, blob.open)
-    proxy.faults = {corruptBlobs: true}
+    proxy.add(match.blobGet, {kind: 'corrupt-body'})
     const stream = await client.getBlob(repo, blob.digest, {size: blob.size})
     await expect(readAll(stream)).rejects.toMatchObject({kind: 'integrity', message: expect.stringContaining('does not match its digest')})
   })
@@ -60,12 +63,12 @@ describe('a misbehaving registry (fault proxy in front of distribution 2.8)', ()
     const blob = blobOf(data)
     await client.pushBlob(repo, blob, blob.open)
     // Chunked upload: several PATCH requests went through.
-    expect(proxy.log.filter((l) => l.startsWith('PATCH /v2/faults/resume/')).length).toBe(Math.ceil(data.length / (40 * 1024)))
-    proxy.faults = {dropBlobAfter: 100_000}
-    const before = proxy.log.length
+    expect(proxy.count({method: 'PATCH', path: /^\/v2\/faults\/resume\//})).toBe(Math.ceil(data.length / (40 * 1024)))
+    proxy.add((req) => req.method === 'GET' && /\/blobs\/sha256:/.test(req.path) && req.headers.range === undefined, {kind: 'truncate', afterBytes: 100_000}, 1)
+    const before = proxy.requests.length
     const got = await readAll(await client.getBlob(repo, blob.digest, {size: blob.size}))
     expect(got.equals(data)).toBe(true)
-    const ranges = proxy.log.slice(before).filter((l) => l.includes('bytes='))
+    const ranges = proxy.requests.slice(before).flatMap((r) => r.headers.range ?? [])
     expect(ranges).toHaveLength(1)
     expect(Number(/bytes=(\d+)-/.exec(ranges[0])![1])).toBeGreaterThanOrEqual(100_000 - 20_000)
   })

@@ -1,5 +1,3 @@
-import {mkdtemp} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {pushBaseImage} from '../../helpers/base-image.js'
@@ -7,7 +5,7 @@ import {freshHome, runSlipway, type CliResult} from '../../helpers/cli.js'
 import {makeProject, type TestProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {runImage} from '../../helpers/run-image.js'
-import {removeTempDir} from '../../helpers/tmp.js'
+import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {checkRegistryTag, expectClearError, registryTags, verifyHome} from './support.js'
 
 /**
@@ -82,9 +80,9 @@ it('2 hosts push the same project while a third cleans the repo up: nothing in u
   // every tag left is whole: manifest, config and layers
   const tags = await registryTags(target)
   expect(tags.filter(t => t.startsWith('dimgstage-')).length).toBeGreaterThan(5)
-  for (const t of tags) await checkRegistryTag(`${target}:${t}`, await mkdtemp(join(tmpdir(), 'slipway-copy-')))
+  for (const t of tags) await checkRegistryTag(`${target}:${t}`, await makeTempDir('copy'))
   for (const dimg of ['web', 'worker']) {
-    for (const t of await registryTags(`${target}/${dimg}`)) await checkRegistryTag(`${target}/${dimg}:${t}`, await mkdtemp(join(tmpdir(), 'slipway-copy-')))
+    for (const t of await registryTags(`${target}/${dimg}`)) await checkRegistryTag(`${target}/${dimg}:${t}`, await makeTempDir('copy'))
   }
   // a new host pulls the cache and builds nothing; the final image it pulls runs
   const d = home()

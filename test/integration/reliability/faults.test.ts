@@ -1,13 +1,9 @@
-import {mkdtemp} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
-
 import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
 import {freshHome, runSlipway} from '../../helpers/cli.js'
 import {match, startFaultProxy, type Fault, type FaultProxy, type RequestMatcher} from '../../helpers/fault-proxy.js'
 import {makeProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
-import {removeTempDir} from '../../helpers/tmp.js'
+import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {checkRegistryTag, expectClearError, storeNames, verifyHome} from './support.js'
 
 /**
@@ -190,7 +186,7 @@ describe('push through a misbehaving registry', () => {
     expect(r.stderr).toBe(r.code === 0 ? r.stderr : `(success expected for ${what})`)
     expect(r.code).toBe(0)
     expect(rule.hits).toBe(times)
-    await checkRegistryTag(`${reg.host}/${repo}:v1`, await mkdtemp(join(tmpdir(), 'slipway-copy-')))
+    await checkRegistryTag(`${reg.host}/${repo}:v1`, await makeTempDir('copy'))
   })
 
   it.concurrent('a manifest PUT refused on every attempt: a clear error, no tag', async () => {

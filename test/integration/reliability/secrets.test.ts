@@ -102,10 +102,13 @@ describe.each(['tls-basic', 'token'] as const)('no secret in any output (%s regi
       if (auth) sent.add(auth.replace(/^\w+\s+/, ''))
     }
     // slipway did authenticate through the proxy (basic: the base64 pair; token: bearer tokens)
-    expect(sent.size).toBeGreaterThan(0)
     if (variant === 'token') {
-      expect(reg.tokenIssuer!.requests.filter(t => t.issued).length).toBeGreaterThan(0)
-      expect([...sent].some(s => s.split('.').length === 3)).toBe(true)
+      // bearer tokens only; not a count: the issuer also serves what reaches the registry without the proxy
+      expect(sent.size).toBeGreaterThan(0)
+      expect(sent.size).toBeLessThanOrEqual(reg.tokenIssuer!.requests.filter(t => t.issued).length)
+      expect([...sent].every(s => s.split('.').length === 3)).toBe(true)
+    } else {
+      expect(sent).toContain(Buffer.from(`${reg.username}:${reg.password}`).toString('base64'))
     }
     const secrets = [reg.password!, Buffer.from(`${reg.username}:${reg.password}`).toString('base64'), ...sent]
     expect(outputs.length).toBeGreaterThanOrEqual(17)

@@ -6,7 +6,8 @@ import {sha256Digest} from '../../../src/oci/digest.js'
 import {MediaType} from '../../../src/oci/media-types.js'
 import {exportArchive, importArchive, OciStore} from '../../../src/store/index.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
-import {indexText, listTar, makeImages, NAME_A, NAME_B, NAME_C, tarOfEntries} from './fixtures.js'
+import {listTar, tarOf} from '../../helpers/tar.js'
+import {indexText, makeImages, NAME_A, NAME_B, NAME_C} from './support.js'
 
 let dir: string
 let archive: Buffer
@@ -139,7 +140,7 @@ describe('a hostile or foreign archive', () => {
     ['an image whose blob is absent', [layout, blob(manifest), indexOf([named])], `blob ${sha256Digest(config)}, which ${sha256Digest(manifest)} references, is neither in it nor in the local store`],
     ['a blob of the wrong size', [layout, blob(config), blob(manifest), indexOf([{...named, size: 3}])], 'image evil says 3'],
   ])('%s is refused', async (_what, entries, message) => {
-    const err = await importBytes(await tarOfEntries(entries))
+    const err = await importBytes(await tarOf(entries))
     expect(err.kind).toBe('integrity')
     expect(err.message).toMatch(/^images\.tar is truncated or corrupt: /)
     expect(err.message).toContain(message)
@@ -148,7 +149,7 @@ describe('a hostile or foreign archive', () => {
 
   it('the same entries, done right, load', async () => {
     const result = await importArchive(target, await (async () => {
-      await writeFile(`${dir}/ok.tar`, await tarOfEntries([layout, blob(config), blob(manifest), indexOf([named])]))
+      await writeFile(`${dir}/ok.tar`, await tarOf([layout, blob(config), blob(manifest), indexOf([named])]))
       return `${dir}/ok.tar`
     })())
     expect(result.images).toEqual(['evil'])

@@ -4,7 +4,8 @@ import {join} from 'node:path'
 import {exportDirectory, importDirectory} from '../../../src/layer/dir-archive.js'
 import {SlipwayError} from '../../../src/errors.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
-import {listTar, run, tarOfEntries} from './fixtures.js'
+import {listTar, tarOf} from '../../helpers/tar.js'
+import {run} from './support.js'
 
 let dir: string
 beforeEach(async () => {
@@ -109,7 +110,7 @@ describe('exportDirectory / importDirectory', () => {
   ])('refuses %s and leaves the directory as it was', async (_what, entries, message) => {
     await mkdir(`${dir}/target`)
     await writeFile(`${dir}/target/keep`, 'mine')
-    await writeFile(`${dir}/evil.tar`, await tarOfEntries(entries))
+    await writeFile(`${dir}/evil.tar`, await tarOf(entries))
     const err = await importDirectory(`${dir}/evil.tar`, `${dir}/target`).catch(e => e)
     expect(err).toBeInstanceOf(SlipwayError)
     expect(err.kind).toBe('integrity')

@@ -6,7 +6,8 @@ import {SlipwayError} from '../../../src/errors.js'
 import type {ImageManifest} from '../../../src/oci/types.js'
 import {type ArchiveProgress, exportArchive, importArchive, OciStore} from '../../../src/store/index.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
-import {blobFiles, indexText, listTar, makeImages, NAME_A, NAME_B, NAME_C, run} from './fixtures.js'
+import {listTar} from '../../helpers/tar.js'
+import {blobFiles, indexText, makeImages, NAME_A, NAME_B, NAME_C, run} from './support.js'
 
 let dir: string
 let source: OciStore

@@ -7,7 +7,7 @@ import type {Descriptor} from '../../../src/oci/types.js'
 import {exportArchive, importArchive, OciStore} from '../../../src/store/index.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {startChild} from './child.js'
-import {blobFiles, indexText, makeImages, NAME_A, NAME_B, NAME_C} from './fixtures.js'
+import {blobFiles, indexText, makeImages, NAME_A, NAME_B, NAME_C} from './support.js'
 
 let dir: string
 beforeEach(async () => {

@@ -2,7 +2,7 @@ import {readdir} from 'node:fs/promises'
 
 import {TarWriter} from '../../../src/store/index.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
-import {listTar} from './fixtures.js'
+import {listTar} from '../../helpers/tar.js'
 
 let dir: string
 beforeEach(async () => {

@@ -3,12 +3,11 @@ import {readFile} from 'node:fs/promises'
 import {promisify} from 'node:util'
 import {gzipSync} from 'node:zlib'
 
-import * as tar from 'tar-stream'
-
 import {sha256Digest} from '../../../src/oci/digest.js'
 import {MediaType} from '../../../src/oci/media-types.js'
 import type {ImageManifest} from '../../../src/oci/types.js'
 import {OciStore} from '../../../src/store/index.js'
+import {filesTar} from '../../helpers/tar.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 
 const run = promisify(execFile)
@@ -21,19 +20,9 @@ beforeEach(async () => {
 })
 afterEach(() => removeTempDir(dir))
 
-async function tarOf(files: Record<string, string>): Promise<Buffer> {
-  const pack = tar.pack()
-  pack.entry({name: 'etc', type: 'directory', mode: 0o755, mtime: new Date(0)})
-  for (const [name, content] of Object.entries(files)) pack.entry({name, mode: 0o644, mtime: new Date(0)}, content)
-  pack.finalize()
-  const chunks: Buffer[] = []
-  for await (const chunk of pack) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
-}
-
 /** A one-layer image written through the store API, named `name`. */
 async function buildImage(name: string): Promise<ImageManifest> {
-  const rawTar = await tarOf({'etc/hello.txt': 'hello from slipway\n'})
+  const rawTar = await filesTar({'etc/hello.txt': 'hello from slipway\n'})
   const gz = gzipSync(rawTar)
   const layer = await store.writeBlob(() => gz, {digest: sha256Digest(gz), size: gz.length})
   const config = await store.writeJson({

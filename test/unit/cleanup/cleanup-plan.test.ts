@@ -3,7 +3,7 @@ import {planToJson} from '../../../src/cleanup/deletion-plan.js'
 import type {CleanupPolicy} from '../../../src/cleanup/policies.js'
 import type {FinalImageRecord, StageInput} from '../../../src/cleanup/records.js'
 import {SlipwayError} from '../../../src/errors.js'
-import {commit, EXISTING, expectDependentsFirst, final, HOUR, NOW, PROJECT, readable, referenceStages, sig, stage} from './fixture.js'
+import {commit, EXISTING, expectDependentsFirst, final, HOUR, NOW, PROJECT, readable, referenceStages, sig, stage} from './support.js'
 
 function plan(stages: StageInput[], finals: FinalImageRecord[], policies: CleanupPolicy[], extra: Partial<CleanupInput> = {}) {
   return cleanupPlan({stages, finalImages: finals, project: PROJECT, policies, now: NOW, currentCacheVersion: '1', existingCommits: EXISTING, ...extra})

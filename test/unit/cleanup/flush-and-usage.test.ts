@@ -2,7 +2,7 @@ import {flushPlan} from '../../../src/cleanup/flush-plan.js'
 import {StageGraph} from '../../../src/cleanup/graph.js'
 import type {StageInput} from '../../../src/cleanup/records.js'
 import {usageIndex} from '../../../src/cleanup/usage.js'
-import {expectDependentsFirst, final, nameOf, PROJECT, readable, referenceStages, sig, stage} from './fixture.js'
+import {expectDependentsFirst, final, nameOf, PROJECT, readable, referenceStages, sig, stage} from './support.js'
 
 describe('flushPlan', () => {
   const extras: StageInput[] = [

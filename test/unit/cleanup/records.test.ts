@@ -1,6 +1,6 @@
 import {commitsToCheck} from '../../../src/cleanup/commits.js'
 import {classifyStages, timeOf, type StageInput} from '../../../src/cleanup/records.js'
-import {commit, PROJECT, sig, stage} from './fixture.js'
+import {commit, PROJECT, sig, stage} from './support.js'
 
 describe('classifyStages', () => {
   const good = stage('app.install', {parent: 'app.from', commits: ['c1', 'c1', 'c0'], imports: ['b', 'a'], size: 5})

@@ -1,15 +1,15 @@
-import {chmodSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {chmodSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {redactSecrets} from '../../../src/redact.js'
 import {findCredential} from '../../../src/registry/auth/credentials.js'
 import {normalizeRegistryHost} from '../../../src/registry/auth/auth-file.js'
 import {resolveOptions} from '../../../src/registry/options.js'
+import {makeTempDirSync} from '../../helpers/tmp.js'
 
 let dir: string
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'slipway-creds-'))
+  dir = makeTempDirSync('creds')
   // A real credential helper speaking the docker helper protocol.
   writeFileSync(join(dir, 'docker-credential-fake'), `#!/bin/sh
 read server
@@ -68,7 +68,7 @@ describe('findCredential', () => {
   })
 
   it('rejects a broken config.json with the file named', async () => {
-    const bad = mkdtempSync(join(tmpdir(), 'slipway-badcfg-'))
+    const bad = makeTempDirSync('badcfg')
     writeFileSync(join(bad, 'config.json'), '{not json')
     await expect(findCredential('x.example', resolveOptions({env: {DOCKER_CONFIG: bad, HOME: bad, XDG_RUNTIME_DIR: bad}}))).rejects.toMatchObject({kind: 'auth', message: expect.stringContaining(join(bad, 'config.json'))})
     rmSync(bad, {recursive: true})

@@ -1,5 +1,4 @@
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {createSecureContext} from 'node:tls'
 
@@ -8,6 +7,7 @@ import {certsDRoots, findHostCertsDir, hostDirNames, readHostCertsDir} from '../
 import type {HostTls} from '../../../src/registry/tls/host-tls.js'
 import {describeTlsFailure} from '../../../src/registry/tls/tls-failure.js'
 import {insecureHostsFromEnv, isInsecureHost, parseInsecureHost} from '../../../src/registry/tls/insecure-hosts.js'
+import {makeTempDirSync} from '../../helpers/tmp.js'
 
 describe('insecure registry matching', () => {
   const entries = (...list: string[]) => list.map(parseInsecureHost)
@@ -47,7 +47,7 @@ describe('insecure registry matching', () => {
 
 describe('certs.d directories', () => {
   let dir: string
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'slipway-certs-d-')) })
+  beforeEach(() => { dir = makeTempDirSync('certs-d') })
   afterEach(() => rmSync(dir, {recursive: true, force: true}))
 
   it('uses the user directory before /etc/containers and /etc/docker for non-root, and SLIPWAY_CERTS_D instead of them', () => {

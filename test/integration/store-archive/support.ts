@@ -4,12 +4,11 @@ import {join} from 'node:path'
 import {promisify} from 'node:util'
 import {gzipSync} from 'node:zlib'
 
-import * as tar from 'tar-stream'
-
 import {type Digest, sha256Digest} from '../../../src/oci/digest.js'
 import {MediaType} from '../../../src/oci/media-types.js'
 import type {Descriptor, ImageIndex, ImageManifest} from '../../../src/oci/types.js'
 import {OciStore} from '../../../src/store/index.js'
+import {filesTar} from '../../helpers/tar.js'
 
 export const run = promisify(execFile)
 
@@ -18,23 +17,8 @@ export const NAME_A = `dimgstage-proj:${'a1'.repeat(32)}`
 export const NAME_B = `dimgstage-proj:${'b2'.repeat(32)}`
 export const NAME_C = `dimgstage-proj:${'c3'.repeat(32)}`
 
-export async function tarOf(files: Record<string, string | Buffer>): Promise<Buffer> {
-  const pack = tar.pack()
-  const dirs = new Set<string>()
-  for (const name of Object.keys(files)) {
-    const parts = name.split('/').slice(0, -1)
-    for (let i = 1; i <= parts.length; i++) dirs.add(parts.slice(0, i).join('/'))
-  }
-  for (const d of [...dirs].sort()) pack.entry({name: d, type: 'directory', mode: 0o755, mtime: new Date(0)})
-  for (const [name, content] of Object.entries(files)) pack.entry({name, mode: 0o644, mtime: new Date(0)}, content)
-  pack.finalize()
-  const chunks: Buffer[] = []
-  for await (const chunk of pack) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
-}
-
 async function layer(store: OciStore, files: Record<string, string | Buffer>): Promise<{descriptor: Descriptor; diffId: Digest}> {
-  const raw = await tarOf(files)
+  const raw = await filesTar(files)
   const gz = gzipSync(raw)
   const {digest, size} = await store.writeBlobBytes(gz)
   return {descriptor: {mediaType: MediaType.OciLayerGzip, digest, size}, diffId: sha256Digest(raw)}
@@ -80,41 +64,4 @@ export async function blobFiles(store: OciStore): Promise<Map<string, Buffer>> {
 /** What a user sees of the store: index.json byte for byte. */
 export function indexText(store: OciStore): Promise<string> {
   return readFile(store.paths.indexFile, 'utf8')
-}
-
-export interface ListedEntry {
-  name: string
-  type: string
-  size: number
-  mode: number
-  uid: number
-  gid: number
-  mtime: number
-  offset: number
-}
-
-/** The entries of a tar file with their headers and where their content starts. */
-export async function listTar(data: Buffer): Promise<ListedEntry[]> {
-  const extract = tar.extract()
-  const out: ListedEntry[] = []
-  const done = (async () => {
-    for await (const entry of extract) {
-      const h = entry.header
-      out.push({name: h.name, type: h.type, size: h.size, mode: h.mode, uid: h.uid, gid: h.gid, mtime: h.mtime.getTime(), offset: (h as unknown as {byteOffset: number}).byteOffset})
-      entry.resume()
-    }
-  })()
-  extract.end(data)
-  await done
-  return out
-}
-
-/** A tar archive of exactly these entries (headers as given, hostile ones included). */
-export async function tarOfEntries(entries: {header: tar.Header | (Partial<tar.Header> & {name: string}); content?: string | Buffer}[]): Promise<Buffer> {
-  const pack = tar.pack()
-  for (const e of entries) pack.entry(e.header, e.content ?? '')
-  pack.finalize()
-  const chunks: Buffer[] = []
-  for await (const c of pack) chunks.push(c as Buffer)
-  return Buffer.concat(chunks)
 }

@@ -1,9 +1,9 @@
 import {execFileSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
 import {gitTestEnv} from '../../helpers/git-env.js'
+import {makeTempDirSync} from '../../helpers/tmp.js'
 
 /**
  * A real git repository in a temp directory whose commit ids are the same on every run: fixed author,
@@ -13,8 +13,8 @@ export class GitFixture {
   readonly dir: string
   private tick = 0
 
-  constructor(prefix = 'slipway-plan-') {
-    this.dir = mkdtempSync(join(tmpdir(), prefix))
+  constructor(prefix = 'plan') {
+    this.dir = makeTempDirSync(prefix)
     this.git('init', '-q', '-b', 'main')
   }
 

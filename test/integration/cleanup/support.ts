@@ -17,7 +17,7 @@ export class Hosts {
   constructor(private readonly projectDir: () => string) {}
 
   make(): string {
-    const h = freshHome('slipway-cleanup-home-')
+    const h = freshHome('cleanup-home')
     this.homes.push(h)
     return h
   }

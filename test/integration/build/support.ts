@@ -1,15 +1,12 @@
 import {createHash} from 'node:crypto'
-import {chmod, chown, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, symlink, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {chmod, chown, copyFile, lstat, mkdir, readFile, readdir, readlink, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {Readable} from 'node:stream'
-import {createGunzip} from 'node:zlib'
-import {extract} from 'tar-stream'
 
 import type {LayerBlob, LayerStream} from '../../../src/layer/layer-writer.js'
+import {makeTempDir} from '../../helpers/tmp.js'
 
-export async function tempDir(prefix = 'slipway-build-'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix))
+export async function tempDir(prefix = 'build'): Promise<string> {
+  const dir = await makeTempDir(prefix)
   await chmod(dir, 0o755) // sandboxes running as another user must reach roots inside
   return dir
 }
@@ -70,36 +67,4 @@ export async function collectLayer(layer: LayerStream): Promise<{data: Buffer; b
   const chunks: Buffer[] = []
   for await (const c of layer.stream) chunks.push(c as Buffer)
   return {data: Buffer.concat(chunks), blob: await layer.done}
-}
-
-export interface ListedEntry {
-  name: string
-  type: string
-  mode: number
-  uid: number
-  gid: number
-  mtime: number
-  linkname?: string
-  size: number
-  pax?: Record<string, string>
-  content: string
-}
-
-export async function listTar(data: Buffer): Promise<ListedEntry[]> {
-  const gz = data[0] === 0x1f && data[1] === 0x8b
-  const source = gz ? Readable.from([data]).pipe(createGunzip()) : Readable.from([data])
-  const ex = extract()
-  source.pipe(ex)
-  const out: ListedEntry[] = []
-  for await (const entry of ex) {
-    const chunks: Buffer[] = []
-    for await (const c of entry) chunks.push(c as Buffer)
-    const h = entry.header
-    out.push({
-      name: h.name, type: h.type ?? 'file', mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0,
-      mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000), linkname: h.linkname ?? undefined, size: h.size ?? 0,
-      pax: h.pax as Record<string, string> | undefined, content: Buffer.concat(chunks).toString(),
-    })
-  }
-  return out
 }
