@@ -7,7 +7,7 @@ import {promisify} from 'node:util'
 import {SlipwayError} from '../../../src/errors.js'
 import {extractLayer} from '../../../src/layer/extract.js'
 import {tarOf as tarOfEntries, type TarEntryHeader} from '../../helpers/tar.js'
-import {tempDir} from './support.js'
+import {tempDir} from '../../helpers/roots.js'
 
 type Entry = TarEntryHeader & {body?: string}
 

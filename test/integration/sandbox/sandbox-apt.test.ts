@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {promisify} from 'node:util'
 
 import {runStage, type Isolation} from '../../../src/sandbox/run-stage.js'
-import {tempDir} from './support.js'
+import {tempDir} from '../../helpers/roots.js'
 
 const run = promisify(execFile)
 const hasMmdebstrap = (() => {

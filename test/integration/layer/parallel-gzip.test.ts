@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {startScriptChild} from '../../helpers/script-child.js'
-import {tempDir} from './support.js'
+import {tempDir} from '../../helpers/roots.js'
 
 const CHILD = fileURLToPath(new URL('../../helpers/layer-writer.mjs', import.meta.url))
 const MiB = 1024 * 1024

@@ -10,7 +10,7 @@ import {writeLayer} from '../../../src/layer/root-layer.js'
 import {snapshot} from '../../../src/layer/snapshot.js'
 import {xattrToolsAvailable} from '../../../src/layer/xattr.js'
 import {listTar} from '../../helpers/tar.js'
-import {collectLayer, describeTree, tempDir} from './support.js'
+import {collectLayer, describeTree, tempDir} from '../../helpers/roots.js'
 
 const CLAMP = 1_000_000_000 // 2001-09-09: older than any file written by the test
 

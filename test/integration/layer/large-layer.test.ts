@@ -8,7 +8,7 @@ import {diffLayer} from '../../../src/layer/diff.js'
 import {extractLayer} from '../../../src/layer/extract.js'
 import {writeLayer} from '../../../src/layer/root-layer.js'
 import {snapshot} from '../../../src/layer/snapshot.js'
-import {tempDir} from './support.js'
+import {tempDir} from '../../helpers/roots.js'
 
 const SIZE = 256 * 1024 * 1024
 

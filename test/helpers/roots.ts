@@ -2,8 +2,11 @@ import {createHash} from 'node:crypto'
 import {chmod, chown, copyFile, lstat, mkdir, readFile, readdir, readlink, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import type {LayerBlob, LayerStream} from '../../../src/layer/layer-writer.js'
-import {makeTempDir} from '../../helpers/tmp.js'
+import type {LayerBlob, LayerStream} from '../../src/layer/layer-writer.js'
+import {makeTempDir} from './tmp.js'
+
+// Stage roots and layers for the layer and sandbox tests: temp roots other users can reach, a busybox root,
+// a tree's description, a layer stream collected.
 
 export async function tempDir(prefix = 'build'): Promise<string> {
   const dir = await makeTempDir(prefix)

@@ -5,7 +5,7 @@ import {diffLayer} from '../../../src/layer/diff.js'
 import {runStage, StageCommandError, type RunStageOptions} from '../../../src/sandbox/run-stage.js'
 import {snapshot} from '../../../src/layer/snapshot.js'
 import {SlipwayError} from '../../../src/errors.js'
-import {busyboxRoot, tempDir} from './support.js'
+import {busyboxRoot, tempDir} from '../../helpers/roots.js'
 
 async function run(options: RunStageOptions): Promise<{lines: string[]; streams: string[]}> {
   const lines: string[] = []

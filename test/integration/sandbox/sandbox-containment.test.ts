@@ -9,7 +9,7 @@ import {writeLayer} from '../../../src/layer/root-layer.js'
 import {runStage, StageCommandError, type Isolation, type RunStageOptions} from '../../../src/sandbox/run-stage.js'
 import {snapshot} from '../../../src/layer/snapshot.js'
 import {listTar} from '../../helpers/tar.js'
-import {busyboxRoot, collectLayer, tempDir} from './support.js'
+import {busyboxRoot, collectLayer, tempDir} from '../../helpers/roots.js'
 
 const BUSYBOX_APPLETS = execFileSync('/bin/busybox', ['--list'], {encoding: 'utf8'}).split('\n').filter(a => a && a !== 'busybox')
 const asRoot = process.getuid?.() === 0

@@ -11,7 +11,7 @@ import {writeLayer} from '../../../src/layer/root-layer.js'
 import {snapshot} from '../../../src/layer/snapshot.js'
 import {sha256Digest} from '../../../src/oci/digest.js'
 import {listTar} from '../../helpers/tar.js'
-import {collectLayer, describeTree, tempDir} from './support.js'
+import {collectLayer, describeTree, tempDir} from '../../helpers/roots.js'
 
 const MiB = 1024 * 1024
 

@@ -7,7 +7,7 @@ import {extractLayer} from '../../../src/layer/extract.js'
 import {gitArchiveLayer, gitPatchChanges, gitPatchLayer} from '../../../src/layer/git-layer.js'
 import type {PathMapping} from '../../../src/layer/path-mapping.js'
 import {listTar} from '../../helpers/tar.js'
-import {collectLayer, describeTree, tempDir} from './support.js'
+import {collectLayer, describeTree, tempDir} from '../../helpers/roots.js'
 
 const T1 = 1_600_000_000
 const T2 = 1_700_000_000
