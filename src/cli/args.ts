@@ -8,24 +8,20 @@ export const REPO_ENV = 'SLIPWAY_REPO'
 
 const REPO_TEXT = `The registry repository the stages cache and final images go to, host[:port]/path (e.g. localhost:5000/myproject); default $${REPO_ENV}`
 
-// Every argument has ignoreStdin: oclif would otherwise read a missing one from piped stdin (a CI job's
-// stdin, a password meant for another command), and take it for a dimg or a REPO.
-
 /** REPO as an argument (oclif shows it under ARGUMENTS): optional, since $SLIPWAY_REPO may stand for it. */
-export const repoArg = Args.string({ignoreStdin: true, description: `${REPO_TEXT}.`})
+export const repoArg = Args.string({description: `${REPO_TEXT}.`})
 
 /** `[DIMG ...] REPO` (parsed by `dimgsAndRepo`; declared for the help's ARGUMENTS section). */
 export const dimgsAndRepoArgs = {
-  dimg: Args.string({ignoreStdin: true, description: 'A dimg name from the dappfile; several may be given; none means every dimg.'}),
+  dimg: Args.string({description: 'A dimg name from the dappfile; several may be given; none means every dimg.'}),
   repo: Args.string({
-    ignoreStdin: true,
     description: `${REPO_TEXT}. With $${REPO_ENV} set, every argument is a DIMG unless the last starts with a registry host (has a "." or ":" before its first "/", or is localhost/...).`,
   }),
 }
 
 /** `[DIMG ...]` for the commands that work on the local stages cache only. */
 export const dimgsArgs = {
-  dimg: Args.string({ignoreStdin: true, description: 'A dimg name from the dappfile; several may be given; none means every dimg.'}),
+  dimg: Args.string({description: 'A dimg name from the dappfile; several may be given; none means every dimg.'}),
 }
 
 /**

@@ -30,6 +30,9 @@ export abstract class BaseCommand extends Command {
     this.debugEnabled = own.includes('--debug') || process.env.SLIPWAY_DEBUG === '1'
     this.verbosity = own.includes('--quiet') || own.includes('-q') ? 'quiet' : own.includes('--verbose') ? 'verbose' : 'normal'
     if (this.debugEnabled) process.env.SLIPWAY_DEBUG = '1'
+    // oclif fills a missing argument from piped stdin: a CI job's stdin, or the password meant for
+    // `registry login --password-stdin`, would become a dimg, a REPO or the host to contact
+    for (const arg of Object.values(this.ctor.args ?? {})) arg.ignoreStdin = true
     installInterruptHandlers()
     await super.init()
   }

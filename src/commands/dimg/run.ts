@@ -15,8 +15,8 @@ export default class DimgRun extends BaseCommand {
   static examples = ['<%= config.bin %> dimg run worker', '<%= config.bin %> dimg run web -- cat /var/www/index.html']
   static strict = false
   static args = {
-    dimg: Args.string({ignoreStdin: true, description: 'A dimg name from the dappfile; may be left out when the project has one dimg.'}),
-    command: Args.string({ignoreStdin: true, description: "After --: the command and its arguments, run instead of the image's CMD."}),
+    dimg: Args.string({description: 'A dimg name from the dappfile; may be left out when the project has one dimg.'}),
+    command: Args.string({description: "After --: the command and its arguments, run instead of the image's CMD."}),
   }
   static flags = {...projectFlags, isolation: buildFlags.isolation}
 

@@ -11,7 +11,7 @@ export default class ImagePull extends BaseCommand {
   static summary = 'Copy an image from a registry into the local store.'
   static description = describeCommand('Every blob is verified against its digest; blobs the store has are not downloaded again. An image index is copied whole.')
   static examples = ['<%= config.bin %> image pull localhost:5000/base/busybox:latest', '<%= config.bin %> image pull registry.example/app@sha256:… --name app']
-  static args = {ref: Args.string({ignoreStdin: true, description: 'Image reference, host[:port]/path[:tag][@digest], e.g. localhost:5000/app:1.0.', required: true})}
+  static args = {ref: Args.string({description: 'Image reference, host[:port]/path[:tag][@digest], e.g. localhost:5000/app:1.0.', required: true})}
   static flags = {
     name: Flags.string({description: 'Name in the local store (default: the full reference).'}),
     ...registryFlags,

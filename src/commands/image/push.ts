@@ -12,8 +12,8 @@ export default class ImagePush extends BaseCommand {
   static description = describeCommand('Blobs the registry has are not sent again.')
   static examples = ['<%= config.bin %> image push dimgstage-myapp:3f2a… localhost:5000/myapp:debug', '<%= config.bin %> image push app localhost:5000/app:1.0 --json']
   static args = {
-    name: Args.string({ignoreStdin: true, description: 'Name of the image in the local store (see `image list`).', required: true}),
-    ref: Args.string({ignoreStdin: true, description: 'Target reference, host[:port]/path[:tag], e.g. localhost:5000/app:1.0.', required: true}),
+    name: Args.string({description: 'Name of the image in the local store (see `image list`).', required: true}),
+    ref: Args.string({description: 'Target reference, host[:port]/path[:tag], e.g. localhost:5000/app:1.0.', required: true}),
   }
   static flags = {...registryFlags, ...jsonFlag}
 

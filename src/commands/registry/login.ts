@@ -25,8 +25,6 @@ export default class RegistryLogin extends BaseCommand {
   static args = {
     host: Args.string({
       description: 'The registry, host[:port], or a namespace on it (host/namespace) for credentials of that namespace only. Default: $CI_REGISTRY in GitLab CI.',
-      // oclif would otherwise read a missing argument from piped stdin: the password of --password-stdin
-      ignoreStdin: true,
     }),
   }
   static flags = {

@@ -22,8 +22,6 @@ export default class RegistryLogout extends BaseCommand {
   static args = {
     host: Args.string({
       description: 'The registry, host[:port], or host/namespace as it was logged in to. Default: $CI_REGISTRY in GitLab CI.',
-      // oclif would otherwise read a missing argument from piped stdin: the password of --password-stdin
-      ignoreStdin: true,
     }),
   }
   static flags = {...authFileFlag, ...jsonFlag}

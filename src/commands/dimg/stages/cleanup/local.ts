@@ -18,7 +18,7 @@ export default class StagesCleanupLocal extends BaseCommand {
     '<%= config.bin %> dimg stages cleanup local --improper-repo-cache localhost:5000/myproject',
     '<%= config.bin %> dimg stages cleanup local --improper-git-commit --improper-cache-version --dry-run',
   ]
-  static args = {repo: Args.string({ignoreStdin: true, description: 'Registry repository whose final images are kept (for --improper-repo-cache), host[:port]/path; default $SLIPWAY_REPO.'})}
+  static args = {repo: Args.string({description: 'Registry repository whose final images are kept (for --improper-repo-cache), host[:port]/path; default $SLIPWAY_REPO.'})}
   static flags = {...projectFlags, ...cleanupFlags, ...registryFlags, ...dryRunFlag, ...jsonFlag}
 
   async run(): Promise<void> {
