@@ -6,7 +6,7 @@
  */
 import {existsSync} from 'node:fs'
 import {readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 
 import {pushBaseImage} from '../../helpers/base-image.js'
 import {freshHomes, runSlipway, startSlipway} from '../../helpers/cli.js'
@@ -221,7 +221,9 @@ shell:
     await build(project.dir, env(home))
     const before = await keptEntries(home)
     const running = startSlipway(['dimg', 'build', '--dir', slow.dir], {env: env(home)})
-    for (let i = 0; i < 300 && (await overlayMounts(home)).length === 0; i++) await new Promise(r => setTimeout(r, 100))
+    // the overlay probe mounts and unmounts a directory of its own first: wait for the install's root
+    const stageRootMounts = async (): Promise<string[]> => (await overlayMounts(home)).filter(l => !basename(l.split(' ')[4]!).startsWith('probe-'))
+    for (let i = 0; i < 300 && (await stageRootMounts()).length === 0; i++) await new Promise(r => setTimeout(r, 100))
     expect(await overlayMounts(home)).toHaveLength(1) // the sleeping install's root
     running.child.kill('SIGKILL')
     await running.result
