@@ -10,7 +10,7 @@ import {pipeline} from 'node:stream/promises'
 import {extract as tarExtract, type Header, pack as tarPack, type Pack} from 'tar-stream'
 
 import {isSlipwayError, SlipwayError} from '../errors.js'
-import {fsyncDir, isErrno} from './fs-atomic.js'
+import {fsyncDir, isErrno} from '../fs-atomic.js'
 
 /** Where an archive is written: a file path (complete or absent, never half-written) or a stream. */
 export type ArchiveTarget = string | Writable
