@@ -1,7 +1,7 @@
 import {chmod, link, lstat, mkdir, readFile, readdir, readlink, symlink, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {exportDirectory, importDirectory} from '../../../src/layer/dir-archive.js'
+import {exportDirectory, importDirectory} from '../../../src/archive/index.js'
 import {SlipwayError} from '../../../src/errors.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {listTar, tarOf} from '../../helpers/tar.js'

@@ -1,6 +1,6 @@
 import {readdir} from 'node:fs/promises'
 
-import {TarWriter} from '../../../src/store/index.js'
+import {TarWriter} from '../../../src/archive/index.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {listTar} from '../../helpers/tar.js'
 

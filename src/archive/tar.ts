@@ -1,4 +1,4 @@
-/** Streaming tar plumbing shared by the image archive (store) and the build directory archive (build):
+/** Streaming tar plumbing shared by the image archive (store/archive.ts) and the directory archive (directory.ts):
  *  a writer that lands in a path only when complete, and a reader that yields entries one at a time. */
 import {randomBytes} from 'node:crypto'
 import {createReadStream, createWriteStream} from 'node:fs'

@@ -14,7 +14,7 @@ import {SlipwayError} from '../errors.js'
 import {
   archiveError, archivePath, type ArchiveOptions, type ArchiveSource, type ArchiveTarget, drainEntry, openTar,
   type TarEntry, type TarReader, TarWriter,
-} from '../store/index.js'
+} from './tar.js'
 
 export interface DirArchiveResult {
   /** Entries written or extracted (the top directory itself not counted). */
