@@ -44,4 +44,24 @@ describe('exportDirectory', () => {
     expect({kind: err.kind, message: err.message, hint: err.hint}).toEqual({kind: 'not-found', message: `${dir}/nothing is not a directory`, hint: 'build the project first, or leave the build directory out'})
     expect(await readdir(dir)).toEqual([])
   })
+
+  it('says when the archive cannot be written, and leaves nothing behind', async () => {
+    await mkdir(`${dir}/build`)
+    await writeFile(`${dir}/build/f`, 'x')
+    const err = await exportDirectory(`${dir}/build`, `${dir}/no/such/dir/build.tar`).catch(e => e)
+    expect(err).toBeInstanceOf(SlipwayError)
+    expect(err.kind).toBe('environment')
+    expect(err.message).toMatch(new RegExp(`^cannot archive ${dir}/build: ENOENT: no such file or directory, open '${dir}/no/such/dir/\\.build\\.tar\\.tmp-[0-9]+-[0-9a-f]+'$`))
+    expect(err.hint).toBe('check that the output directory exists and has free space')
+    expect(await readdir(dir)).toEqual(['build'])
+  })
+})
+
+describe('importDirectory of what is not there', () => {
+  it('says the archive does not exist and makes no directory', async () => {
+    const err = await importDirectory(`${dir}/missing.tar`, `${dir}/target`).catch(e => e)
+    expect(err).toBeInstanceOf(SlipwayError)
+    expect({kind: err.kind, message: err.message, hint: err.hint}).toEqual({kind: 'not-found', message: `${dir}/missing.tar does not exist`, hint: 'give the path of missing.tar'})
+    expect(await readdir(dir)).toEqual([])
+  })
 })
