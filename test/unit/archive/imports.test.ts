@@ -20,14 +20,19 @@ describe('the archive room and the rooms around it', () => {
     expect(fromStore).toEqual([])
   })
 
-  it('src/archive imports only itself, errors and fs-atomic', () => {
-    const outside = filesUnder('archive').flatMap(f => importsOf(f).filter(i => !i.startsWith('archive/') && i !== 'errors' && i !== 'fs-atomic').map(i => `${f} → ${i}`))
+  it('src/archive imports only itself, errors, fs-atomic and oci', () => {
+    const outside = filesUnder('archive').flatMap(f => importsOf(f).filter(i => !/^(archive|oci)\//.test(i) && i !== 'errors' && i !== 'fs-atomic').map(i => `${f} → ${i}`))
     expect(outside).toEqual([])
   })
 
   it('the store and build-context take the tar plumbing and the directory archive from src/archive', () => {
     expect(importsOf('store/archive.ts')).toContain('archive/index')
     expect(importsOf('workflows/build-context.ts')).toContain('archive/index')
+  })
+
+  it('tar-stream is imported by src/archive alone', () => {
+    const users = filesUnder('.').filter(f => /from 'tar-stream'/.test(readFileSync(join(SRC, f), 'utf8'))).sort()
+    expect(users).toEqual(['archive/byte-extract.ts', 'archive/tar.ts'])
   })
 
   it('src/fs-atomic.ts imports no other src module', () => {
