@@ -3,7 +3,7 @@ import {Command, Flags, Errors, type Interfaces, toConfiguredId} from '@oclif/co
 import {dirname, resolve} from 'node:path'
 
 import {isSlipwayError, EXIT_CODES, SlipwayError} from '../errors.js'
-import {writeFileAtomic} from '../store/fs-atomic.js'
+import {writeFileAtomic} from '../fs-atomic.js'
 import {redactSecrets} from '../redact.js'
 import {installInterruptHandlers, interruptedBy, interruptExitCode} from './interrupt.js'
 import {stopLiveDisplays, type Verbosity} from './progress.js'
