@@ -1,5 +1,6 @@
 import {type CleanupResult, type StageRow} from '../workflows/stages-cache.js'
-import {planToJson} from '../cleanup/index.js'
+import type {StagesListingJson} from '../workflows/plan.js'
+import {type DeletionPlanJson, planToJson} from '../cleanup/index.js'
 import {formatBytes} from './progress.js'
 import {renderTableWithList} from './table.js'
 
@@ -14,7 +15,9 @@ export function stagesTable(rows: StageRow[], width = Number.POSITIVE_INFINITY):
 }
 
 /** The --json form of a cleanup or flush: the plan (what goes, what stays and why) and what was deleted. */
-export function cleanupJson(result: CleanupResult): unknown {
+export type CleanupJson = {dryRun: boolean} & DeletionPlanJson & {deleted: CleanupResult['deleted']}
+
+export function cleanupJson(result: CleanupResult): CleanupJson {
   return {dryRun: result.dryRun, ...planToJson(result.plan), deleted: result.deleted}
 }
 
@@ -27,4 +30,12 @@ export function cleanupLines(result: CleanupResult): string[] {
   const k = result.plan.keep.length
   lines.push(result.dryRun ? `would delete ${n} stages and keep ${k}` : `deleted ${n} stages, kept ${k}`)
   return lines
+}
+
+/**
+ * The seeds' dry-run listing of `dimg stages push/pull` (as workflows/plan.ts formatStagesListing writes it
+ * from the plan): each dimg's name on a line, then one two-space-indented `REPO:dimgstage-<signature>` per stage.
+ */
+export function stagesListingLines(listing: StagesListingJson): string[] {
+  return listing.dimgs.flatMap(d => [d.listedAs, ...d.stages.map(s => `  ${s.image}`)])
 }
