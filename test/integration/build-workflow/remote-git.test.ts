@@ -6,7 +6,7 @@ import {type GitDaemon, startGitDaemon} from '../../helpers/git-daemon.js'
 import {makeProject, type TestProject} from '../../helpers/project.js'
 import {useRegistry} from '../../helpers/registry.js'
 import {runImage} from '../../helpers/run-image.js'
-import {build, buildEnv, builtStages, finalStageName, runBuild, storeDir} from './support.js'
+import {build, type BuildReport, buildEnv, builtStages, finalStageName, runBuild, storeDir} from './support.js'
 
 const dappfile = (urlOf: (kind: string) => string): string => `dimg: tracking
 from: localhost:5000/base/busybox:latest
@@ -47,6 +47,7 @@ describe('dimg build: remote git mappings', () => {
   let upstream: TestProject
   let project: TestProject
   const env = (): Record<string, string> => buildEnv(setup.reg, setup.home)
+  const builtByDimg = (report: BuildReport) => ({tracking: builtStages(report, 'tracking'), pinned: builtStages(report, 'pinned'), local: builtStages(report, 'local')})
 
   beforeAll(async () => {
     upstream = await makeProject({registryHost: setup.reg.host, dappfile: '', files: {'code.txt': 'code v1\n', 'deps.txt': 'deps v1\n'}})
@@ -70,7 +71,7 @@ describe('dimg build: remote git mappings', () => {
   it('a new upstream commit outside stageDependencies adds the git patch only, and only where the branch is followed', async () => {
     await upstream.commit('code v2', {'code.txt': 'code v2\n'})
     const report = await build(project.dir, env())
-    expect({tracking: builtStages(report, 'tracking'), pinned: builtStages(report, 'pinned'), local: builtStages(report, 'local')}).toEqual({
+    expect(builtByDimg(report)).toEqual({
       tracking: ['gitLatestPatch', 'docker'],
       pinned: [],
       local: [],
@@ -81,7 +82,7 @@ describe('dimg build: remote git mappings', () => {
   it('a new upstream commit under stageDependencies rebuilds that stage and what follows', async () => {
     await upstream.commit('deps v2', {'deps.txt': 'deps v2\n'})
     const report = await build(project.dir, env())
-    expect({tracking: builtStages(report, 'tracking'), pinned: builtStages(report, 'pinned'), local: builtStages(report, 'local')}).toEqual({
+    expect(builtByDimg(report)).toEqual({
       // install brings the mapped files to the new commit before it runs: no patch is left after it
       tracking: ['install', 'docker'],
       pinned: [],
