@@ -3,10 +3,10 @@ import {readdir} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
 import {type GitDaemon, startGitDaemon} from '../../helpers/git-daemon.js'
-import {makeProject, type TestProject} from '../../helpers/project.js'
+import {makeProject, type ProjectChanges, type TestProject} from '../../helpers/project.js'
 import {useRegistry} from '../../helpers/registry.js'
 import {runImage} from '../../helpers/run-image.js'
-import {build, type BuildReport, buildEnv, builtStages, finalStageName, runBuild, storeDir} from './support.js'
+import {build, buildEnv, builtStages, finalStageName, runBuild, storeDir} from './support.js'
 
 const dappfile = (urlOf: (kind: string) => string): string => `dimg: tracking
 from: localhost:5000/base/busybox:latest
@@ -47,7 +47,15 @@ describe('dimg build: remote git mappings', () => {
   let upstream: TestProject
   let project: TestProject
   const env = (): Record<string, string> => buildEnv(setup.reg, setup.home)
-  const builtByDimg = (report: BuildReport) => ({tracking: builtStages(report, 'tracking'), pinned: builtStages(report, 'pinned'), local: builtStages(report, 'local')})
+  /** Commits to the upstream repository, builds: the stages each dimg built, and what the tracking image prints. */
+  const buildAfterUpstreamCommit = async (message: string, changes: ProjectChanges) => {
+    await upstream.commit(message, changes)
+    const report = await build(project.dir, env())
+    return {
+      built: {tracking: builtStages(report, 'tracking'), pinned: builtStages(report, 'pinned'), local: builtStages(report, 'local')},
+      trackingRuns: await runImage(storeDir(setup.home), finalStageName(report, 'tracking')),
+    }
+  }
 
   beforeAll(async () => {
     upstream = await makeProject({registryHost: setup.reg.host, dappfile: '', files: {'code.txt': 'code v1\n', 'deps.txt': 'deps v1\n'}})
@@ -69,26 +77,18 @@ describe('dimg build: remote git mappings', () => {
   })
 
   it('a new upstream commit outside stageDependencies adds the git patch only, and only where the branch is followed', async () => {
-    await upstream.commit('code v2', {'code.txt': 'code v2\n'})
-    const report = await build(project.dir, env())
-    expect(builtByDimg(report)).toEqual({
-      tracking: ['gitLatestPatch', 'docker'],
-      pinned: [],
-      local: [],
+    expect(await buildAfterUpstreamCommit('code v2', {'code.txt': 'code v2\n'})).toEqual({
+      built: {tracking: ['gitLatestPatch', 'docker'], pinned: [], local: []},
+      trackingRuns: 'code v2\ndeps v1\n',
     })
-    expect(await runImage(storeDir(setup.home), finalStageName(report, 'tracking'))).toBe('code v2\ndeps v1\n')
   })
 
   it('a new upstream commit under stageDependencies rebuilds that stage and what follows', async () => {
-    await upstream.commit('deps v2', {'deps.txt': 'deps v2\n'})
-    const report = await build(project.dir, env())
-    expect(builtByDimg(report)).toEqual({
+    expect(await buildAfterUpstreamCommit('deps v2', {'deps.txt': 'deps v2\n'})).toEqual({
       // install brings the mapped files to the new commit before it runs: no patch is left after it
-      tracking: ['install', 'docker'],
-      pinned: [],
-      local: [],
+      built: {tracking: ['install', 'docker'], pinned: [], local: []},
+      trackingRuns: 'code v2\ndeps v2\n',
     })
-    expect(await runImage(storeDir(setup.home), finalStageName(report, 'tracking'))).toBe('code v2\ndeps v2\n')
   })
 
   it('pins a commit by an abbreviated id, resolved in the clone', async () => {
