@@ -1,7 +1,8 @@
-import {gitArchiveLayer, gitPatchChanges, gitPatchLayer} from '../layer/index.js'
+import type {GitMapping} from '../config/types.js'
+import {gitArchiveLayer, gitPatchChanges, gitPatchLayer, type LayerStream, type PathMapping} from '../layer/index.js'
 import {SlipwayError} from '../errors.js'
 import {appendLayer, type Image} from '../image/index.js'
-import type {StageBuilder, StageWork} from './builder.js'
+import type {BuildServices, StageBuilder, StageBuilt, StageWork} from './builder.js'
 import {storeLayer} from './layers.js'
 import {accountsInLayers, mappingsWithIds} from './owners.js'
 
@@ -11,42 +12,53 @@ function parentOf(work: StageWork): Image {
 }
 
 /**
- * `gitArchive`: the mapped files of the commit, read from git. Of the parent, only /etc/passwd and
- * /etc/group are read, from its layers, for owner/group names no earlier stage recorded ids for.
+ * A git stage: the parent with one layer of mapped files written by `layer`, once the mappings know their
+ * owner ids (from the stage that mapped them, else from the parent's layers holding /etc/passwd and /etc/group).
  */
+async function gitStage(
+  services: BuildServices,
+  work: StageWork,
+  gitMappings: GitMapping[],
+  layer: (mappings: PathMapping[]) => Promise<LayerStream>,
+  signal?: AbortSignal,
+): Promise<StageBuilt> {
+  const parent = parentOf(work)
+  const {mappings, ownerIds} = await mappingsWithIds(gitMappings, parent, accountsInLayers(parent, async () => (await work.parentRoot()).path, services.signal))
+  const stored = await storeLayer(services.store, services.lease, await layer(mappings), signal)
+  const history = {created: new Date().toISOString(), created_by: `slipway ${work.stage.name}`}
+  return {image: appendLayer(parent, stored, history), layer: stored, rootIsBuilt: false, ownerIds}
+}
+
+/** `gitArchive`: the mapped files of the commit, read from git; of the parent only the account files are read. */
 export const gitArchiveBuilder: StageBuilder<'gitArchive'> = {
   kind: 'gitArchive',
   needsParentFiles: () => false,
-  build: async (services, work, inputs) => {
-    const parent = parentOf(work)
-    const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, accountsInLayers(parent, async () => (await work.parentRoot()).path, services.signal))
-    services.phase(work.id, 'writing layer')
-    const layer = await storeLayer(
-      services.store,
-      services.lease,
-      await gitArchiveLayer({repoDir: services.gitRoot(inputs.revision), commit: inputs.revision.contentRef, mappings, mtime: services.mtimeClamp, compression: services.compression}),
-    )
-    const history = {created: new Date().toISOString(), created_by: `slipway ${work.stage.name}`}
-    return {image: appendLayer(parent, layer, history), layer, rootIsBuilt: false, ownerIds}
-  },
+  build: (services, work, inputs) =>
+    gitStage(services, work, inputs.mappings, mappings => {
+      services.phase(work.id, 'writing layer')
+      return gitArchiveLayer({repoDir: services.gitRoot(inputs.revision), commit: inputs.revision.contentRef, mappings, mtime: services.mtimeClamp, compression: services.compression})
+    }),
 }
 
 /**
  * `gitLatestPatch`: the diff between the commit the parent recorded and the current one, from git (deleted
- * files as whiteouts); the parent's files are not read (owner ids come from the stage that mapped them, else
- * from the layers holding /etc/passwd and /etc/group).
+ * files as whiteouts); the parent's files are not read.
  */
 export const gitPatchBuilder: StageBuilder<'gitLatestPatch'> = {
   kind: 'gitLatestPatch',
   needsParentFiles: () => false,
-  build: async (services, work, inputs) => {
-    const parent = parentOf(work)
-    const {mappings, ownerIds} = await mappingsWithIds(inputs.mappings, parent, accountsInLayers(parent, async () => (await work.parentRoot()).path, services.signal))
+  build: (services, work, inputs) => {
     const repoDir = services.gitRoot(inputs.revision)
-    const patch = await gitPatchChanges({repoDir, fromCommit: inputs.fromCommit, toCommit: inputs.revision.contentRef, mappings})
-    services.phase(work.id, 'writing layer')
-    const layer = await storeLayer(services.store, services.lease, await gitPatchLayer(patch, {repoDir, mappings, mtime: services.mtimeClamp, compression: services.compression}), services.signal)
-    const history = {created: new Date().toISOString(), created_by: `slipway ${work.stage.name}`}
-    return {image: appendLayer(parent, layer, history), layer, rootIsBuilt: false, ownerIds}
+    return gitStage(
+      services,
+      work,
+      inputs.mappings,
+      async mappings => {
+        const patch = await gitPatchChanges({repoDir, fromCommit: inputs.fromCommit, toCommit: inputs.revision.contentRef, mappings})
+        services.phase(work.id, 'writing layer')
+        return gitPatchLayer(patch, {repoDir, mappings, mtime: services.mtimeClamp, compression: services.compression})
+      },
+      services.signal,
+    )
   },
 }

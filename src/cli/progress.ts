@@ -49,23 +49,9 @@ function showsEnd(item: Item | undefined, verbosity: Verbosity): boolean {
   return verbosity === 'verbose' || (verbosity === 'normal' && !item?.detail)
 }
 
-/** Plain lines for logs and pipes: one line when an item ends, nothing in between. */
-export class LineReporter implements Reporter {
-  private readonly items = new Map<string, Item>()
-
-  constructor(private readonly out: NodeJS.WritableStream = process.stderr, private readonly verbosity: Verbosity = 'normal') {}
-
-  get showsOutput(): boolean {
-    return this.verbosity !== 'quiet'
-  }
-
-  info(line: string): void {
-    if (this.verbosity !== 'quiet') this.out.write(`${line}\n`)
-  }
-
-  warn(line: string): void {
-    this.out.write(`warning: ${line}\n`)
-  }
+/** The items a reporter has begun and not yet ended, with their phase and progress. */
+abstract class ItemReporter {
+  protected readonly items = new Map<string, Item>()
 
   begin(id: string, label: string, opts: BeginOptions = {}): void {
     this.items.set(id, {label, total: opts.total, detail: opts.detail ?? false, done: 0, startedAt: Date.now()})
@@ -81,9 +67,34 @@ export class LineReporter implements Reporter {
     if (item) item.done = done
   }
 
-  end(id: string, outcome: string, details?: EndDetails): void {
+  /** Forgets the item, returning it. */
+  protected ended(id: string): Item | undefined {
     const item = this.items.get(id)
     this.items.delete(id)
+    return item
+  }
+}
+
+/** Plain lines for logs and pipes: one line when an item ends, nothing in between. */
+export class LineReporter extends ItemReporter implements Reporter {
+  constructor(private readonly out: NodeJS.WritableStream = process.stderr, private readonly verbosity: Verbosity = 'normal') {
+    super()
+  }
+
+  get showsOutput(): boolean {
+    return this.verbosity !== 'quiet'
+  }
+
+  info(line: string): void {
+    if (this.verbosity !== 'quiet') this.out.write(`${line}\n`)
+  }
+
+  warn(line: string): void {
+    this.out.write(`warning: ${line}\n`)
+  }
+
+  end(id: string, outcome: string, details?: EndDetails): void {
+    const item = this.ended(id)
     if (showsEnd(item, this.verbosity)) this.out.write(`${endLine(item, id, outcome, details)}\n`)
   }
 
@@ -142,15 +153,16 @@ function restoreCursorOnExit(out: NodeJS.WriteStream): void {
  * (bytes and rate for transfers), redrawn every 250 ms while anything runs, so a long stage visibly ticks;
  * finished items scroll up as plain lines. The cursor is hidden while the lines are drawn.
  */
-export class TtyReporter implements Reporter {
-  private readonly items = new Map<string, Item>()
+export class TtyReporter extends ItemReporter implements Reporter {
   private drawn = 0
   private frame = 0
   private timer?: NodeJS.Timeout
 
   readonly showsOutput = true
 
-  constructor(private readonly out: NodeJS.WriteStream = process.stderr, private readonly verbosity: Verbosity = 'normal') {}
+  constructor(private readonly out: NodeJS.WriteStream = process.stderr, private readonly verbosity: Verbosity = 'normal') {
+    super()
+  }
 
   private clear(): void {
     if (this.drawn > 0) this.out.write(`\x1b[${this.drawn}A\x1b[0J`)
@@ -220,24 +232,13 @@ export class TtyReporter implements Reporter {
     this.printAbove(`${colour.yellow('warning:')} ${line}`)
   }
 
-  begin(id: string, label: string, opts: BeginOptions = {}): void {
-    this.items.set(id, {label, total: opts.total, detail: opts.detail ?? false, done: 0, startedAt: Date.now()})
+  override begin(id: string, label: string, opts: BeginOptions = {}): void {
+    super.begin(id, label, opts)
     this.start()
   }
 
-  phase(id: string, name: string): void {
-    const item = this.items.get(id)
-    if (item) item.phase = name
-  }
-
-  progress(id: string, done: number): void {
-    const item = this.items.get(id)
-    if (item) item.done = done
-  }
-
   end(id: string, outcome: string, details?: EndDetails): void {
-    const item = this.items.get(id)
-    this.items.delete(id)
+    const item = this.ended(id)
     if (!showsEnd(item, this.verbosity)) {
       if (this.items.size === 0) this.stop()
       return

@@ -14,11 +14,11 @@ export type UserStageName = ShellStageName | 'buildArtifact'
 export const DEPENDENCY_STAGES = ['install', 'beforeSetup', 'setup', 'buildArtifact'] as const
 export type DependencyStageName = (typeof DEPENDENCY_STAGES)[number]
 
-/** A mapping of a path of the project's own git repository (or of a remote one) into the image. */
-export interface GitMapping {
-  /** Absolute path inside the repository (`/` = the repository root). */
+/** Files copied from a source tree into the image: a git mapping's (from a repository) or an import's (from an image). */
+interface PathsMapping {
+  /** Absolute path in the source (`/` = its root). */
   add: string
-  /** Absolute path in the image. */
+  /** Absolute path in this image. */
   to: string
   /** Globs relative to `add`; empty = everything. */
   includePaths: string[]
@@ -26,6 +26,10 @@ export interface GitMapping {
   excludePaths: string[]
   owner?: string
   group?: string
+}
+
+/** A mapping of a path of the project's own git repository (or of a remote one) into the image. */
+export interface GitMapping extends PathsMapping {
   /** Per user stage: globs relative to `add` whose content (at the current commit) the stage depends on. */
   stageDependencies: Partial<Record<DependencyStageName, string[]>>
   /** `as`: dapp's name for the mapping (parsed; nothing uses it). */
@@ -47,21 +51,14 @@ export interface ShellConfig {
 
 export type ImportPosition = 'beforeInstall' | 'afterInstall' | 'beforeSetup' | 'afterSetup'
 
-export interface ImportSpec {
+/** Files of an artifact's (or image's) image copied into this one; `to` is `add` where the config leaves it out. */
+export interface ImportSpec extends PathsMapping {
   /** The name of the artifact (or, with `fromImage`, the image) the files come from. */
   artifact: string
   /** werf's `import: [{image: NAME}]`: the source is an image, not an artifact. */
   fromImage?: true
   /** werf's `stage:`: the source's image as it is after this stage (default: its last stage). */
   stage?: ShellStageName
-  /** Absolute path in the artifact's image. */
-  add: string
-  /** Absolute path in this image (defaults to `add`). */
-  to: string
-  includePaths: string[]
-  excludePaths: string[]
-  owner?: string
-  group?: string
   position: ImportPosition
 }
 

@@ -47,6 +47,12 @@ export function needsGit(opts: TagOptions): boolean {
   return Boolean(opts.tagBranch || opts.tagCommit)
 }
 
+/** What a tag option is made from, or a usage error naming the option and what is missing. */
+function needed(value: string | undefined, option: string, missing: string, hint: string): string {
+  if (!value) throw new SlipwayError('usage', `${option}: ${missing}`, {hint})
+  return value
+}
+
 /**
  * The tags to push, in option order, duplicates removed; `latest` when no option is given.
  * Throws a usage error for a tag that cannot be made (no branch outside git, not in CI, ...).
@@ -57,34 +63,16 @@ export function resolveTags(opts: TagOptions, git: GitFacts, env: NodeJS.Process
   for (const t of opts.tagSlug ?? []) tags.push(slug(t))
   for (const t of opts.tagPlain ?? []) tags.push(plainTag(t))
   if (opts.tagBranch) {
-    if (!git.branch) {
-      throw new SlipwayError('usage', '--tag-branch: the project is not on a git branch (detached HEAD or no git repository)', {
-        hint: 'check out a branch or use --tag',
-      })
-    }
-    tags.push(slug(git.branch))
+    tags.push(slug(needed(git.branch, '--tag-branch', 'the project is not on a git branch (detached HEAD or no git repository)', 'check out a branch or use --tag')))
   }
-  if (opts.tagCommit) {
-    if (!git.commit) throw new SlipwayError('usage', '--tag-commit: the project is not a git repository with commits', {hint: 'commit first or use --tag'})
-    tags.push(git.commit)
-  }
+  if (opts.tagCommit) tags.push(needed(git.commit, '--tag-commit', 'the project is not a git repository with commits', 'commit first or use --tag'))
   if (opts.tagBuildId) {
-    const id = ciBuildId(env)
-    if (!id) {
-      throw new SlipwayError('usage', '--tag-build-id: no CI build id in the environment', {
-        hint: 'run in GitLab CI (CI_PIPELINE_ID) or GitHub Actions (GITHUB_RUN_ID), or set CI_BUILD_ID',
-      })
-    }
-    tags.push(slug(id))
+    const hint = 'run in GitLab CI (CI_PIPELINE_ID) or GitHub Actions (GITHUB_RUN_ID), or set CI_BUILD_ID'
+    tags.push(slug(needed(ciBuildId(env), '--tag-build-id', 'no CI build id in the environment', hint)))
   }
   if (opts.tagCi) {
-    const ref = ciRefName(env)
-    if (!ref) {
-      throw new SlipwayError('usage', '--tag-ci: not running in a known CI system', {
-        hint: 'GitLab CI sets CI_COMMIT_REF_NAME, GitHub Actions GITHUB_REF_NAME; elsewhere set CI_BUILD_REF_NAME or use --tag',
-      })
-    }
-    tags.push(slug(ref))
+    const hint = 'GitLab CI sets CI_COMMIT_REF_NAME, GitHub Actions GITHUB_REF_NAME; elsewhere set CI_BUILD_REF_NAME or use --tag'
+    tags.push(slug(needed(ciRefName(env), '--tag-ci', 'not running in a known CI system', hint)))
   }
   if (tags.length === 0) tags.push('latest')
   return [...new Set(tags)]

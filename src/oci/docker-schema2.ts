@@ -7,20 +7,19 @@ import type {ImageManifest} from './types.js'
  * ignore them).
  */
 export function toDockerSchema2(manifest: ImageManifest): ImageManifest {
-  return {
-    ...manifest,
-    mediaType: MediaType.DockerManifest,
-    config: {...manifest.config, mediaType: MediaType.DockerConfig},
-    layers: manifest.layers.map(l => ({...l, mediaType: toDockerMediaType(l.mediaType)})),
-  }
+  return withMediaTypes(manifest, MediaType.DockerManifest, MediaType.DockerConfig, toDockerMediaType)
 }
 
 /** A Docker schema 2 manifest as OCI (what an OCI image layout holds): same config and layer bytes. */
 export function toOciManifest(manifest: ImageManifest): ImageManifest {
+  return withMediaTypes(manifest, MediaType.OciManifest, MediaType.OciConfig, toOciLayerMediaType)
+}
+
+function withMediaTypes(manifest: ImageManifest, mediaType: string, configType: string, layerType: (mediaType: string) => string): ImageManifest {
   return {
     ...manifest,
-    mediaType: MediaType.OciManifest,
-    config: {...manifest.config, mediaType: MediaType.OciConfig},
-    layers: manifest.layers.map(l => ({...l, mediaType: toOciLayerMediaType(l.mediaType)})),
+    mediaType,
+    config: {...manifest.config, mediaType: configType},
+    layers: manifest.layers.map(l => ({...l, mediaType: layerType(l.mediaType)})),
   }
 }

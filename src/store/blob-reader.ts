@@ -1,4 +1,4 @@
-import {open, readdir, stat} from 'node:fs/promises'
+import {type FileHandle, open, readdir, stat} from 'node:fs/promises'
 import {pipeline, type Readable, Transform, type TransformCallback} from 'node:stream'
 
 import {SlipwayError} from '../errors.js'
@@ -34,15 +34,19 @@ export async function blobStat(paths: StorePaths, digest: Digest): Promise<{size
   }
 }
 
-/** A stream of the blob's bytes; with `verify` (the default) it fails at the end if the content does not hash to `digest`. */
-export async function openBlob(paths: StorePaths, digest: Digest, options: {verify?: boolean} = {}): Promise<Readable> {
-  let fh
+/** The blob's file, opened for reading; a missing blob is a 'not-found' error naming it. */
+async function openBlobFile(paths: StorePaths, digest: Digest): Promise<FileHandle> {
   try {
-    fh = await open(paths.blob(digest), 'r')
+    return await open(paths.blob(digest), 'r')
   } catch (e) {
     if (isErrno(e, 'ENOENT')) throw notFound(digest)
     throw e
   }
+}
+
+/** A stream of the blob's bytes; with `verify` (the default) it fails at the end if the content does not hash to `digest`. */
+export async function openBlob(paths: StorePaths, digest: Digest, options: {verify?: boolean} = {}): Promise<Readable> {
+  const fh = await openBlobFile(paths, digest)
   const raw = fh.createReadStream({autoClose: true, highWaterMark: READ_CHUNK_BYTES})
   if (options.verify === false) return raw
   // pipeline: an error on either side, or the consumer destroying the result, closes the file
@@ -70,13 +74,7 @@ class VerifyingStream extends Transform {
 
 /** The whole blob in memory, checked against its digest. Meant for manifests and configs. */
 export async function readBlob(paths: StorePaths, digest: Digest, maxBytes = DEFAULT_MAX_READ_BYTES): Promise<Buffer> {
-  let fh
-  try {
-    fh = await open(paths.blob(digest), 'r')
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) throw notFound(digest)
-    throw e
-  }
+  const fh = await openBlobFile(paths, digest)
   try {
     const {size} = await fh.stat()
     if (size > maxBytes) {

@@ -8,6 +8,9 @@ import {createServer, type AddressInfo} from 'node:net'
 import {networkInterfaces} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
+import {pushBaseImage} from './base-image.js'
+import {freshHomes} from './cli.js'
+import {makeProject, type MakeProjectOptions, type TestProject} from './project.js'
 import {type ClientCertificate, makeClientCertificate, makeSigningCertificate, makeTestCertificates, type TestCertificates} from './tls.js'
 import {startTokenIssuer, type TokenIssuer} from './token-issuer.js'
 import {makeTempDir, removeTempDir} from './tmp.js'
@@ -385,4 +388,58 @@ export async function putRawBlob(reg: TestRegistry, repoPath: string, bytes: Buf
   const put = await fetch(location, {method: 'PUT', headers: {'content-type': 'application/octet-stream'}, body: bytes})
   if (put.status !== 201) throw new Error(`PUT blob ${repoPath}@${digest}: ${put.status}`)
   return digest
+}
+
+export interface RegistrySetupOptions {
+  variant?: RegistryVariant
+  registry?: RegistryOptions
+  /** Push the base image (pushBaseImage); an object for its other repository path, tag or data size. */
+  base?: boolean | {repoPath?: string; tag?: string; dataBytes?: number}
+  /** A project written against the registry (makeProject; its registryHost is the registry's host). */
+  project?: Omit<MakeProjectOptions, 'registryHost'>
+  /** beforeAll's timeout (default jest's testTimeout). */
+  timeoutMs?: number
+}
+
+/** What useRegistry's beforeAll made: read it in hooks and tests, not while the describe block is collected. */
+export interface RegistrySetup {
+  reg: TestRegistry
+  /** The base image's reference, with `base`. */
+  base: string
+  /** With `project`. */
+  project: TestProject
+  /** A fresh SLIPWAY_HOME made for the file. */
+  home: string
+  /** Another fresh home; every one is removed in afterAll. */
+  freshHome(): string
+  /** Removes `dir` in afterAll as well. */
+  removeAfter(dir: string): void
+}
+
+/**
+ * Registers the beforeAll/afterAll of a test file (or describe block) on a registry: starts it (variant), pushes
+ * the base image and writes the project when asked, makes a home; afterAll stops the registry and removes the
+ * homes and the project. Jest runs hooks in the order they are declared: the file's own beforeAll, registered
+ * after this call, runs after it, and so does its afterAll (so it must not need the registry any more).
+ */
+export function useRegistry(opts: RegistrySetupOptions = {}): RegistrySetup {
+  const homes = freshHomes()
+  const others: string[] = []
+  const setup = {freshHome: homes.home, removeAfter: dir => void others.push(dir)} as RegistrySetup
+  beforeAll(async () => {
+    setup.reg = await startRegistry(opts.variant ?? 'plain', opts.registry)
+    if (opts.base) {
+      const {repoPath, tag, dataBytes} = opts.base === true ? {} : opts.base
+      setup.base = await pushBaseImage(setup.reg, repoPath, tag, dataBytes)
+    }
+    if (opts.project) setup.project = await makeProject({...opts.project, registryHost: setup.reg.host})
+    setup.home = homes.home()
+  }, opts.timeoutMs)
+  afterAll(async () => {
+    await setup.reg?.stop()
+    await homes.removeAll()
+    for (const dir of others.splice(0)) await removeTempDir(dir)
+    if (setup.project) await removeTempDir(join(setup.project.dir, '..'))
+  })
+  return setup
 }

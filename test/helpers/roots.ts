@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {chmod, chown, copyFile, lstat, mkdir, readFile, readdir, readlink, symlink, writeFile} from 'node:fs/promises'
+import {chmod, chown, copyFile, lstat, mkdir, readFile, readdir, readlink, rm, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {LayerBlob, LayerStream} from '../../src/layer/layer-writer.js'
@@ -11,6 +11,21 @@ import {makeTempDir} from './tmp.js'
 export async function tempDir(prefix = 'build'): Promise<string> {
   const dir = await makeTempDir(prefix)
   await chmod(dir, 0o755) // sandboxes running as another user must reach roots inside
+  return dir
+}
+
+/**
+ * A tempDir for a describe block: made in a beforeAll registered here (declare it before the block's own
+ * hooks that use it), removed in an afterAll. Read `path` in hooks and tests.
+ */
+export function useTempDir(prefix?: string): {readonly path: string} {
+  const dir = {path: ''}
+  beforeAll(async () => {
+    dir.path = await tempDir(prefix)
+  })
+  afterAll(async () => {
+    if (dir.path) await rm(dir.path, {recursive: true, force: true})
+  })
   return dir
 }
 

@@ -42,6 +42,8 @@ export interface TokenRequest {
   issued: boolean
   /** The access the token grants, as `type:name:actions`. */
   granted: string[]
+  /** The token issued. */
+  token?: string
 }
 
 export interface TokenIssuer {
@@ -161,7 +163,7 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Tok
     const now = Math.floor(Date.now() / 1000)
     const ttl = issuer.ttlSeconds
     const token = signToken(user.username, access, ttl, now)
-    requests.push({username: user.username, scopes, issued: true, granted: access.map(a => `${a.type}:${a.name}:${a.actions.join(',')}`)})
+    requests.push({username: user.username, scopes, issued: true, granted: access.map(a => `${a.type}:${a.name}:${a.actions.join(',')}`), token})
     res.writeHead(200, {'content-type': 'application/json'})
     res.end(JSON.stringify({token, access_token: token, expires_in: ttl, issued_at: new Date(now * 1000).toISOString()}))
   }

@@ -5,7 +5,7 @@ import {request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import {join} from 'node:path'
 import {baseImageLayout, pushBaseImage, runSkopeo} from '../helpers/base-image.js'
-import {startRegistry, startWatchdog, type TestRegistry} from '../helpers/registry.js'
+import {startRegistry, startWatchdog, type TestRegistry, useRegistry} from '../helpers/registry.js'
 import {markTraffic, measureTraffic, registryTraffic, storedManifest} from '../helpers/registry-traffic.js'
 import {makeTempDir} from '../helpers/tmp.js'
 
@@ -158,119 +158,103 @@ describe('registry watchdog', () => {
 })
 
 describe('tls-basic registry (HTTPS, htpasswd)', () => {
-  let reg: TestRegistry
-  let ref: string
-  beforeAll(async () => {
-    reg = await startRegistry('tls-basic')
-    ref = await pushBaseImage(reg)
-  })
-  afterAll(async () => {
-    await reg?.stop()
-  })
+  const setup = useRegistry({variant: 'tls-basic', base: true})
 
   it('serves HTTPS with a certificate from its own CA, and asks for Basic auth', async () => {
-    expect(reg.url).toBe(`https://${reg.host}`)
-    expect(reg.env()).toEqual({SLIPWAY_CA_FILE: reg.caFile})
-    const anonymous = await call(reg, 'GET', `${reg.url}/v2/`)
+    expect(setup.reg.url).toBe(`https://${setup.reg.host}`)
+    expect(setup.reg.env()).toEqual({SLIPWAY_CA_FILE: setup.reg.caFile})
+    const anonymous = await call(setup.reg, 'GET', `${setup.reg.url}/v2/`)
     expect(anonymous.status).toBe(401)
     expect(anonymous.headers['www-authenticate']).toMatch(/^Basic /)
-    expect((await call(reg, 'GET', `${reg.url}/v2/`, {authorization: basic(reg.username!, reg.password!)})).status).toBe(200)
+    expect((await call(setup.reg, 'GET', `${setup.reg.url}/v2/`, {authorization: basic(setup.reg.username!, setup.reg.password!)})).status).toBe(200)
   })
 
   it('gives the pushed image back to its user', async () => {
-    const info = await inspect(reg, ref)
+    const info = await inspect(setup.reg, setup.base)
     expect(info.Digest).toBe(await layoutManifestDigest())
   })
 
   it('refuses a wrong password and a client that does not trust the CA', async () => {
-    const certDir = reg.skopeoFlags('src')[1]
-    await expect(inspect(reg, ref, ['--cert-dir', certDir, '--creds', `${reg.username}:wrong`])).rejects.toThrow(/unauthorized|authentication required/i)
-    await expect(inspect(reg, ref, ['--creds', `${reg.username}:${reg.password}`])).rejects.toThrow(/certificate/i)
+    const certDir = setup.reg.skopeoFlags('src')[1]
+    await expect(inspect(setup.reg, setup.base, ['--cert-dir', certDir, '--creds', `${setup.reg.username}:wrong`])).rejects.toThrow(/unauthorized|authentication required/i)
+    await expect(inspect(setup.reg, setup.base, ['--creds', `${setup.reg.username}:${setup.reg.password}`])).rejects.toThrow(/certificate/i)
   })
 
   it('deletes a manifest by digest for its user', async () => {
-    const digest = (await inspect(reg, ref)).Digest as string
-    const auth = {authorization: basic(reg.username!, reg.password!)}
-    expect((await call(reg, 'DELETE', `${reg.url}/v2/base/busybox/manifests/${digest}`, auth)).status).toBe(202)
-    await expect(inspect(reg, ref)).rejects.toThrow(/manifest unknown/i)
+    const digest = (await inspect(setup.reg, setup.base)).Digest as string
+    const auth = {authorization: basic(setup.reg.username!, setup.reg.password!)}
+    expect((await call(setup.reg, 'DELETE', `${setup.reg.url}/v2/base/busybox/manifests/${digest}`, auth)).status).toBe(202)
+    await expect(inspect(setup.reg, setup.base)).rejects.toThrow(/manifest unknown/i)
   })
 })
 
 describe('token registry (distribution token auth)', () => {
-  let reg: TestRegistry
-  let ref: string
-  beforeAll(async () => {
-    reg = await startRegistry('token')
-    ref = await pushBaseImage(reg)
-  })
-  afterAll(async () => {
-    await reg?.stop()
-  })
+  const setup = useRegistry({variant: 'token', base: true})
 
   it('challenges with a Bearer realm on the issuer, over HTTPS', async () => {
-    expect(reg.url).toBe(`https://${reg.host}`)
-    const issuer = reg.tokenIssuer!
+    expect(setup.reg.url).toBe(`https://${setup.reg.host}`)
+    const issuer = setup.reg.tokenIssuer!
     expect(issuer.realm).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/token$/)
-    const anonymous = await call(reg, 'GET', `${reg.url}/v2/`)
+    const anonymous = await call(setup.reg, 'GET', `${setup.reg.url}/v2/`)
     expect(anonymous.status).toBe(401)
     expect(anonymous.headers['www-authenticate']).toBe(`Bearer realm="${issuer.realm}",service="${issuer.service}"`)
   })
 
   it('lets the full user push (done in beforeAll) and pull, fetching tokens from the issuer', async () => {
-    const before = reg.tokenIssuer!.requestCount
-    const info = await inspect(reg, ref)
+    const before = setup.reg.tokenIssuer!.requestCount
+    const info = await inspect(setup.reg, setup.base)
     expect(info.Digest).toBe(await layoutManifestDigest())
-    expect(reg.tokenIssuer!.requestCount).toBeGreaterThan(before)
-    expect(reg.tokenIssuer!.requests.at(-1)).toMatchObject({username: reg.username, issued: true})
+    expect(setup.reg.tokenIssuer!.requestCount).toBeGreaterThan(before)
+    expect(setup.reg.tokenIssuer!.requests.at(-1)).toMatchObject({username: setup.reg.username, issued: true})
   })
 
   it('lets the readonly user pull but not push', async () => {
-    const ro = reg.readonlyUser!
-    const certDir = reg.skopeoFlags('src')[1]
-    const info = await inspect(reg, ref, ['--cert-dir', certDir, '--creds', `${ro.username}:${ro.password}`])
+    const ro = setup.reg.readonlyUser!
+    const certDir = setup.reg.skopeoFlags('src')[1]
+    const info = await inspect(setup.reg, setup.base, ['--cert-dir', certDir, '--creds', `${ro.username}:${ro.password}`])
     expect(info.Digest).toBe(await layoutManifestDigest())
-    const readonlyTarget = `docker://${reg.host}/base/busybox:readonly-push`
+    const readonlyTarget = `docker://${setup.reg.host}/base/busybox:readonly-push`
     await expect(runSkopeo(['copy', '--quiet', '--dest-cert-dir', certDir, '--dest-creds', `${ro.username}:${ro.password}`,
       (await baseImageLayout()).ref, readonlyTarget])).rejects.toThrow(/denied|unauthorized|authentication required/i)
-    const granted = await token(reg, ro, 'repository:base/busybox:pull,push')
+    const granted = await token(setup.reg, ro, 'repository:base/busybox:pull,push')
     expect(jwtClaims(granted.json.token).access).toEqual([{type: 'repository', name: 'base/busybox', actions: ['pull']}])
   })
 
   it('refuses a wrong password and anonymous token requests', async () => {
-    expect((await token(reg, {username: reg.username!, password: 'wrong'}, 'repository:base/busybox:pull')).status).toBe(401)
-    expect((await call(reg, 'GET', `${reg.tokenIssuer!.realm}?service=${reg.tokenIssuer!.service}`)).status).toBe(401)
-    const certDir = reg.skopeoFlags('src')[1]
-    await expect(inspect(reg, ref, ['--cert-dir', certDir, '--creds', `${reg.username}:wrong`])).rejects.toThrow(/401|unauthorized|authentication required/i)
+    expect((await token(setup.reg, {username: setup.reg.username!, password: 'wrong'}, 'repository:base/busybox:pull')).status).toBe(401)
+    expect((await call(setup.reg, 'GET', `${setup.reg.tokenIssuer!.realm}?service=${setup.reg.tokenIssuer!.service}`)).status).toBe(401)
+    const certDir = setup.reg.skopeoFlags('src')[1]
+    await expect(inspect(setup.reg, setup.base, ['--cert-dir', certDir, '--creds', `${setup.reg.username}:wrong`])).rejects.toThrow(/401|unauthorized|authentication required/i)
   })
 
   it('issues tokens with the TTL asked for; the registry refuses expired ones', async () => {
-    const issuer = reg.tokenIssuer!
-    const fresh = await token(reg, {username: reg.username!, password: reg.password!}, 'repository:base/busybox:pull')
+    const issuer = setup.reg.tokenIssuer!
+    const fresh = await token(setup.reg, {username: setup.reg.username!, password: setup.reg.password!}, 'repository:base/busybox:pull')
     expect(fresh.json.expires_in).toBe(300)
     const saved = issuer.ttlSeconds
     issuer.ttlSeconds = -120 // past distribution's 60 s leeway
     try {
-      const expired = await token(reg, {username: reg.username!, password: reg.password!}, 'repository:base/busybox:pull')
+      const expired = await token(setup.reg, {username: setup.reg.username!, password: setup.reg.password!}, 'repository:base/busybox:pull')
       const claims = jwtClaims(expired.json.token)
       expect(claims.exp - claims.iat).toBe(-120)
-      const answer = await call(reg, 'HEAD', `${reg.url}/v2/base/busybox/manifests/latest`, {authorization: `Bearer ${expired.json.token}`, accept: MANIFEST_ACCEPT})
+      const answer = await call(setup.reg, 'HEAD', `${setup.reg.url}/v2/base/busybox/manifests/latest`, {authorization: `Bearer ${expired.json.token}`, accept: MANIFEST_ACCEPT})
       expect(answer.status).toBe(401)
       expect(answer.headers['www-authenticate']).toMatch(/error="invalid_token"/)
     } finally {
       issuer.ttlSeconds = saved
     }
-    const ok = await call(reg, 'HEAD', `${reg.url}/v2/base/busybox/manifests/latest`, {authorization: `Bearer ${fresh.json.token}`, accept: MANIFEST_ACCEPT})
+    const ok = await call(setup.reg, 'HEAD', `${setup.reg.url}/v2/base/busybox/manifests/latest`, {authorization: `Bearer ${fresh.json.token}`, accept: MANIFEST_ACCEPT})
     expect(ok.status).toBe(200)
   })
 
   it('deletes a manifest by digest with a token holding the delete action, not with a pull token', async () => {
-    const digest = (await inspect(reg, ref)).Digest as string
-    const full = {username: reg.username!, password: reg.password!}
-    const url = `${reg.url}/v2/base/busybox/manifests/${digest}`
-    const pullOnly = await token(reg, full, 'repository:base/busybox:pull')
-    expect((await call(reg, 'DELETE', url, {authorization: `Bearer ${pullOnly.json.token}`})).status).toBe(401)
-    const deleter = await token(reg, full, 'repository:base/busybox:delete')
-    expect((await call(reg, 'DELETE', url, {authorization: `Bearer ${deleter.json.token}`})).status).toBe(202)
+    const digest = (await inspect(setup.reg, setup.base)).Digest as string
+    const full = {username: setup.reg.username!, password: setup.reg.password!}
+    const url = `${setup.reg.url}/v2/base/busybox/manifests/${digest}`
+    const pullOnly = await token(setup.reg, full, 'repository:base/busybox:pull')
+    expect((await call(setup.reg, 'DELETE', url, {authorization: `Bearer ${pullOnly.json.token}`})).status).toBe(401)
+    const deleter = await token(setup.reg, full, 'repository:base/busybox:delete')
+    expect((await call(setup.reg, 'DELETE', url, {authorization: `Bearer ${deleter.json.token}`})).status).toBe(202)
   })
 })
 

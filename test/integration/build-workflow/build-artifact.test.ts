@@ -1,8 +1,8 @@
 /** Issue 17: dapp's buildArtifact stage (shell.buildArtifact, buildArtifactCacheVersion, stageDependencies.buildArtifact). */
 import {makeProject} from '../../helpers/project.js'
-import type {TestRegistry} from '../../helpers/registry.js'
+import {useRegistry} from '../../helpers/registry.js'
 import {runImage} from '../../helpers/run-image.js'
-import {build, buildEnv, buildFixture, builtStages, dimgReport, finalStageName, storeDir} from './support.js'
+import {build, buildEnv, builtStages, dimgReport, finalStageName, storeDir} from './support.js'
 
 const DAPPFILE = `dimg: app
 from: localhost:5000/base/busybox:latest
@@ -26,27 +26,21 @@ shell:
 `
 
 describe('dimg build: the buildArtifact stage of artifacts', () => {
-  const fixture = buildFixture()
-  let reg: TestRegistry
-  let home: string
-  beforeAll(() => {
-    reg = fixture.reg()
-    home = fixture.home()
-  })
+  const setup = useRegistry({base: true})
 
   it('runs last in the artifact with the current git files, and its stageDependencies rebuild it and what imports it', async () => {
-    const project = await makeProject({registryHost: reg.host, dappfile: DAPPFILE, files: {VERSION: '1.0\n'}})
-    const first = await build(project.dir, buildEnv(reg, home))
+    const project = await makeProject({registryHost: setup.reg.host, dappfile: DAPPFILE, files: {VERSION: '1.0\n'}})
+    const first = await build(project.dir, buildEnv(setup.reg, setup.home))
     expect(dimgReport(first, 'dist').stages.map(s => s.name)).toEqual(['from', 'gitArchive', 'setup', 'buildArtifact'])
-    expect(await runImage(storeDir(home), finalStageName(first, 'app'))).toBe('1.0\nsetup\n')
+    expect(await runImage(storeDir(setup.home), finalStageName(first, 'app'))).toBe('1.0\nsetup\n')
 
     await project.commit('version 2', {VERSION: '2.0\n'})
-    const second = await build(project.dir, buildEnv(reg, home))
+    const second = await build(project.dir, buildEnv(setup.reg, setup.home))
     expect({dist: builtStages(second, 'dist'), app: builtStages(second, 'app')}).toEqual({dist: ['gitLatestPatch', 'buildArtifact'], app: ['importsBeforeSetup', 'docker']})
-    expect(await runImage(storeDir(home), finalStageName(second, 'app'))).toBe('2.0\nsetup\n')
+    expect(await runImage(storeDir(setup.home), finalStageName(second, 'app'))).toBe('2.0\nsetup\n')
 
     await project.commit('cache version 2', {'dappfile.yaml': DAPPFILE.replace('buildArtifactCacheVersion: 1', 'buildArtifactCacheVersion: 2')})
-    const third = await build(project.dir, buildEnv(reg, home))
+    const third = await build(project.dir, buildEnv(setup.reg, setup.home))
     expect(builtStages(third, 'dist')).toEqual(['buildArtifact'])
   })
 })

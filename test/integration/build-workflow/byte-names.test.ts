@@ -8,11 +8,10 @@ import {mkdir, readFile, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {gunzipSync} from 'node:zlib'
 
-import {pushBaseImage, pushLayerImage} from '../../helpers/base-image.js'
-import {freshHome} from '../../helpers/cli.js'
+import {pushLayerImage} from '../../helpers/base-image.js'
 import {makeProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
-import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {useRegistry} from '../../helpers/registry.js'
+import {makeTempDir} from '../../helpers/tmp.js'
 import {build, buildEnv, finalStageName, manifestOf, readBlob} from './support.js'
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1')
@@ -48,23 +47,12 @@ function hasName(names: Buffer[], name: Buffer): boolean {
 const sh = (name: string): string => `"$(printf '${[...bytes(name)].map(b => (b < 0x80 && b !== 0x27 && b !== 0x5c ? String.fromCharCode(b) : `\\${b.toString(8).padStart(3, '0')}`)).join('')}')"`
 
 describe('non-UTF-8 file names', () => {
-  let reg: TestRegistry
-  let home: string
-  let base: string
+  const setup = useRegistry({base: true})
 
-  beforeAll(async () => {
-    reg = await startRegistry('plain')
-    base = await pushBaseImage(reg)
-    home = freshHome()
-  })
-  afterAll(async () => {
-    await reg?.stop()
-    if (home) await removeTempDir(home)
-  })
 
   async function lastLayer(report: Awaited<ReturnType<typeof build>>): Promise<Buffer> {
-    const manifest = await manifestOf(home, finalStageName(report, report.dimgs[0]!.listedAs))
-    return readBlob(home, manifest.layers[manifest.layers.length - 1]!.digest)
+    const manifest = await manifestOf(setup.home, finalStageName(report, report.dimgs[0]!.listedAs))
+    return readBlob(setup.home, manifest.layers[manifest.layers.length - 1]!.digest)
   }
 
   it("a shell stage's files keep their byte names in its layer, and come back when the layer is unpacked", async () => {
@@ -74,14 +62,14 @@ describe('non-UTF-8 file names', () => {
       `ln -s ${sh('t\xff')} ${sh('/l\xff')}`,
       `touch ${sh(`/d\xff/${LONG}\xff`)}`,
     ]
-    const dappfile = (check: string): string => `from: ${base}\nshell:\n  install:\n${make.map(c => `    - ${JSON.stringify(c)}`).join('\n')}\n  setup: [${JSON.stringify(check)}]\n`
-    const project = await makeProject({registryHost: reg.host, dappfile: dappfile('true')})
-    const env = buildEnv(reg, home)
+    const dappfile = (check: string): string => `from: ${setup.base}\nshell:\n  install:\n${make.map(c => `    - ${JSON.stringify(c)}`).join('\n')}\n  setup: [${JSON.stringify(check)}]\n`
+    const project = await makeProject({registryHost: setup.reg.host, dappfile: dappfile('true')})
+    const env = buildEnv(setup.reg, setup.home)
     await build(project.dir, env)
     // the install stage's layer is the one before setup's (which changed nothing)
     const report = await build(project.dir, env)
-    const manifest = await manifestOf(home, finalStageName(report, report.dimgs[0]!.listedAs))
-    const names = (await Promise.all(manifest.layers.map(async l => layerNames(await readBlob(home, l.digest))))).flat()
+    const manifest = await manifestOf(setup.home, finalStageName(report, report.dimgs[0]!.listedAs))
+    const names = (await Promise.all(manifest.layers.map(async l => layerNames(await readBlob(setup.home, l.digest))))).flat()
     for (const name of ['caf\xff\xfe', 'caf\xfe\xff', 'd\xff/', 'd\xff/f\x80', 'l\xff', `d\xff/${LONG}\xff`]) expect([name, hasName(names, bytes(name))]).toEqual([name, true])
     expect(names.filter(n => n.includes(Buffer.from('\uFFFD')))).toEqual([])
 
@@ -92,15 +80,15 @@ describe('non-UTF-8 file names', () => {
   })
 
   it('two git paths that differ only in non-UTF-8 bytes stay two files in the git layer', async () => {
-    const dappfile = `from: ${base}\ngit:\n  - add: /web\n    to: /app\nshell:\n  install: [${JSON.stringify(`test "$(cat ${sh('/app/a\xff')})" = one && test "$(cat ${sh('/app/a\xfe')})" = two`)}]\n`
-    const project = await makeProject({registryHost: reg.host, dappfile})
+    const dappfile = `from: ${setup.base}\ngit:\n  - add: /web\n    to: /app\nshell:\n  install: [${JSON.stringify(`test "$(cat ${sh('/app/a\xff')})" = one && test "$(cat ${sh('/app/a\xfe')})" = two`)}]\n`
+    const project = await makeProject({registryHost: setup.reg.host, dappfile})
     await project.commitRawTree('raw names', [
       {name: 'dappfile.yaml', content: dappfile},
       {name: 'web', tree: [{name: bytes('a\xff'), content: 'one'}, {name: bytes('a\xfe'), content: 'two'}]},
     ])
-    const report = await build(project.dir, buildEnv(reg, home))
-    const manifest = await manifestOf(home, finalStageName(report, report.dimgs[0]!.listedAs))
-    const names = (await Promise.all(manifest.layers.map(async l => layerNames(await readBlob(home, l.digest))))).flat()
+    const report = await build(project.dir, buildEnv(setup.reg, setup.home))
+    const manifest = await manifestOf(setup.home, finalStageName(report, report.dimgs[0]!.listedAs))
+    const names = (await Promise.all(manifest.layers.map(async l => layerNames(await readBlob(setup.home, l.digest))))).flat()
     expect(names.filter(n => n.subarray(0, 5).equals(Buffer.from('app/a'))).map(n => n.toString('latin1')).sort()).toEqual(['app/a\xfe', 'app/a\xff'])
   })
 
@@ -112,9 +100,9 @@ describe('non-UTF-8 file names', () => {
     await writeFile(Buffer.from(`${src}/p\xff\xfe`, 'latin1'), format)
     if (format !== 'ustar') await writeFile(Buffer.from(`${src}/${LONG}\xff`, 'latin1'), 'long')
     const layer = await gnuTar(['--format', format, '-C', src, '-cf', '-', '.'], Buffer.alloc(0))
-    const ref = await pushLayerImage(reg, `byte-names-${format}`, layer)
+    const ref = await pushLayerImage(setup.reg, `byte-names-${format}`, layer)
     const checks = [`test "$(cat ${sh('/p\xff\xfe')})" = ${format}`, ...(format === 'ustar' ? [] : [`test "$(cat ${sh(`/${LONG}\xff`)})" = long`])]
-    const project = await makeProject({registryHost: reg.host, dappfile: `from: ${ref}\nshell:\n  install: [${JSON.stringify(checks.join(' && '))}]\n`})
-    await build(project.dir, buildEnv(reg, home))
+    const project = await makeProject({registryHost: setup.reg.host, dappfile: `from: ${ref}\nshell:\n  install: [${JSON.stringify(checks.join(' && '))}]\n`})
+    await build(project.dir, buildEnv(setup.reg, setup.home))
   })
 })

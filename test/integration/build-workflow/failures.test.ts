@@ -6,11 +6,11 @@ import {existsSync} from 'node:fs'
 import {chmod, lstat, mkdir, readdir, readFile, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {pushBaseImage, pushLayerImage} from '../../helpers/base-image.js'
-import {freshHome, runSlipway} from '../../helpers/cli.js'
+import {pushLayerImage} from '../../helpers/base-image.js'
+import {runSlipway} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
-import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {useRegistry} from '../../helpers/registry.js'
+import {makeTempDir} from '../../helpers/tmp.js'
 import {tarOf, type TarEntry} from '../../helpers/tar.js'
 import {build, buildEnv, builtStages, runBuild, storeDir, storeRefs} from './support.js'
 import {scratchBase} from '../../../src/workflows/scratch.js'
@@ -27,35 +27,25 @@ docker:
 `
 
 describe('dimg build: a failing stage command', () => {
-  let reg: TestRegistry
-  let home: string
+  const setup = useRegistry({base: true})
 
-  beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
-    home = freshHome()
-  })
-  afterAll(async () => {
-    await reg?.stop()
-    if (home) await removeTempDir(home)
-  })
 
   it('a base image that is not in its registry: exit 5, one line naming the `from` reference', async () => {
-    const project = await makeProject({registryHost: reg.host, dappfile: 'from: localhost:5000/base/nothing:latest\nshell:\n  install: [echo hi]\n'})
-    const r = await runBuild(project.dir, buildEnv(reg, home))
+    const project = await makeProject({registryHost: setup.reg.host, dappfile: 'from: localhost:5000/base/nothing:latest\nshell:\n  install: [echo hi]\n'})
+    const r = await runBuild(project.dir, buildEnv(setup.reg, setup.home))
     expect(r.code).toBe(5)
     expect(r.stderr.trim().split('\n')).toEqual([
-      `slipway: base image ${reg.host}/base/nothing:latest (from: ${reg.host}/base/nothing:latest) is not in its registry: check the \`from\` reference in the dappfile, and that the image was pushed`,
+      `slipway: base image ${setup.reg.host}/base/nothing:latest (from: ${setup.reg.host}/base/nothing:latest) is not in its registry: check the \`from\` reference in the dappfile, and that the image was pushed`,
     ])
   })
 
   it('exits 9 naming the stage, shows the last output lines, and leaves the cache as it was', async () => {
-    const project = await makeProject({registryHost: reg.host, dappfile: failingDappfile(['echo ok > /installed'])})
-    const env = buildEnv(reg, home)
+    const project = await makeProject({registryHost: setup.reg.host, dappfile: failingDappfile(['echo ok > /installed'])})
+    const env = buildEnv(setup.reg, setup.home)
     const ok = await build(project.dir, env)
     expect(builtStages(ok, 'app')).toEqual(['from', 'beforeInstall', 'install', 'docker'])
-    const refsBefore = await storeRefs(home)
-    const indexBefore = await readFile(join(storeDir(home), 'index.json'), 'utf8')
+    const refsBefore = await storeRefs(setup.home)
+    const indexBefore = await readFile(join(storeDir(setup.home), 'index.json'), 'utf8')
 
     // a new beforeInstall succeeds, then install fails: neither may enter the cache
     await project.commit('break install', {
@@ -74,17 +64,17 @@ describe('dimg build: a failing stage command', () => {
     expect(failed.stderr).toContain('the last words')
     expect(failed.stderr).not.toMatch(/\n\s+at /) // no stack trace
 
-    expect(await storeRefs(home)).toEqual(refsBefore)
-    expect(await readFile(join(storeDir(home), 'index.json'), 'utf8')).toBe(indexBefore)
+    expect(await storeRefs(setup.home)).toEqual(refsBefore)
+    expect(await readFile(join(storeDir(setup.home), 'index.json'), 'utf8')).toBe(indexBefore)
     // the run's temporary roots are gone
-    expect(await readdir(scratchBase(home)).catch(() => [])).toEqual([])
+    expect(await readdir(scratchBase(setup.home)).catch(() => [])).toEqual([])
 
     // without --json the output streams with the stage's name on each line
     const plain = await runSlipway(['dimg', 'build', '--dir', project.dir], {env})
     expect(plain.code).toBe(9)
     expect(plain.stderr).toMatch(/^  \[app: install\] the last words$/m)
     expect(plain.stderr.trim().split('\n').pop()).toMatch(/^slipway: app: stage install failed: a command exited with code 3/)
-    expect(await storeRefs(home)).toEqual(refsBefore)
+    expect(await storeRefs(setup.home)).toEqual(refsBefore)
   })
 })
 
@@ -140,30 +130,23 @@ const HOSTILE: Hostile[] = [
 ]
 
 describe('dimg build: a hostile base image', () => {
-  let reg: TestRegistry
+  const setup = useRegistry()
   let work: string
-  let home: string
 
   beforeAll(async () => {
-    reg = await startRegistry('plain')
     work = await makeTempDir('hostile')
-    home = freshHome()
-  })
-  afterAll(async () => {
-    await reg?.stop()
-    if (home) await removeTempDir(home)
   })
 
   it.each(HOSTILE.map(h => [h.name, h] as const))('refuses %s entries with exit code 8 and writes nothing outside the root', async (name, hostile) => {
     const outside = join(work, `outside-${name}`)
     await mkdir(outside, {recursive: true})
     await writeFile(join(outside, 'victim.txt'), 'original')
-    const ref = await pushLayerImage(reg, name, await tarOf(hostile.entries(outside)))
+    const ref = await pushLayerImage(setup.reg, name, await tarOf(hostile.entries(outside)))
     const project = await makeProject({
-      registryHost: reg.host,
+      registryHost: setup.reg.host,
       dappfile: `from: ${ref}\nshell:\n  install: [echo hi > /hi]\n`,
     })
-    const result = await runBuild(project.dir, buildEnv(reg, home))
+    const result = await runBuild(project.dir, buildEnv(setup.reg, setup.home))
     expect(result.code).toBe(8)
     expect(result.stdout).toBe('')
     const lines = result.stderr.trim().split('\n')
@@ -173,23 +156,16 @@ describe('dimg build: a hostile base image', () => {
     if (name.endsWith('hardlink')) expect(await readFile(sentinel, 'utf8')).toBe('original')
     else expect(existsSync(sentinel)).toBe(false)
     expect((await readdir(outside)).sort()).toEqual(['victim.txt'])
-    expect((await storeRefs(home)).filter(r => r.startsWith('dimgstage-'))).toEqual([])
+    expect((await storeRefs(setup.home)).filter(r => r.startsWith('dimgstage-'))).toEqual([])
   })
 })
 
 describe('dimg build: a base image whose directory is replaced by a symlink to a host directory', () => {
-  let reg: TestRegistry
+  const setup = useRegistry()
   let work: string
-  let home: string
 
   beforeAll(async () => {
-    reg = await startRegistry('plain')
     work = await makeTempDir('hostile-dir')
-    home = freshHome()
-  })
-  afterAll(async () => {
-    await reg?.stop()
-    if (home) await removeTempDir(home)
   })
 
   it("builds on it without applying the directory's mode and mtime to the host directory", async () => {
@@ -200,15 +176,15 @@ describe('dimg build: a base image whose directory is replaced by a symlink to a
     const longAgo = new Date('2001-02-03T04:05:06Z')
     await utimes(hostDir, longAgo, longAgo)
     const before = await lstat(hostDir)
-    const ref = await pushLayerImage(reg, 'dir-then-symlink', await tarOf([
+    const ref = await pushLayerImage(setup.reg, 'dir-then-symlink', await tarOf([
       {header: {name: 'bin/', type: 'directory', mode: 0o755}},
       {header: {name: 'bin/busybox', mode: 0o755}, content: await readFile('/bin/busybox')},
       {header: {name: 'bin/sh', type: 'symlink', linkname: 'busybox'}},
       {header: {name: 'd/', type: 'directory', mode: 0o7777, mtime: new Date('2030-01-01T00:00:00Z')}},
       {header: {name: 'd', type: 'symlink', linkname: hostDir}},
     ]))
-    const project = await makeProject({registryHost: reg.host, dappfile: `from: ${ref}\nshell:\n  install: [echo hi > /hi]\n`})
-    const result = await runBuild(project.dir, buildEnv(reg, home))
+    const project = await makeProject({registryHost: setup.reg.host, dappfile: `from: ${ref}\nshell:\n  install: [echo hi > /hi]\n`})
+    const result = await runBuild(project.dir, buildEnv(setup.reg, setup.home))
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
     const after = await lstat(hostDir)

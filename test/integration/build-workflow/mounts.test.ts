@@ -3,25 +3,20 @@ import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {basename, join} from 'node:path'
 
 import {makeProject} from '../../helpers/project.js'
-import type {TestRegistry} from '../../helpers/registry.js'
+import {useRegistry} from '../../helpers/registry.js'
 import {runImage} from '../../helpers/run-image.js'
 import {makeTempDir} from '../../helpers/tmp.js'
-import {build, buildEnv, buildFixture, builtStages, finalStageName, runBuild, storeDir, storeRefs} from './support.js'
+import {build, buildEnv, builtStages, finalStageName, runBuild, storeDir, storeRefs} from './support.js'
 
 describe('dimg build: mounts', () => {
-  const fixture = buildFixture()
-  const home = fixture.home
-  let reg: TestRegistry
-  beforeAll(() => {
-    reg = fixture.reg()
-  })
+  const setup = useRegistry({base: true})
 
   it('bind-mounts fromPath (absolute, and relative to the project) read-write into shell stages, and leaves it out of the layers', async () => {
     const host = await makeTempDir('mount-host')
-    fixture.removeAfter(host)
+    setup.removeAfter(host)
     await writeFile(join(host, 'input'), 'from the host\n')
     const project = await makeProject({
-      registryHost: reg.host,
+      registryHost: setup.reg.host,
       dappfile: `from: localhost:5000/base/busybox:latest
 mount:
   - {fromPath: ${host}, to: /in}
@@ -35,9 +30,9 @@ docker:
   CMD: ["/bin/sh", "-c", "cat /result; ls /in /rel 2>&1 | wc -l"]
 `,
     })
-    fixture.removeAfter(join(project.dir, '..', `${basename(host)}-rel`))
-    const h = home()
-    const report = await build(project.dir, buildEnv(reg, h))
+    setup.removeAfter(join(project.dir, '..', `${basename(host)}-rel`))
+    const h = setup.freshHome()
+    const report = await build(project.dir, buildEnv(setup.reg, h))
     expect(await readFile(join(host, 'written'), 'utf8')).toBe('written by the stage\n')
     expect(await readFile(join(project.dir, '..', `${basename(host)}-rel`, 'x'), 'utf8')).toBe('relative\n')
     // the mount points were made for the stage and removed again: neither is in the image
@@ -49,10 +44,10 @@ docker:
     ['the store inside it', (h: string) => join(h, 'store'), 'SLIPWAY_HOME (the stages cache)'],
     ['/', () => '/', 'SLIPWAY_HOME (the stages cache)'],
   ])('refuses fromPath of %s with one line, before building anything', async (_what, path, exposed) => {
-    const h = home()
+    const h = setup.freshHome()
     await mkdir(h, {recursive: true})
-    const project = await makeProject({registryHost: reg.host, dappfile: `from: localhost:5000/base/busybox:latest\nmount: [{fromPath: ${path(h)}, to: /x}]\nshell: {install: [rm -rf /x/*]}\n`})
-    const r = await runBuild(project.dir, buildEnv(reg, h))
+    const project = await makeProject({registryHost: setup.reg.host, dappfile: `from: localhost:5000/base/busybox:latest\nmount: [{fromPath: ${path(h)}, to: /x}]\nshell: {install: [rm -rf /x/*]}\n`})
+    const r = await runBuild(project.dir, buildEnv(setup.reg, h))
     expect(r.code).not.toBe(0)
     const lines = r.stderr.trim().split('\n')
     expect(lines[0]).toContain(`mount fromPath "${path(h)}"`)
@@ -66,14 +61,14 @@ mount: [{from: build_dir, to: ${to}}]
 shell:
   install: [date +%N >> ${to}/runs, wc -l < ${to}/runs > /runs]
 `
-    const project = await makeProject({registryHost: reg.host, dappfile: config('/cache')})
-    const h = home()
-    const first = await build(project.dir, buildEnv(reg, h))
+    const project = await makeProject({registryHost: setup.reg.host, dappfile: config('/cache')})
+    const h = setup.freshHome()
+    const first = await build(project.dir, buildEnv(setup.reg, h))
     const name = basename(project.dir)
     expect(builtStages(first, name)).toEqual(['from', 'install'])
-    expect((await build(project.dir, buildEnv(reg, h))).built).toBe(0)
+    expect((await build(project.dir, buildEnv(setup.reg, h))).built).toBe(0)
     await project.commit('move the cache', {'dappfile.yaml': config('/var/cache')})
-    const moved = await build(project.dir, buildEnv(reg, h))
+    const moved = await build(project.dir, buildEnv(setup.reg, h))
     expect(builtStages(moved, name)).toEqual(['from', 'install'])
   })
 })

@@ -1,8 +1,8 @@
 /** Issue 18: --parallel N (SLIPWAY_PARALLEL) builds independent dimgs at once, a dimg on another after it. */
 import {runSlipway} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
-import type {TestRegistry} from '../../helpers/registry.js'
-import {build, type BuildReport, buildEnv, buildFixture, finalStageName, manifestOf, readBlob, runBuild} from './support.js'
+import {useRegistry} from '../../helpers/registry.js'
+import {build, type BuildReport, buildEnv, finalStageName, manifestOf, readBlob, runBuild} from './support.js'
 
 const dappfile = `dimg: base
 from: localhost:5000/base/busybox:latest
@@ -44,14 +44,10 @@ interface StageRow {
 }
 
 describe('dimg build --parallel', () => {
-  const fixture = buildFixture()
-  let reg: TestRegistry
-  beforeAll(() => {
-    reg = fixture.reg()
-  })
+  const setup = useRegistry({base: true})
 
   const stagesList = async (dir: string, home: string): Promise<StageRow[]> => {
-    const r = await runSlipway(['dimg', 'stages', 'list', 'local', '--dir', dir, '--json'], {env: buildEnv(reg, home)})
+    const r = await runSlipway(['dimg', 'stages', 'list', 'local', '--dir', dir, '--json'], {env: buildEnv(setup.reg, home)})
     if (r.code !== 0) throw new Error(r.stderr)
     return JSON.parse(r.stdout) as StageRow[]
   }
@@ -63,10 +59,10 @@ describe('dimg build --parallel', () => {
   }
 
   it('builds three dimgs two at a time, the base before the dimg built on it, into the same images as one at a time', async () => {
-    const project = await makeProject({registryHost: reg.host, dappfile})
-    const [h2, h1] = [fixture.home(), fixture.home()]
-    const two = await build(project.dir, buildEnv(reg, h2), ['--parallel', '2'])
-    const one = await build(project.dir, {...buildEnv(reg, h1), SLIPWAY_PARALLEL: '1'})
+    const project = await makeProject({registryHost: setup.reg.host, dappfile})
+    const [h2, h1] = [setup.freshHome(), setup.freshHome()]
+    const two = await build(project.dir, buildEnv(setup.reg, h2), ['--parallel', '2'])
+    const one = await build(project.dir, {...buildEnv(setup.reg, h1), SLIPWAY_PARALLEL: '1'})
     expect(two.dimgs.map(d => d.listedAs).sort()).toEqual(['base', 'child', 'other'])
     expect(two.built).toBe(one.built)
     for (const dimg of ['base', 'child', 'other']) {
@@ -80,9 +76,9 @@ describe('dimg build --parallel', () => {
   })
 
   it('a failing dimg is one error line and exit 9: the dimg building beside it finishes whole, none not yet started is started, the store verifies', async () => {
-    const project = await makeProject({registryHost: reg.host, dappfile: failing})
-    const h = fixture.home()
-    const r = await runBuild(project.dir, buildEnv(reg, h), ['--parallel', '2'])
+    const project = await makeProject({registryHost: setup.reg.host, dappfile: failing})
+    const h = setup.freshHome()
+    const r = await runBuild(project.dir, buildEnv(setup.reg, h), ['--parallel', '2'])
     expect(r.code).toBe(9)
     expect(r.stdout).toBe('')
     expect(r.stderr.split('\n').filter(l => l.startsWith('slipway:'))).toEqual([expect.stringMatching(/^slipway: .*bad.*exit.*7/)])
@@ -90,12 +86,12 @@ describe('dimg build --parallel', () => {
     // (their from stages are one and the same stage: the install stages tell the dimgs apart)
     const installed = new Set(rows.filter(s => s.stage === 'install').map(s => s.dimg))
     expect([installed.has('slow'), installed.has('later'), installed.has('bad')]).toEqual([true, false, false])
-    const verify = await runSlipway(['store', 'verify'], {env: buildEnv(reg, h)})
+    const verify = await runSlipway(['store', 'verify'], {env: buildEnv(setup.reg, h)})
     expect([verify.code, verify.stdout]).toEqual([0, expect.stringMatching(/0 corrupt, 0 missing/)])
 
     // one at a time, nothing after the failure is started
-    const h1 = fixture.home()
-    expect((await runBuild(project.dir, buildEnv(reg, h1), ['--parallel', '1'])).code).toBe(9)
+    const h1 = setup.freshHome()
+    expect((await runBuild(project.dir, buildEnv(setup.reg, h1), ['--parallel', '1'])).code).toBe(9)
     expect((await stagesList(project.dir, h1)).filter(s => s.stage === 'install')).toEqual([])
   })
 })

@@ -3,11 +3,9 @@ import {chmod} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {promisify} from 'node:util'
 
-import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHome, SLIPWAY_BIN} from '../../helpers/cli.js'
+import {SLIPWAY_BIN} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
-import {removeTempDir} from '../../helpers/tmp.js'
+import {useRegistry} from '../../helpers/registry.js'
 import {build, buildEnv, manifestOf} from './support.js'
 
 const exec = promisify(execFile)
@@ -19,27 +17,16 @@ async function lastLayerOf(home: string, signature: string, project: string): Pr
 
 /** A CI runner without root: user namespaces map root in the sandbox to the runner's own uid. */
 describe('dimg build as an unprivileged user', () => {
-  let reg: TestRegistry
-  const homes: string[] = []
-
-  beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
-  })
-  afterAll(async () => {
-    await reg.stop()
-    for (const h of homes) await removeTempDir(h)
-  })
+  const setup = useRegistry({base: true})
 
   it('builds, records files as root\'s like a root build, and gives the same layer digests', async () => {
     const dappfile = 'from: localhost:5000/base/busybox:latest\nshell:\n  install:\n    - echo hi > /hi\n    - mkdir -p /opt/tool && echo run > /opt/tool/run\n'
-    const project = await makeProject({registryHost: reg.host, dappfile, name: 'rootless'})
+    const project = await makeProject({registryHost: setup.reg.host, dappfile, name: 'rootless'})
     await chmod(dirname(project.dir), 0o755)
-    const asRoot = freshHome()
-    const asNobody = freshHome()
-    homes.push(asRoot, asNobody)
+    const asRoot = setup.freshHome()
+    const asNobody = setup.freshHome()
     await chmod(asNobody, 0o777)
-    const rootReport = await build(project.dir, buildEnv(reg, asRoot))
+    const rootReport = await build(project.dir, buildEnv(setup.reg, asRoot))
     const asNobodyRun = (env: Record<string, string>) =>
       exec('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, SLIPWAY_BIN, 'dimg', 'build', '--json', '--dir', project.dir], {
         env: {...process.env, HOME: asNobody, SLIPWAY_HOME: asNobody, ...env},

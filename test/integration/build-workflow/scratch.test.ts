@@ -6,10 +6,9 @@ import {chmod, chown, lstat, mkdir, readdir, stat, symlink, utimes, writeFile} f
 import {join} from 'node:path'
 
 import {scratchBase} from '../../../src/workflows/scratch.js'
-import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHome, runSlipway} from '../../helpers/cli.js'
-import {makeProject, type TestProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {runSlipway} from '../../helpers/cli.js'
+import {makeProject} from '../../helpers/project.js'
+import {useRegistry} from '../../helpers/registry.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {expectClearError} from '../reliability/support.js'
 import {buildEnv, runBuild} from './support.js'
@@ -23,33 +22,21 @@ shell:
 `
 
 describe('scratch space belongs to its user', () => {
-  let reg: TestRegistry
-  let project: TestProject
-  let home: string
+  const setup = useRegistry({base: true, project: {dappfile: dappfile('echo built > /built')}})
   let tmpdir: string
   let base: string
-  const env = (): Record<string, string> => ({...buildEnv(reg, home), SLIPWAY_TMPDIR: tmpdir})
+  const env = (): Record<string, string> => ({...buildEnv(setup.reg, setup.home), SLIPWAY_TMPDIR: tmpdir})
 
-  beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
-    project = await makeProject({registryHost: reg.host, dappfile: dappfile('echo built > /built')})
-    home = freshHome()
-  })
   beforeEach(async () => {
     tmpdir = await makeTempDir('tmpdir')
-    base = scratchBase(home, {SLIPWAY_TMPDIR: tmpdir})
+    base = scratchBase(setup.home, {SLIPWAY_TMPDIR: tmpdir})
   })
   afterEach(async () => {
     await removeTempDir(tmpdir)
   })
-  afterAll(async () => {
-    await reg?.stop()
-    if (home) await removeTempDir(home)
-  })
 
   async function expectRefused(what: RegExp): Promise<void> {
-    const r = await runBuild(project.dir, env())
+    const r = await runBuild(setup.project.dir, env())
     const line = expectClearError(r, 10)
     expect(line).toContain(`scratch directory ${base}`)
     expect(line).toMatch(what)
@@ -101,34 +88,34 @@ describe('scratch space belongs to its user', () => {
   it('SLIPWAY_TMPDIR naming a file or a missing path: one line, exit 2 (usage)', async () => {
     const file = join(tmpdir, 'a-file')
     await writeFile(file, 'x')
-    const onFile = await runBuild(project.dir, {...env(), SLIPWAY_TMPDIR: file})
+    const onFile = await runBuild(setup.project.dir, {...env(), SLIPWAY_TMPDIR: file})
     expect(expectClearError(onFile, 2)).toBe(`slipway: SLIPWAY_TMPDIR=${file} is not a directory: point SLIPWAY_TMPDIR at an existing directory, or unset it to use the system temp directory`)
     const missing = join(tmpdir, 'missing')
-    const onMissing = await runBuild(project.dir, {...env(), SLIPWAY_TMPDIR: missing})
+    const onMissing = await runBuild(setup.project.dir, {...env(), SLIPWAY_TMPDIR: missing})
     expect(expectClearError(onMissing, 2)).toMatch(new RegExp(`^slipway: SLIPWAY_TMPDIR=${missing} does not exist: `))
     await expect(stat(missing)).rejects.toThrow(/ENOENT/)
   })
 
   it('after a successful build and after a failed one, no slipway-* directory is left in SLIPWAY_TMPDIR', async () => {
-    const ok = await runBuild(project.dir, env())
+    const ok = await runBuild(setup.project.dir, env())
     expect(ok.code).toBe(0)
     expect(await readdir(tmpdir)).toEqual([])
 
-    const failing = await makeProject({registryHost: reg.host, dappfile: dappfile('exit 3')})
+    const failing = await makeProject({registryHost: setup.reg.host, dappfile: dappfile('exit 3')})
     const failed = await runBuild(failing.dir, env())
     expect(failed.code).toBe(9)
     expect(await readdir(tmpdir)).toEqual([])
 
     // an area left by an older version (ours, 0711, empty) is used and removed as well
     await mkdir(base, {mode: 0o711})
-    await project.commit('rebuild', {'dappfile.yaml': dappfile('echo again > /built')})
-    expect((await runBuild(project.dir, env())).code).toBe(0)
+    await setup.project.commit('rebuild', {'dappfile.yaml': dappfile('echo again > /built')})
+    expect((await runBuild(setup.project.dir, env())).code).toBe(0)
     expect(await readdir(tmpdir)).toEqual([])
   })
 
   it('two builds of one home at once both succeed and leave nothing', async () => {
-    const a = await makeProject({registryHost: reg.host, dappfile: dappfile('sleep 1; echo a > /a'), name: 'a'})
-    const b = await makeProject({registryHost: reg.host, dappfile: dappfile('echo b > /b'), name: 'b'})
+    const a = await makeProject({registryHost: setup.reg.host, dappfile: dappfile('sleep 1; echo a > /a'), name: 'a'})
+    const b = await makeProject({registryHost: setup.reg.host, dappfile: dappfile('echo b > /b'), name: 'b'})
     const [ra, rb] = await Promise.all([runBuild(a.dir, env()), runBuild(b.dir, env())])
     expect([ra.code, rb.code, ra.stderr, rb.stderr]).toEqual([0, 0, '', ''])
     expect(await readdir(tmpdir)).toEqual([])

@@ -1,10 +1,7 @@
 /** Dimgs built in parallel that share their first stages: each shared stage is built once per run. */
-import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHome} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {useRegistry} from '../../helpers/registry.js'
 import {runImage} from '../../helpers/run-image.js'
-import {removeTempDir} from '../../helpers/tmp.js'
 import {build, buildEnv, builtStages, dimgReport, finalStageName, manifestOf, runBuild, stageSignature, storeDir, storeRefs} from './support.js'
 
 const dappfile = (bInstall: string): string =>
@@ -25,23 +22,12 @@ docker:
     .join('---\n')
 
 describe('dimg build: stages shared by dimgs of one run', () => {
-  let reg: TestRegistry
-  const homes: string[] = []
-
-  beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
-  })
-  afterAll(async () => {
-    await reg?.stop()
-    for (const h of homes) await removeTempDir(h)
-  })
+  const setup = useRegistry({base: true})
 
   it('builds a shared stage once and both images carry its layer', async () => {
-    const home = freshHome()
-    homes.push(home)
-    const project = await makeProject({registryHost: reg.host, dappfile: dappfile('echo b > /own')})
-    const report = await build(project.dir, buildEnv(reg, home), ['--parallel', '2'])
+    const home = setup.freshHome()
+    const project = await makeProject({registryHost: setup.reg.host, dappfile: dappfile('echo b > /own')})
+    const report = await build(project.dir, buildEnv(setup.reg, home), ['--parallel', '2'])
     const shared = ['from', 'beforeInstall']
     for (const s of shared) expect(stageSignature(report, 'a', s)).toBe(stageSignature(report, 'b', s))
     const builtBy = (s: string): string[] => ['a', 'b'].filter(d => builtStages(report, d).includes(s))
@@ -59,17 +45,16 @@ describe('dimg build: stages shared by dimgs of one run', () => {
   })
 
   it('a dimg that fails after a shared stage does not keep the other from caching it', async () => {
-    const home = freshHome()
-    homes.push(home)
-    const project = await makeProject({registryHost: reg.host, dappfile: dappfile('exit 4')})
-    const failed = await runBuild(project.dir, buildEnv(reg, home), ['--parallel', '2'])
+    const home = setup.freshHome()
+    const project = await makeProject({registryHost: setup.reg.host, dappfile: dappfile('exit 4')})
+    const failed = await runBuild(project.dir, buildEnv(setup.reg, home), ['--parallel', '2'])
     expect(failed.code).toBe(9)
     expect(failed.stderr.trim().split('\n').pop()).toMatch(/^slipway: b: stage install failed: a command exited with code 4/)
     const refs = (await storeRefs(home)).filter(r => r.startsWith('dimgstage-'))
     expect(refs).toHaveLength(4) // a's from, beforeInstall, install, docker
 
     await project.commit('fix b', {'dappfile.yaml': dappfile('echo b > /own')})
-    const report = await build(project.dir, buildEnv(reg, home))
+    const report = await build(project.dir, buildEnv(setup.reg, home))
     expect(builtStages(report, 'a')).toEqual([])
     expect(builtStages(report, 'b')).toEqual(['install', 'docker'])
     expect(dimgReport(report, 'b').stages.map(s => s.status)).toEqual(['cached', 'cached', 'built', 'built'])

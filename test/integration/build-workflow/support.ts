@@ -1,41 +1,14 @@
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
-import {freshHome, runSlipway, type CliResult} from '../../helpers/cli.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {runSkopeo} from '../../helpers/base-image.js'
+import {runSlipway, type CliResult} from '../../helpers/cli.js'
+import {type TestRegistry} from '../../helpers/registry.js'
 import {listTar, type ListedEntry} from '../../helpers/tar.js'
-import {removeTempDir} from '../../helpers/tmp.js'
 
 /** What `slipway dimg build --json` prints: the workflow's own type, so the shape is defined once. */
 export type {BuildReport} from '../../../src/workflows/build.js'
 import type {BuildReport} from '../../../src/workflows/build.js'
-
-/**
- * For a describe block: a plain test registry with the busybox base pushed (started before its tests,
- * stopped after), and fresh SLIPWAY_HOMEs (or other temp dirs to remove) that are removed after them.
- */
-export function buildFixture(): {reg(): TestRegistry; home(): string; removeAfter(dir: string): void} {
-  let reg: TestRegistry | undefined
-  const dirs: string[] = []
-  beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
-  })
-  afterAll(async () => {
-    await reg?.stop()
-    for (const d of dirs) await removeTempDir(d)
-  })
-  return {
-    reg: () => reg!,
-    home: () => {
-      const h = freshHome()
-      dirs.push(h)
-      return h
-    },
-    removeAfter: dir => void dirs.push(dir),
-  }
-}
 
 export function storeDir(home: string): string {
   return join(home, 'store')

@@ -6,9 +6,8 @@ import {parseRef} from '../../../src/oci/ref.js'
 import type {ImageManifest} from '../../../src/oci/types.js'
 import {RegistryClient} from '../../../src/registry/index.js'
 import {OciStore, storeRoot} from '../../../src/store/index.js'
-import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
-import {makeProject, type TestProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {runSkopeo} from '../../helpers/base-image.js'
+import {startRegistry, useRegistry} from '../../helpers/registry.js'
 import {Hosts, localStageSignatures, minus, oneLine, plannedSignatures, stageTagsOf, union} from './support.js'
 
 /** `app` has a git mapping, so its gitArchive and later stages record the commit; `tool` has none. */
@@ -36,8 +35,7 @@ const sigsOf = (result: {delete: Array<{signature: string}>}): string[] => resul
  * registry that refuses deletes.
  */
 describe('cleanup policies: git commits that are gone, old cache versions', () => {
-  let reg: TestRegistry
-  let project: TestProject
+  const setup = useRegistry({base: true, project: {dappfile: DAPPFILE, files: {'src/a.txt': 'a\n'}, name: 'rebased'}})
   let repo: string
   let hosts: Hosts
   let a: string
@@ -49,13 +47,10 @@ describe('cleanup policies: git commits that are gone, old cache versions', () =
   let allBuilt: string[]
 
   beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
-    project = await makeProject({registryHost: reg.host, dappfile: DAPPFILE, files: {'src/a.txt': 'a\n'}, name: 'rebased'})
-    repo = `${reg.host}/rebased`
-    hosts = new Hosts(() => project.dir)
+    repo = `${setup.reg.host}/rebased`
+    hosts = new Hosts(() => setup.project.dir)
     a = hosts.make()
-    await project.commit('feature', {'src/b.txt': 'b\n'})
+    await setup.project.commit('feature', {'src/b.txt': 'b\n'})
     const plan = await plannedSignatures(hosts, a, repo)
     await hosts.json(a, ['dimg', 'build'])
     await hosts.json(a, ['dimg', 'stages', 'push', repo])
@@ -71,14 +66,13 @@ describe('cleanup policies: git commits that are gone, old cache versions', () =
     allBuilt = [...union(...Object.values(plan), oldVersionStages)].sort()
 
     // the rebase: the feature commit is replaced and garbage-collected
-    await project.git(['reset', '-q', '--hard', 'HEAD~1'])
-    await project.commit('feature, rewritten', {'src/b.txt': 'b, rewritten\n'})
-    await project.git(['reflog', 'expire', '--expire=now', '--all'])
-    await project.git(['gc', '-q', '--prune=now'])
+    await setup.project.git(['reset', '-q', '--hard', 'HEAD~1'])
+    await setup.project.commit('feature, rewritten', {'src/b.txt': 'b, rewritten\n'})
+    await setup.project.git(['reflog', 'expire', '--expire=now', '--all'])
+    await setup.project.git(['gc', '-q', '--prune=now'])
   }, 90_000)
 
   afterAll(async () => {
-    await reg?.stop()
     await hosts?.removeAll()
   })
 
@@ -93,7 +87,7 @@ describe('cleanup policies: git commits that are gone, old cache versions', () =
       const annotations = {...source.annotations!, [LABEL.signature]: signature, [LABEL.parent]: parent, [LABEL.cacheVersion]: '0'}
       const manifest: ImageManifest = {...source, annotations}
       const desc = await store.writeJson(manifest, MediaType.OciManifest)
-      await store.setRef(localStageName(project.name, signature), desc, annotations)
+      await store.setRef(localStageName(setup.project.name, signature), desc, annotations)
       await client.putManifest(parseRef(`${repo}:dimgstage-${signature}`), Buffer.from(JSON.stringify(manifest)), MediaType.OciManifest)
       written.push(signature)
       parent = signature

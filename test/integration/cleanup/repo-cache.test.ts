@@ -1,9 +1,8 @@
 import {mkdir, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
-import {makeProject, type TestProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {runSkopeo} from '../../helpers/base-image.js'
+import {useRegistry} from '../../helpers/registry.js'
 import {runImage} from '../../helpers/run-image.js'
 import {
   garbageCollect,
@@ -29,8 +28,7 @@ const PULL: string[] = []
  * --dry-run, flush and the two stale-cache recipes of SPEC.md.
  */
 describe('dimg stages list/cleanup/flush against a real registry', () => {
-  let reg: TestRegistry
-  let project: TestProject
+  const setup = useRegistry({base: true, project: {fromExample: true, name: 'shop'}})
   let repo: string
   let hosts: Hosts
   let a: string
@@ -41,16 +39,13 @@ describe('dimg stages list/cleanup/flush against a real registry', () => {
   let onlyWebV1: string[]
 
   beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
-    project = await makeProject({registryHost: reg.host, fromExample: true, name: 'shop'})
-    repo = `${reg.host}/shop`
-    hosts = new Hosts(() => project.dir)
+    repo = `${setup.reg.host}/shop`
+    hosts = new Hosts(() => setup.project.dir)
     a = hosts.make()
     v1 = await plannedSignatures(hosts, a, repo)
     await hosts.json(a, ['dimg', 'bp', repo, '--with-stages', '--tag-plain', 'v1'])
     // v2 changes the page version (the artifact's install stage, so web's import) and the worker script
-    await project.commit('v2', {
+    await setup.project.commit('v2', {
       'web/version.txt': '2.0.0\n',
       'worker/worker.sh': {content: '#!/bin/sh\necho "worker v2 ${WORKER_NAME:-unnamed}"\n', mode: 0o755},
     })
@@ -63,7 +58,6 @@ describe('dimg stages list/cleanup/flush against a real registry', () => {
   }, 120_000)
 
   afterAll(async () => {
-    await reg?.stop()
     await hosts?.removeAll()
   })
 
@@ -157,7 +151,7 @@ describe('dimg stages list/cleanup/flush against a real registry', () => {
     expect(verify.code).toBe(0)
 
     // the registry's own garbage collection now drops blobs nothing references; what remains is complete
-    await garbageCollect(reg)
+    await garbageCollect(setup.reg)
     await mkdir(join(a, 'copies'))
     await Promise.all(after.map(t => runSkopeo(['copy', '--quiet', '--src-tls-verify=false', `docker://${repo}:${t}`, `oci:${join(a, 'copies', t.slice(10, 22))}:x`])))
     const c = hosts.make()
@@ -174,7 +168,7 @@ describe('dimg stages list/cleanup/flush against a real registry', () => {
   }, 90_000)
 
   it('--improper-repo-cache against a REPO with no final images refuses with one line (exit 2) unless --force', async () => {
-    const empty = `${reg.host}/no-finals-here`
+    const empty = `${setup.reg.host}/no-finals-here`
     const before = await localStageSignatures(hosts, a)
     const refused = await hosts.run(a, ['dimg', 'stages', 'cleanup', 'local', empty, '--improper-repo-cache', '--keep-younger-than', '0'])
     expect(refused.code).toBe(2)
@@ -202,7 +196,7 @@ describe('dimg stages list/cleanup/flush against a real registry', () => {
     expect(flushed.deleted.length).toBe(dry.delete.length)
     expect(await stageTagsOf(repo)).toEqual([])
     expect({web: await tagsOf(`${repo}/web`), worker: await tagsOf(`${repo}/worker`)}).toEqual(finals)
-    await garbageCollect(reg)
+    await garbageCollect(setup.reg)
     const c = hosts.make()
     await hosts.json(c, ['image', 'pull', `${repo}/worker:v2`, '--name', 'w'])
     expect(await runImage(join(c, 'store'), 'w')).toMatch(/^worker v2 example/)
@@ -230,13 +224,13 @@ describe('dimg stages list/cleanup/flush against a real registry', () => {
   it('registry right, local stale: cleanup local --improper-repo-cache then stages pull gives a build of 0 stages', async () => {
     // host D built web from a state that was never pushed (v3: another setup command), then the branch moved back to v2
     const d = hosts.make()
-    const v2Head = await project.head()
-    const dappfile = await readFile(join(project.dir, 'dappfile.yaml'), 'utf8')
+    const v2Head = await setup.project.head()
+    const dappfile = await readFile(join(setup.project.dir, 'dappfile.yaml'), 'utf8')
     expect(dappfile).toContain('- chown -R www:www /app')
-    await project.commit('v3, never pushed', {'dappfile.yaml': dappfile.replace('- chown -R www:www /app', '- chown -R www:www /app /var/www')})
+    await setup.project.commit('v3, never pushed', {'dappfile.yaml': dappfile.replace('- chown -R www:www /app', '- chown -R www:www /app /var/www')})
     const v3 = await plannedSignatures(hosts, d, repo)
     await hosts.json(d, ['dimg', 'build', 'web'])
-    await project.git(['reset', '-q', '--hard', v2Head])
+    await setup.project.git(['reset', '-q', '--hard', v2Head])
     const stale = minus(union(v3.web, v3.assets), union(...Object.values(v2)))
     expect(stale.length).toBe(2) // web's setup and docker
     expect(await localStageSignatures(hosts, d)).toEqual(expect.arrayContaining(stale))

@@ -1,9 +1,7 @@
 import {readFile, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {pushBaseImage} from '../../helpers/base-image.js'
-import {makeProject, type TestProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {useRegistry} from '../../helpers/registry.js'
 import {markTraffic, registryTraffic} from '../../helpers/registry-traffic.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {
@@ -37,26 +35,20 @@ interface BpReport {
 const pushed = (i: {image: string; digest: string}): string => `${i.image}@${i.digest}`
 
 describe('the README CI jobs, in simulated runners', () => {
-  let reg: TestRegistry
-  let project: TestProject
+  const setup = useRegistry({variant: 'tls-basic', base: true, project: {dappfile: DAPPFILE, files: {'hello.txt': 'hello from ci\n'}, name: 'shop'}})
   let work: string
   let pkg: string
   let caFile: string
 
   beforeAll(async () => {
-    reg = await startRegistry('tls-basic')
-    await pushBaseImage(reg)
-    project = await makeProject({registryHost: reg.host, dappfile: DAPPFILE, files: {'hello.txt': 'hello from ci\n'}, name: 'shop'})
     work = await makeTempDir('ci-jobs')
     await openPathTo(work)
     pkg = await packSlipway(work)
     // the runner's trust store knows the registry's CA, as a real runner's knows a public registry's
-    caFile = await readableCopy(reg.caFile!, work)
+    caFile = await readableCopy(setup.reg.caFile!, work)
   }, 120_000)
   afterAll(async () => {
-    await reg?.stop()
     if (work) await removeTempDir(work)
-    if (project) await removeTempDir(join(project.dir, '..'))
   })
 
   /** An empty GitLab shell-executor runner running the `images` job (GitLab's predefined variables). */
@@ -66,17 +58,17 @@ describe('the README CI jobs, in simulated runners', () => {
     const job = file.images as {before_script: string[]; script: string[]; artifacts: {paths: string[]}}
     const home = await runnerDir(join(work, name, 'home'))
     const projectDir = join(work, name, 'builds', 'acme', 'shop')
-    const sha = await project.head()
+    const sha = await setup.project.head()
     // GitLab fetches GIT_DEPTH commits (its default is 20) and checks the commit out detached
-    await checkout(project.dir, projectDir, Number(variables.GIT_DEPTH ?? '20'), {detach: sha})
+    await checkout(setup.project.dir, projectDir, Number(variables.GIT_DEPTH ?? '20'), {detach: sha})
     const env: Record<string, string> = {
       ...baseRunnerEnv(home),
       CI: 'true', GITLAB_CI: 'true', CI_SERVER: 'yes',
       CI_PROJECT_DIR: projectDir, CI_PROJECT_PATH: 'acme/shop', CI_PROJECT_NAME: 'shop',
       CI_COMMIT_SHA: sha, CI_COMMIT_REF_NAME: 'main', CI_COMMIT_BRANCH: 'main', CI_COMMIT_REF_SLUG: 'main',
       CI_PIPELINE_ID: '4711', CI_JOB_ID: '90210', CI_JOB_NAME: 'images',
-      CI_REGISTRY: reg.host, CI_REGISTRY_IMAGE: `${reg.host}/acme/shop`,
-      CI_REGISTRY_USER: reg.username!, CI_JOB_TOKEN: reg.password!,
+      CI_REGISTRY: setup.reg.host, CI_REGISTRY_IMAGE: `${setup.reg.host}/acme/shop`,
+      CI_REGISTRY_USER: setup.reg.username!, CI_JOB_TOKEN: setup.reg.password!,
       SSL_CERT_FILE: caFile, SLIPWAY_CA_FILE: caFile,
       ...variables,
       // a project CI/CD variable overrides the file's (GitLab's variable precedence): the package under test
@@ -86,7 +78,7 @@ describe('the README CI jobs, in simulated runners', () => {
     const script = ['set -eo pipefail', ...job.before_script, ...job.script].join('\n')
     const run = await runAsRunner(['--noprofile', '--norc'], script, projectDir, env)
     if (run.code !== 0) throw new Error(`the GitLab job failed (${run.code}):\n${run.output}`)
-    expect(run.output).not.toContain(reg.password!)
+    expect(run.output).not.toContain(setup.reg.password!)
     for (const path of job.artifacts.paths) await stat(join(projectDir, path))
     return JSON.parse(await readFile(join(projectDir, job.artifacts.paths[0]!), 'utf8')) as BpReport
   }
@@ -98,16 +90,16 @@ describe('the README CI jobs, in simulated runners', () => {
     const home = await runnerDir(join(work, name, 'home'))
     const workspace = join(work, name, 'work', 'shop', 'shop')
     const toolcache = await runnerDir(join(work, name, 'toolcache'))
-    const sha = await project.head()
+    const sha = await setup.project.head()
     const contexts = {
-      secrets: {GITHUB_TOKEN: reg.password!},
-      github: {actor: reg.username!, repository: 'Octo-Org/Shop', sha, ref_name: 'main'},
+      secrets: {GITHUB_TOKEN: setup.reg.password!},
+      github: {actor: setup.reg.username!, repository: 'Octo-Org/Shop', sha, ref_name: 'main'},
       runner: {os: 'Linux', temp: join(work, name, 'temp')},
     }
     const jobEnv: Record<string, string> = {
       ...job.env,
       // the registry GHCR stands for, and the package under test
-      REGISTRY: reg.host,
+      REGISTRY: setup.reg.host,
       SLIPWAY_PACKAGE: pkg,
     }
     let path = baseRunnerEnv(home).PATH!
@@ -118,7 +110,7 @@ describe('the README CI jobs, in simulated runners', () => {
       const withArgs = (step.with ?? {}) as Record<string, string | number>
       if (uses === 'actions/checkout@v4') {
         // actions/checkout fetches fetch-depth commits (default 1) and checks the branch out
-        await checkout(project.dir, workspace, Number(withArgs['fetch-depth'] ?? 1), {branch: 'main'})
+        await checkout(setup.project.dir, workspace, Number(withArgs['fetch-depth'] ?? 1), {branch: 'main'})
         ran.push(uses)
       } else if (uses === 'actions/setup-node@v4') {
         // setup-node puts a Node.js the runner user owns first on PATH, so `npm install --global` needs no root
@@ -140,7 +132,7 @@ describe('the README CI jobs, in simulated runners', () => {
         const env: Record<string, string> = {
           ...baseRunnerEnv(home), PATH: path,
           CI: 'true', GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: workspace, GITHUB_REPOSITORY: 'Octo-Org/Shop',
-          GITHUB_ACTOR: reg.username!, GITHUB_SHA: sha, GITHUB_REF: 'refs/heads/main', GITHUB_REF_NAME: 'main',
+          GITHUB_ACTOR: setup.reg.username!, GITHUB_SHA: sha, GITHUB_REF: 'refs/heads/main', GITHUB_REF_NAME: 'main',
           GITHUB_REF_TYPE: 'branch', GITHUB_RUN_ID: '8675309', GITHUB_EVENT_NAME: 'push', RUNNER_OS: 'Linux',
           SSL_CERT_FILE: caFile, SLIPWAY_CA_FILE: caFile,
           ...jobEnv, ...stepEnv,
@@ -148,7 +140,7 @@ describe('the README CI jobs, in simulated runners', () => {
         // GitHub's bash steps: `bash --noprofile --norc -eo pipefail {0}`
         const run = await runAsRunner(['--noprofile', '--norc', '-eo', 'pipefail'], githubExpression(String(step.run), contexts), workspace, env)
         if (run.code !== 0) throw new Error(`the GitHub step "${String(step.name)}" failed (${run.code}):\n${run.output}`)
-        expect(run.output).not.toContain(reg.password!)
+        expect(run.output).not.toContain(setup.reg.password!)
         ran.push(String(step.name))
       }
     }
@@ -162,9 +154,9 @@ describe('the README CI jobs, in simulated runners', () => {
     expect([first.build.cached, first.build.cachedRemote]).toEqual([0, 0])
     expect(first.push.images.map((i) => i.image)).toEqual([image])
 
-    const mark = await markTraffic(reg)
+    const mark = await markTraffic(setup.reg)
     const second = await job(`${name}-2`)
-    const traffic = await registryTraffic(reg, mark)
+    const traffic = await registryTraffic(setup.reg, mark)
     expect(second.build.built).toBe(0)
     expect(second.build.cachedRemote).toBe(first.build.built)
     expect(second.push.images.map(pushed)).toEqual(first.push.images.map(pushed))
@@ -172,10 +164,10 @@ describe('the README CI jobs, in simulated runners', () => {
   }
 
   it('GitLab CI: the job pushes the image and its stages; the next job on an empty runner builds nothing and downloads no layer', async () => {
-    await twoRuns(gitlabJob, 'gitlab', `${reg.host}/acme/shop:main`)
+    await twoRuns(gitlabJob, 'gitlab', `${setup.reg.host}/acme/shop:main`)
   }, 300_000)
 
   it('GitHub Actions: login, build and push to the lower-cased repository; the next run on an empty runner builds nothing and downloads no layer', async () => {
-    await twoRuns(githubJob, 'github', `${reg.host}/octo-org/shop:main`)
+    await twoRuns(githubJob, 'github', `${setup.reg.host}/octo-org/shop:main`)
   }, 300_000)
 })

@@ -1,31 +1,19 @@
 import {spawn} from 'node:child_process'
 
-import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHome, runSlipway, SLIPWAY_BIN} from '../../helpers/cli.js'
-import {makeProject, type TestProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
-import {removeTempDir} from '../../helpers/tmp.js'
+import {runSlipway, SLIPWAY_BIN} from '../../helpers/cli.js'
+import {makeProject} from '../../helpers/project.js'
+import {useRegistry} from '../../helpers/registry.js'
 
 describe('dimg run', () => {
-  let reg: TestRegistry
-  let project: TestProject
-  let home: string
+  // setup.home is private (mkdtemp makes it 0700): a non-root USER must still reach its root
+  const setup = useRegistry({base: true, project: {fromExample: true, name: 'runner'}})
 
   beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
-    project = await makeProject({registryHost: reg.host, fromExample: true, name: 'runner'})
-    // a private home (mkdtemp makes it 0700): a non-root USER must still reach its root
-    home = freshHome()
-    const built = await runSlipway(['dimg', 'build', '--dir', project.dir], {env: {SLIPWAY_HOME: home}})
+    const built = await runSlipway(['dimg', 'build', '--dir', setup.project.dir], {env: {SLIPWAY_HOME: setup.home}})
     expect(built.code).toBe(0)
   })
-  afterAll(async () => {
-    await reg.stop()
-    await removeTempDir(home)
-  })
 
-  const run = (args: string[]) => runSlipway(['dimg', 'run', ...args.slice(0, 1), '--dir', project.dir, ...args.slice(1)], {env: {SLIPWAY_HOME: home}})
+  const run = (args: string[]) => runSlipway(['dimg', 'run', ...args.slice(0, 1), '--dir', setup.project.dir, ...args.slice(1)], {env: {SLIPWAY_HOME: setup.home}})
 
   it('runs the entrypoint with the image env', async () => {
     const r = await run(['worker'])
@@ -47,13 +35,13 @@ describe('dimg run', () => {
 
   it('--introspect-error opens a shell in the failed stage\'s root on a terminal', async () => {
     const failing = await makeProject({
-      registryHost: reg.host,
+      registryHost: setup.reg.host,
       dappfile: 'from: localhost:5000/base/busybox:latest\nshell:\n  install:\n    - echo hello > /made-by-stage\n    - "false"\n',
       name: 'introspect',
     })
     // script(1) gives the build a terminal; the "user" types into it once the shell is up
     const child = spawn('script', ['-qfec', `${process.execPath} ${SLIPWAY_BIN} dimg build --dir ${failing.dir} --introspect-error`, '/dev/null'], {
-      env: {...process.env, SLIPWAY_HOME: home},
+      env: {...process.env, SLIPWAY_HOME: setup.home},
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let out = ''

@@ -3,10 +3,9 @@
 import {readdir, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHome, runSlipway} from '../../helpers/cli.js'
-import {makeProject, type TestProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {runSlipway} from '../../helpers/cli.js'
+import {makeProject} from '../../helpers/project.js'
+import {useRegistry} from '../../helpers/registry.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 
 const dappfile = (command: string): string => `dimg: app
@@ -16,23 +15,15 @@ shell:
 `
 
 describe('--report-file', () => {
-  let reg: TestRegistry
-  let home: string
+  const setup = useRegistry({base: true, project: {dappfile: dappfile('echo built > /built')}})
   let out: string
-  let project: TestProject
   beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
-    home = freshHome()
     out = await makeTempDir('slipway-report-')
-    project = await makeProject({registryHost: reg.host, dappfile: dappfile('echo built > /built')})
   })
   afterAll(async () => {
-    await reg?.stop()
-    await removeTempDir(home)
     await removeTempDir(out)
   })
-  const slipway = (args: string[]) => runSlipway([...args, '--dir', project.dir], {env: {SLIPWAY_HOME: home, ...reg.env()}, timeoutMs: 120_000})
+  const slipway = (args: string[]) => runSlipway([...args, '--dir', setup.project.dir], {env: {SLIPWAY_HOME: setup.home, ...setup.reg.env()}, timeoutMs: 120_000})
 
   it('dimg build writes the --json result to the file and keeps its human summary on stdout', async () => {
     const file = join(out, 'build.json')
@@ -49,7 +40,7 @@ describe('--report-file', () => {
 
   it('bp with --json and --report-file prints and writes the same result', async () => {
     const file = join(out, 'bp.json')
-    const r = await slipway(['dimg', 'bp', `${reg.host}/report`, '--with-stages', '--json', '--report-file', file])
+    const r = await slipway(['dimg', 'bp', `${setup.reg.host}/report`, '--with-stages', '--json', '--report-file', file])
     expect(r.code).toBe(0)
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual(JSON.parse(r.stdout))
   })
@@ -57,8 +48,8 @@ describe('--report-file', () => {
   it('a failed build leaves the report file as it was; a report file in a missing directory is one line, exit 10', async () => {
     const file = join(out, 'build.json')
     const before = await readFile(file, 'utf8')
-    const failing = await makeProject({registryHost: reg.host, dappfile: dappfile('exit 7'), name: 'failing'})
-    const failed = await runSlipway(['dimg', 'build', '--dir', failing.dir, '--report-file', file], {env: {SLIPWAY_HOME: home, ...reg.env()}, timeoutMs: 120_000})
+    const failing = await makeProject({registryHost: setup.reg.host, dappfile: dappfile('exit 7'), name: 'failing'})
+    const failed = await runSlipway(['dimg', 'build', '--dir', failing.dir, '--report-file', file], {env: {SLIPWAY_HOME: setup.home, ...setup.reg.env()}, timeoutMs: 120_000})
     expect(failed.code).toBe(9)
     expect(await readFile(file, 'utf8')).toBe(before)
 

@@ -2,30 +2,22 @@ import {execFileSync, spawn} from 'node:child_process'
 import {join} from 'node:path'
 
 import {pushBaseImage, runSkopeo} from '../../helpers/base-image.js'
-import {freshHome, runSlipway, SLIPWAY_BIN} from '../../helpers/cli.js'
-import {makeProject, type TestProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {runSlipway, SLIPWAY_BIN} from '../../helpers/cli.js'
+import {makeProject} from '../../helpers/project.js'
+import {useRegistry} from '../../helpers/registry.js'
 import {runImage} from '../../helpers/run-image.js'
-import {removeTempDir} from '../../helpers/tmp.js'
 
 /**
  * Seed 001's distributed workflow on several "hosts" (separate SLIPWAY_HOMEs) sharing one real registry:
  * stages pull → build → push --with-stages, with first-writer-wins stage tags.
  */
 describe('the distributed stages cache (seed 001)', () => {
-  let reg: TestRegistry
-  let project: TestProject
+  const setup = useRegistry({base: true, project: {fromExample: true, name: 'example'}})
   let repo: string
-  const homes: string[] = []
 
-  const host = (): string => {
-    const h = freshHome()
-    homes.push(h)
-    return h
-  }
   /** Runs slipway on a host; dimg commands get `--dir` (the example project unless the args name one). */
   const slipway = (home: string, args: string[], env: Record<string, string> = {}) =>
-    runSlipway(args[0] === 'dimg' && !args.includes('--dir') ? [...args, '--dir', project.dir] : args, {env: {SLIPWAY_HOME: home, ...env}})
+    runSlipway(args[0] === 'dimg' && !args.includes('--dir') ? [...args, '--dir', setup.project.dir] : args, {env: {SLIPWAY_HOME: home, ...env}})
   const json = async (home: string, args: string[], env: Record<string, string> = {}) => {
     const r = await slipway(home, [...args, '--json'], env)
     if (r.code !== 0) throw new Error(`slipway ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
@@ -37,23 +29,16 @@ describe('the distributed stages cache (seed 001)', () => {
   }
 
   beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
-    project = await makeProject({registryHost: reg.host, fromExample: true, name: 'example'})
-    repo = `${reg.host}/example`
-  })
-  afterAll(async () => {
-    await reg.stop()
-    for (const h of homes) await removeTempDir(h)
+    repo = `${setup.reg.host}/example`
   })
 
   it('dry runs list the planned stage images in the seeds format', async () => {
-    const home = host()
+    const home = setup.freshHome()
     const push = await slipway(home, ['dimg', 'stages', 'push', repo, '--dry-run'])
     expect(push.code).toBe(0)
     const lines = push.stdout.trimEnd().split('\n')
     expect(lines.filter(l => !l.startsWith('  '))).toEqual(['assets', 'web', 'worker'])
-    for (const l of lines.filter(l => l.startsWith('  '))) expect(l).toMatch(new RegExp(`^  ${reg.host}/example:dimgstage-[a-f0-9]{64}$`))
+    for (const l of lines.filter(l => l.startsWith('  '))) expect(l).toMatch(new RegExp(`^  ${setup.reg.host}/example:dimgstage-[a-f0-9]{64}$`))
     // every planned stage of web: from, beforeInstall, gitArchive, install, importsAfterInstall, setup, docker
     const web = lines.slice(lines.indexOf('web') + 1, lines.indexOf('worker'))
     expect(web).toHaveLength(7)
@@ -67,7 +52,7 @@ describe('the distributed stages cache (seed 001)', () => {
   })
 
   it('host A builds and pushes; host B pulls the cache and builds nothing; the final images run', async () => {
-    const a = host()
+    const a = setup.freshHome()
     const bp = await json(a, ['dimg', 'bp', repo, '--with-stages'])
     expect(bp.build.built).toBeGreaterThan(10)
     expect(bp.push.images.map((i: {image: string}) => i.image).sort()).toEqual([`${repo}/web:latest`, `${repo}/worker:latest`])
@@ -77,7 +62,7 @@ describe('the distributed stages cache (seed 001)', () => {
     // artifacts are never pushed as final images
     await expect(tagsOf(`${repo}/assets`)).rejects.toThrow()
 
-    const b = host()
+    const b = setup.freshHome()
     const pulled = await json(b, ['dimg', 'stages', 'pull', repo])
     // only the latest stage of each dimg and artifact
     expect(pulled.stages.filter((s: {status: string}) => s.status === 'pulled').map((s: {dimg: string; stage: string}) => `${s.dimg}/${s.stage}`).sort()).toEqual([
@@ -95,7 +80,7 @@ describe('the distributed stages cache (seed 001)', () => {
     expect(again.stages.filter((s: {status: string}) => s.status !== 'exists').every((s: {status: string}) => s.status === 'skipped')).toBe(true)
     expect(again.blobs.uploaded).toBe(0)
 
-    const c = host()
+    const c = setup.freshHome()
     await json(c, ['image', 'pull', `${repo}/worker:latest`, '--name', 'worker'])
     expect(await runImage(join(c, 'store'), 'worker')).toMatch(/^worker example: 1 files in \/app, running as root/)
     const inspect = JSON.parse((await runSkopeo(['inspect', '--tls-verify=false', `docker://${repo}/web:latest`])).stdout)
@@ -104,18 +89,18 @@ describe('the distributed stages cache (seed 001)', () => {
   })
 
   it('after a second commit, a fresh host that pulls only the latest stages still builds nothing', async () => {
-    const proj = await makeProject({registryHost: reg.host, fromExample: true, name: 'twocommits'})
-    const twoRepo = `${reg.host}/twocommits`
-    const a = host()
+    const proj = await makeProject({registryHost: setup.reg.host, fromExample: true, name: 'twocommits'})
+    const twoRepo = `${setup.reg.host}/twocommits`
+    const a = setup.freshHome()
     await json(a, ['dimg', 'bp', twoRepo, '--with-stages', '--dir', proj.dir])
     // outside every stageDependencies: only gitLatestPatch and docker of the worker are new
     await proj.commit('worker v2', {'worker/worker.sh': {content: '#!/bin/sh\necho "worker v2"\n', mode: 0o755}})
     const second = await json(a, ['dimg', 'bp', twoRepo, '--with-stages', '--dir', proj.dir])
     expect(second.build.dimgs.find((d: {name: string}) => d.name === 'worker').stages.filter((s: {status: string}) => s.status === 'built').map((s: {name: string}) => s.name)).toEqual(['gitLatestPatch', 'docker'])
-    const b = host()
+    const b = setup.freshHome()
     await json(b, ['dimg', 'stages', 'pull', twoRepo, '--dir', proj.dir])
     expect((await json(b, ['dimg', 'build', '--dir', proj.dir])).built).toBe(0)
-    const c = host()
+    const c = setup.freshHome()
     await json(c, ['image', 'pull', `${twoRepo}/worker:latest`, '--name', 'w'])
     expect(await runImage(join(c, 'store'), 'w')).toBe('worker v2\n')
   })
@@ -136,19 +121,19 @@ import:
 shell:
   install: [sleep 4, echo slow > /slow]
 `
-    const proj = await makeProject({registryHost: reg.host, dappfile, name: 'early'})
-    const earlyRepo = `${reg.host}/early`
-    const plan = JSON.parse((await runSlipway(['dimg', 'stages', 'push', earlyRepo, '--dry-run', '--json', '--dir', proj.dir], {env: {SLIPWAY_HOME: host()}})).stdout)
+    const proj = await makeProject({registryHost: setup.reg.host, dappfile, name: 'early'})
+    const earlyRepo = `${setup.reg.host}/early`
+    const plan = JSON.parse((await runSlipway(['dimg', 'stages', 'push', earlyRepo, '--dry-run', '--json', '--dir', proj.dir], {env: {SLIPWAY_HOME: setup.freshHome()}})).stdout)
     const fastLast = plan.dimgs.find((d: {name: string}) => d.name === 'fast').stages.at(-1).signature
     let finishedAt = 0
     const startedAt = Date.now()
-    const bp = runSlipway(['dimg', 'bp', earlyRepo, '--with-stages', '--dir', proj.dir], {env: {SLIPWAY_HOME: host()}}).then(r => {
+    const bp = runSlipway(['dimg', 'bp', earlyRepo, '--with-stages', '--dir', proj.dir], {env: {SLIPWAY_HOME: setup.freshHome()}}).then(r => {
       finishedAt = Date.now()
       return r
     })
     let seenAt = 0
     while (!finishedAt && !seenAt) {
-      const r = await fetch(`${reg.url}/v2/early/manifests/dimgstage-${fastLast}`, {method: 'HEAD', headers: {accept: 'application/vnd.oci.image.manifest.v1+json'}})
+      const r = await fetch(`${setup.reg.url}/v2/early/manifests/dimgstage-${fastLast}`, {method: 'HEAD', headers: {accept: 'application/vnd.oci.image.manifest.v1+json'}})
       if (r.status === 200) seenAt = Date.now()
       else await new Promise(res => setTimeout(res, 100))
     }
@@ -160,12 +145,12 @@ shell:
   })
 
   it('a stage tag is written once: the first writer wins', async () => {
-    const home = host()
+    const home = setup.freshHome()
     const plan = JSON.parse((await slipway(home, ['dimg', 'stages', 'push', 'worker', repo, '--dry-run', '--json'])).stdout)
     const last = plan.dimgs[0].stages.at(-1).signature as string
     // somebody else's image sits at the worker's last stage tag already
-    const other = `${reg.host}/other/thing:x`
-    await pushBaseImage(reg, 'other/thing', 'x')
+    const other = `${setup.reg.host}/other/thing:x`
+    await pushBaseImage(setup.reg, 'other/thing', 'x')
     const tag = `${repo}:dimgstage-${last}`
     await runSkopeo(['copy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${other}`, `docker://${tag}`])
     const before = JSON.parse((await runSkopeo(['inspect', '--tls-verify=false', `docker://${tag}`])).stdout).Digest
@@ -177,9 +162,9 @@ shell:
   })
 
   it('two hosts pushing the same commit at once end with one consistent cache and running images', async () => {
-    const proj = await makeProject({registryHost: reg.host, fromExample: true, name: 'race'})
-    const raceRepo = `${reg.host}/race`
-    const [x, y] = [host(), host()]
+    const proj = await makeProject({registryHost: setup.reg.host, fromExample: true, name: 'race'})
+    const raceRepo = `${setup.reg.host}/race`
+    const [x, y] = [setup.freshHome(), setup.freshHome()]
     const results = await Promise.all(
       [x, y].map(h => runSlipway(['dimg', 'bp', raceRepo, '--with-stages', '--json', '--dir', proj.dir], {env: {SLIPWAY_HOME: h}})),
     )
@@ -188,18 +173,18 @@ shell:
     expect(tags.length).toBe(JSON.parse(results[0].stdout).push.stages.length)
     // every stage tag's manifest and blobs can be fetched whole
     for (const t of tags) await runSkopeo(['copy', '--src-tls-verify=false', `docker://${raceRepo}:${t}`, `oci:${join(x, 'check')}:${t.slice(10, 22)}`])
-    const z = host()
+    const z = setup.freshHome()
     await json(z, ['image', 'pull', `${raceRepo}/worker:latest`, '--name', 'w'])
     expect(await runImage(join(z, 'store'), 'w')).toContain('worker example')
-    const fresh = host()
+    const fresh = setup.freshHome()
     await json(fresh, ['dimg', 'stages', 'pull', raceRepo, '--dir', proj.dir])
     expect((await json(fresh, ['dimg', 'build', '--dir', proj.dir])).built).toBe(0)
   })
 
   it('a killed push, run again, finishes the job', async () => {
-    const proj = await makeProject({registryHost: reg.host, fromExample: true, name: 'killed'})
-    const killedRepo = `${reg.host}/killed`
-    const home = host()
+    const proj = await makeProject({registryHost: setup.reg.host, fromExample: true, name: 'killed'})
+    const killedRepo = `${setup.reg.host}/killed`
+    const home = setup.freshHome()
     expect((await runSlipway(['dimg', 'build', '--dir', proj.dir], {env: {SLIPWAY_HOME: home}})).code).toBe(0)
     const child = spawn(process.execPath, [SLIPWAY_BIN, 'dimg', 'push', killedRepo, '--with-stages', '--dir', proj.dir], {
       env: {...process.env, SLIPWAY_HOME: home},
@@ -212,16 +197,16 @@ shell:
     expect(rerun.code).toBe(0)
     const result = JSON.parse(rerun.stdout)
     for (const s of result.stages) await runSkopeo(['inspect', '--tls-verify=false', `docker://${s.image}`])
-    const fresh = host()
+    const fresh = setup.freshHome()
     await json(fresh, ['dimg', 'stages', 'pull', killedRepo, '--dir', proj.dir])
     expect((await json(fresh, ['dimg', 'build', '--dir', proj.dir])).built).toBe(0)
   })
 
   it('tag options name the final images; bad ones get one clear line', async () => {
-    const home = host()
+    const home = setup.freshHome()
     const ci = {GITLAB_CI: 'true', CI_COMMIT_REF_NAME: 'feature/Login', CI_PIPELINE_ID: '4242'}
     const pushed = await json(home, ['dimg', 'bp', 'worker', repo, '--tag-ci', '--tag-build-id', '--tag-plain', 'v1.0', '--tag-commit'], ci)
-    const head = await project.head()
+    const head = await setup.project.head()
     expect(pushed.push.images.map((i: {image: string}) => i.image.slice(repo.length + 1)).sort()).toEqual(
       [`worker:${head}`, 'worker:4242', 'worker:feature-login-' + /feature-login-([0-9a-f]+)/.exec(JSON.stringify(pushed))![1], 'worker:v1.0'].sort(),
     )
@@ -234,12 +219,12 @@ shell:
     expect(notCi.stderr).toContain('--tag-ci: not running in a known CI system')
     // bp built on the stages REPO has and kept none of them locally; spush to another repository reads the local cache
     await json(home, ['dimg', 'build', 'worker'])
-    const branch = execFileSync('git', ['-C', project.dir, 'symbolic-ref', '--short', 'HEAD'], {encoding: 'utf8'}).trim()
+    const branch = execFileSync('git', ['-C', setup.project.dir, 'symbolic-ref', '--short', 'HEAD'], {encoding: 'utf8'}).trim()
     const byBranch = await json(home, ['dimg', 'push', 'worker', repo, '--tag-branch'])
     expect(byBranch.images.map((i: {image: string}) => i.image)).toEqual([`${repo}/worker:${branch}`])
-    const spush = await json(home, ['dimg', 'spush', 'worker', `${reg.host}/plain-worker`, '--tag', 'Release 1'])
-    expect(spush.images[0].image).toMatch(new RegExp(`^${reg.host}/plain-worker:release-1-[0-9a-f]+$`))
-    const twoDimgs = await slipway(home, ['dimg', 'spush', `${reg.host}/x`])
+    const spush = await json(home, ['dimg', 'spush', 'worker', `${setup.reg.host}/plain-worker`, '--tag', 'Release 1'])
+    expect(spush.images[0].image).toMatch(new RegExp(`^${setup.reg.host}/plain-worker:release-1-[0-9a-f]+$`))
+    const twoDimgs = await slipway(home, ['dimg', 'spush', `${setup.reg.host}/x`])
     expect(twoDimgs.code).toBe(2)
     expect(twoDimgs.stderr).toContain('spush pushes exactly one dimg')
   })

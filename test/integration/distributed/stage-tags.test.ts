@@ -1,28 +1,20 @@
 import {join} from 'node:path'
 
-import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHome, runSlipway, type CliResult} from '../../helpers/cli.js'
+import {runSlipway, type CliResult} from '../../helpers/cli.js'
 import {makeProject, type TestProject} from '../../helpers/project.js'
-import {getRawBlob, getRawManifest, putRawBlob, putRawManifest, startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {getRawBlob, getRawManifest, putRawBlob, putRawManifest, useRegistry} from '../../helpers/registry.js'
 import {runImage} from '../../helpers/run-image.js'
-import {removeTempDir} from '../../helpers/tmp.js'
 
 /**
  * A `dimgstage-<signature>` tag is trusted only as far as its image's labels agree with it: re-pointed at
  * another project's stage, or at an image labelled with another cache version, it is not pulled, the
  * pull warns naming the tag, and the build makes that stage itself.
  */
-let reg: TestRegistry
+const setup = useRegistry({base: true})
 let mine: TestProject
 let other: TestProject
 const REPO_PATH = 'shared'
 let repo: string
-const homes: string[] = []
-const home = (): string => {
-  const h = freshHome()
-  homes.push(h)
-  return h
-}
 const cli = (h: string, args: string[]): Promise<CliResult> => runSlipway(args, {env: {SLIPWAY_HOME: h}})
 const ok = async (h: string, args: string[]): Promise<string> => {
   const r = await cli(h, args)
@@ -52,41 +44,35 @@ let mineStages: Stages
 let otherStages: Stages
 
 beforeAll(async () => {
-  reg = await startRegistry('plain')
-  await pushBaseImage(reg)
-  repo = `${reg.host}/${REPO_PATH}`
-  mine = await makeProject({registryHost: reg.host, dappfile: dappfile(reg.host, 'mine'), name: 'mine'})
-  other = await makeProject({registryHost: reg.host, dappfile: dappfile(reg.host, 'other'), name: 'other'})
+  repo = `${setup.reg.host}/${REPO_PATH}`
+  mine = await makeProject({registryHost: setup.reg.host, dappfile: dappfile(setup.reg.host, 'mine'), name: 'mine'})
+  other = await makeProject({registryHost: setup.reg.host, dappfile: dappfile(setup.reg.host, 'other'), name: 'other'})
   // both projects keep their stages in one shared REPO
   const push = async (p: TestProject): Promise<Stages> => {
-    const h = home()
+    const h = setup.freshHome()
     await ok(h, ['dimg', 'build', '--dir', p.dir])
     return byStage(JSON.parse(await ok(h, ['dimg', 'stages', 'push', repo, '--json', '--dir', p.dir])).stages)
   }
   mineStages = await push(mine)
   otherStages = await push(other)
 }, 120_000)
-afterAll(async () => {
-  await reg?.stop()
-  for (const h of homes) await removeTempDir(h)
-})
 
 it('a stage tag re-pointed at another project\'s stage, or at one of another cache version, is not pulled or used; the build makes those stages', async () => {
   expect(Object.keys(mineStages)).toEqual(expect.arrayContaining(['from', 'install', 'docker']))
   const tag = (s: StageRow): string => `dimgstage-${s.signature}`
   // docker (the final stage): re-pointed at the other project's (its labels: other signature, other project)
-  await putRawManifest(reg, REPO_PATH, tag(mineStages.docker), await getRawManifest(reg, REPO_PATH, tag(otherStages.docker)))
+  await putRawManifest(setup.reg, REPO_PATH, tag(mineStages.docker), await getRawManifest(setup.reg, REPO_PATH, tag(otherStages.docker)))
   // install: our own stage relabelled with another cache version (config and annotations alike)
-  const install = await getRawManifest(reg, REPO_PATH, tag(mineStages.install))
+  const install = await getRawManifest(setup.reg, REPO_PATH, tag(mineStages.install))
   const manifest = JSON.parse(install.bytes.toString('utf8')) as {config: {digest: string; size: number}; annotations: Record<string, string>}
-  const config = JSON.parse((await getRawBlob(reg, REPO_PATH, manifest.config.digest)).toString('utf8')) as {config: {Labels: Record<string, string>}}
+  const config = JSON.parse((await getRawBlob(setup.reg, REPO_PATH, manifest.config.digest)).toString('utf8')) as {config: {Labels: Record<string, string>}}
   config.config.Labels['dev.slipway.cache-version'] = '0'
   const configBytes = Buffer.from(JSON.stringify(config))
-  manifest.config = {...manifest.config, digest: await putRawBlob(reg, REPO_PATH, configBytes), size: configBytes.length}
+  manifest.config = {...manifest.config, digest: await putRawBlob(setup.reg, REPO_PATH, configBytes), size: configBytes.length}
   manifest.annotations['dev.slipway.cache-version'] = '0'
-  await putRawManifest(reg, REPO_PATH, tag(mineStages.install), {bytes: Buffer.from(JSON.stringify(manifest)), mediaType: install.mediaType})
+  await putRawManifest(setup.reg, REPO_PATH, tag(mineStages.install), {bytes: Buffer.from(JSON.stringify(manifest)), mediaType: install.mediaType})
 
-  const h = home()
+  const h = setup.freshHome()
   const pull = await cli(h, ['dimg', 'stages', 'pull', repo, '--json', '--dir', mine.dir])
   expect(pull.code).toBe(0)
   const pulled = byStage(JSON.parse(pull.stdout).stages)
@@ -110,7 +96,7 @@ it('a stage tag re-pointed at another project\'s stage, or at one of another cac
 }, 120_000)
 
 it('a tag whose labels agree is pulled as before', async () => {
-  const h = home()
+  const h = setup.freshHome()
   await ok(h, ['dimg', 'stages', 'pull', repo, '--json', '--dir', other.dir])
   const build = JSON.parse(await ok(h, ['dimg', 'build', '--json', '--dir', other.dir])) as {built: number}
   expect(build.built).toBe(0)

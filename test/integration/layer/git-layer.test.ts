@@ -7,7 +7,7 @@ import {extractLayer} from '../../../src/layer/extract.js'
 import {gitArchiveLayer, gitPatchChanges, gitPatchLayer} from '../../../src/layer/git-layer.js'
 import type {PathMapping} from '../../../src/layer/path-mapping.js'
 import {listTar} from '../../helpers/tar.js'
-import {collectLayer, describeTree, tempDir} from '../../helpers/roots.js'
+import {collectLayer, describeTree, useTempDir} from '../../helpers/roots.js'
 
 const T1 = 1_600_000_000
 const T2 = 1_700_000_000
@@ -23,13 +23,12 @@ const MAPPINGS: PathMapping[] = [
 ]
 
 describe('git layers', () => {
-  let dir: string
+  const work = useTempDir()
   let repo: string
   let c1: string
   let c2: string
   beforeAll(async () => {
-    dir = await tempDir()
-    repo = join(dir, 'repo')
+    repo = join(work.path, 'repo')
     await mkdir(join(repo, 'src/lib'), {recursive: true})
     await mkdir(join(repo, 'src/test'))
     await mkdir(join(repo, 'bin'))
@@ -54,9 +53,6 @@ describe('git layers', () => {
     gitIn(repo, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'add', '-A'], T2)
     gitIn(repo, ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'two'], T2)
     c2 = gitIn(repo, ['rev-parse', 'HEAD'])
-  })
-  afterAll(async () => {
-    await rm(dir, {recursive: true, force: true})
   })
 
   it('writes the mapped paths of a commit with include/exclude, owner and the commit time, deterministically', async () => {
@@ -94,8 +90,8 @@ describe('git layers', () => {
     const {data} = await collectLayer(await gitPatchLayer(patch, {repoDir: repo, mappings: MAPPINGS}))
     expect((await listTar(data)).map(e => e.name)).toEqual(['all/', 'all/.wh.README.md', 'app/', 'app/a.js', 'app/c.js', 'app/lib/', 'app/lib/.wh.b.js'])
 
-    const patched = join(dir, 'patched')
-    const fresh = join(dir, 'fresh')
+    const patched = join(work.path, 'patched')
+    const fresh = join(work.path, 'fresh')
     await extractLayer((await gitArchiveLayer({repoDir: repo, commit: c1, mappings: MAPPINGS})).stream, patched)
     await extractLayer(Readable.from([data]), patched)
     await extractLayer((await gitArchiveLayer({repoDir: repo, commit: c2, mappings: MAPPINGS})).stream, fresh)

@@ -11,21 +11,15 @@ import {writeLayer} from '../../../src/layer/root-layer.js'
 import {snapshot} from '../../../src/layer/snapshot.js'
 import {sha256Digest} from '../../../src/oci/digest.js'
 import {listTar} from '../../helpers/tar.js'
-import {collectLayer, describeTree, tempDir} from '../../helpers/roots.js'
+import {collectLayer, describeTree, useTempDir} from '../../helpers/roots.js'
 
 const MiB = 1024 * 1024
 
 describe('import layers and interoperability', () => {
-  let dir: string
-  beforeAll(async () => {
-    dir = await tempDir()
-  })
-  afterAll(async () => {
-    await rm(dir, {recursive: true, force: true})
-  })
+  const work = useTempDir()
 
   it('copies selected artifact files to their destination with owner, keeping links', async () => {
-    const art = join(dir, 'artifact')
+    const art = join(work.path, 'artifact')
     await mkdir(join(art, 'out/assets/img'), {recursive: true})
     await writeFile(join(art, 'out/index.html'), '<html>')
     await writeFile(join(art, 'out/assets/app.js'), 'js')
@@ -61,7 +55,7 @@ describe('import layers and interoperability', () => {
   })
 
   it('writes layers that umoci unpacks to the same tree', async () => {
-    const root = join(dir, 'root')
+    const root = join(work.path, 'root')
     await mkdir(root)
     let before = await snapshot(root)
     await mkdir(join(root, 'etc/conf.d'), {recursive: true})
@@ -88,7 +82,7 @@ describe('import layers and interoperability', () => {
     const top = await collectLayer(writeLayer(root, await diffLayer(before, root), {mtimeClamp: 1000}))
     expect((await listTar(top.data)).map(e => e.name)).toContain('var/cache/.wh..wh..opq')
 
-    const layout = join(dir, 'layout')
+    const layout = join(work.path, 'layout')
     await mkdir(join(layout, 'blobs/sha256'), {recursive: true})
     const put = async (bytes: Buffer): Promise<string> => {
       const d = sha256Digest(bytes)
@@ -108,14 +102,14 @@ describe('import layers and interoperability', () => {
       mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length,
       annotations: {'org.opencontainers.image.ref.name': 'test'},
     }]}))
-    const bundle = join(dir, 'bundle')
+    const bundle = join(work.path, 'bundle')
     execFileSync('umoci', ['unpack', '--image', `${layout}:test`, bundle], {stdio: 'pipe'})
     expect(await describeTree(join(bundle, 'rootfs'))).toEqual(await describeTree(root))
 
     // skopeo decompresses the layers into a docker archive (checking each against its digest on the way)
-    const archive = join(dir, 'archive.tar')
+    const archive = join(work.path, 'archive.tar')
     execFileSync('skopeo', ['copy', '--quiet', `oci:${layout}:test`, `docker-archive:${archive}:test:latest`], {stdio: 'pipe'})
-    const unpacked = join(dir, 'archive')
+    const unpacked = join(work.path, 'archive')
     await mkdir(unpacked)
     execFileSync('tar', ['-xf', archive, '-C', unpacked])
     const [saved] = JSON.parse(await readFile(join(unpacked, 'manifest.json'), 'utf8')) as {Layers: string[]}[]
@@ -123,7 +117,7 @@ describe('import layers and interoperability', () => {
     expect(layerDigests).toEqual([base.blob.diffId, top.blob.diffId])
 
     // and our extractor agrees with umoci
-    const ours = join(dir, 'ours')
+    const ours = join(work.path, 'ours')
     for (const l of [base, top]) await extractLayer(Readable.from([l.data]), ours)
     expect(await describeTree(ours)).toEqual(await describeTree(root))
   })

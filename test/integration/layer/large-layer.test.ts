@@ -1,5 +1,5 @@
 import {createReadStream, createWriteStream} from 'node:fs'
-import {mkdir, rm, stat, truncate, writeFile} from 'node:fs/promises'
+import {mkdir, stat, truncate, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -8,21 +8,15 @@ import {diffLayer} from '../../../src/layer/diff.js'
 import {extractLayer} from '../../../src/layer/extract.js'
 import {writeLayer} from '../../../src/layer/root-layer.js'
 import {snapshot} from '../../../src/layer/snapshot.js'
-import {tempDir} from '../../helpers/roots.js'
+import {useTempDir} from '../../helpers/roots.js'
 
 const SIZE = 256 * 1024 * 1024
 
 describe('large layers', () => {
-  let dir: string
-  beforeAll(async () => {
-    dir = await tempDir()
-  })
-  afterAll(async () => {
-    await rm(dir, {recursive: true, force: true})
-  })
+  const work = useTempDir()
 
   it('streams a 256 MiB file through write and extract without holding it in memory', async () => {
-    const root = join(dir, 'root')
+    const root = join(work.path, 'root')
     await mkdir(root)
     const before = await snapshot(root)
     await writeFile(join(root, 'big'), '')
@@ -30,7 +24,7 @@ describe('large layers', () => {
     const layer = writeLayer(root, await diffLayer(before, root))
     const rssBefore = process.memoryUsage().rss
     let peak = rssBefore
-    const blobPath = join(dir, 'layer.tar.gz')
+    const blobPath = join(work.path, 'layer.tar.gz')
     const file = createWriteStream(blobPath)
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -46,7 +40,7 @@ describe('large layers', () => {
     expect(blob.size).toBe((await stat(blobPath)).size)
     expect(peak - rssBefore).toBeLessThan(128 * 1024 * 1024) // well under the 256 MiB file, with room for GC noise
 
-    const out = join(dir, 'out')
+    const out = join(work.path, 'out')
     await extractLayer(createReadStream(blobPath), out)
     expect((await stat(join(out, 'big'))).size).toBe(SIZE)
   })

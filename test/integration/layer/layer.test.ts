@@ -10,7 +10,7 @@ import {writeLayer} from '../../../src/layer/root-layer.js'
 import {snapshot} from '../../../src/layer/snapshot.js'
 import {xattrToolsAvailable} from '../../../src/layer/xattr.js'
 import {listTar} from '../../helpers/tar.js'
-import {collectLayer, describeTree, tempDir} from '../../helpers/roots.js'
+import {collectLayer, describeTree, useTempDir} from '../../helpers/roots.js'
 
 const CLAMP = 1_000_000_000 // 2001-09-09: older than any file written by the test
 
@@ -52,19 +52,15 @@ async function mutate(root: string): Promise<void> {
 }
 
 describe('snapshot, diff and layer writing', () => {
-  let dir: string
+  const work = useTempDir()
   let root: string
   let base: string
   beforeAll(async () => {
-    dir = await tempDir()
-    root = join(dir, 'root')
-    base = join(dir, 'base')
+    root = join(work.path, 'root')
+    base = join(work.path, 'base')
     await mkdir(root)
     await makeBase(root)
     execFileSync('cp', ['-a', root, base])
-  })
-  afterAll(async () => {
-    await rm(dir, {recursive: true, force: true})
   })
 
   it('finds added, modified, deleted, replaced and opaque paths and writes them as a sorted layer that round-trips', async () => {
@@ -118,7 +114,7 @@ describe('snapshot, diff and layer writing', () => {
   })
 
   it('snapshots depth first in byte order (a 1,000-deep chain too); a diff finds nothing in the unchanged root, then a deleted and a replaced subtree once each', async () => {
-    const r = join(dir, 'order')
+    const r = join(work.path, 'order')
     const deep = Array.from({length: 1000}, () => 'd').join('/')
     await mkdir(join(r, deep), {recursive: true})
     for (const name of ['b', 'a-', 'a/z', 'a/y/x', '\u00e9']) {
@@ -152,11 +148,11 @@ describe('snapshot, diff and layer writing', () => {
       return `${blob.digest} ${blob.diffId}`
     }
     const now = Math.floor(Date.now() / 1000)
-    expect(await build(join(dir, 'det1'), now)).toBe(await build(join(dir, 'det2'), now - 5000))
+    expect(await build(join(work.path, 'det1'), now)).toBe(await build(join(work.path, 'det2'), now - 5000))
   })
 
   it('writes an uncompressed layer whose digest is its diffId', async () => {
-    const r = join(dir, 'plain')
+    const r = join(work.path, 'plain')
     await mkdir(r)
     const before = await snapshot(r)
     await writeFile(join(r, 'f'), 'f')
@@ -167,7 +163,7 @@ describe('snapshot, diff and layer writing', () => {
   })
 
   it('applies whiteouts and opaque directories when extracting', async () => {
-    const r = join(dir, 'wh')
+    const r = join(work.path, 'wh')
     await mkdir(join(r, 'a/deep'), {recursive: true})
     await writeFile(join(r, 'a/x'), 'x')
     await writeFile(join(r, 'a/deep/y'), 'y')
@@ -194,7 +190,7 @@ describe('snapshot, diff and layer writing', () => {
       console.warn('getfattr/setfattr missing (apt-get install attr): capability test skipped')
       return
     }
-    const r = join(dir, 'cap')
+    const r = join(work.path, 'cap')
     await mkdir(r)
     const before = await snapshot(r)
     await writeFile(join(r, 'ping'), 'binary', {mode: 0o755})
@@ -203,7 +199,7 @@ describe('snapshot, diff and layer writing', () => {
     const {data} = await collectLayer(writeLayer(r, await diffLayer(before, r)))
     const [entry] = await listTar(data)
     expect(Buffer.from(entry!.pax!['SCHILY.xattr.security.capability']!, 'utf8').toString('hex')).toBe(cap.slice(2))
-    const out = join(dir, 'cap-out')
+    const out = join(work.path, 'cap-out')
     await extractLayer(Readable.from([data]), out)
     expect(execFileSync('getfattr', ['--absolute-names', '-e', 'hex', '-n', 'security.capability', join(out, 'ping')]).toString()).toContain(`security.capability=${cap}`)
     expect(await readdir(out)).toEqual(['ping'])

@@ -1,11 +1,11 @@
 import {execFileSync} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
-import {mkdir, readFile, readdir, rm, symlink, writeFile} from 'node:fs/promises'
+import {mkdir, readFile, readdir, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {startScriptChild} from '../../helpers/script-child.js'
-import {tempDir} from '../../helpers/roots.js'
+import {useTempDir} from '../../helpers/roots.js'
 
 const CHILD = fileURLToPath(new URL('../../helpers/layer-writer.mjs', import.meta.url))
 const MiB = 1024 * 1024
@@ -29,11 +29,10 @@ async function childLine(args: string[], workers: number, word: string): Promise
 const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`
 
 describe('parallel layer compression', () => {
-  let dir: string
+  const work = useTempDir()
   let root: string
   beforeAll(async () => {
-    dir = await tempDir()
-    root = join(dir, 'root')
+    root = join(work.path, 'root')
     await mkdir(join(root, 'usr/lib'), {recursive: true})
     await mkdir(join(root, 'etc'))
     // several 1 MiB chunks, some compressible, some not, cut across file boundaries
@@ -42,38 +41,35 @@ describe('parallel layer compression', () => {
     for (let i = 0; i < 200; i++) await writeFile(join(root, 'etc', `conf-${i}`), `setting ${i}\n`)
     await symlink('usr/lib', join(root, 'lib'))
   })
-  afterAll(async () => {
-    await rm(dir, {recursive: true, force: true})
-  })
 
   it('writes byte-identical layers with the same digest on two hosts with 1 and 4 workers, as valid gzip of the uncompressed layer', async () => {
     const [one, four, plain] = await Promise.all([
-      childLine(['write', root, join(dir, 'one.tar.gz'), 'gzip'], 1, 'blob') as Promise<Blob>,
-      childLine(['write', root, join(dir, 'four.tar.gz'), 'gzip'], 4, 'blob') as Promise<Blob>,
-      childLine(['write', root, join(dir, 'plain.tar'), 'none'], 2, 'blob') as Promise<Blob>,
+      childLine(['write', root, join(work.path, 'one.tar.gz'), 'gzip'], 1, 'blob') as Promise<Blob>,
+      childLine(['write', root, join(work.path, 'four.tar.gz'), 'gzip'], 4, 'blob') as Promise<Blob>,
+      childLine(['write', root, join(work.path, 'plain.tar'), 'none'], 2, 'blob') as Promise<Blob>,
     ])
     expect([one.workers, four.workers]).toEqual([1, 4])
-    const a = await readFile(join(dir, 'one.tar.gz'))
-    const b = await readFile(join(dir, 'four.tar.gz'))
+    const a = await readFile(join(work.path, 'one.tar.gz'))
+    const b = await readFile(join(work.path, 'four.tar.gz'))
     expect(a.length).toBeGreaterThan(3 * MiB) // more than one chunk
     expect(b.equals(a)).toBe(true)
     expect(four.digest).toBe(one.digest)
     expect(one.digest).toBe(sha256(a))
     expect(one.size).toBe(a.length)
 
-    execFileSync('gzip', ['-t', join(dir, 'one.tar.gz')])
-    const unzipped = execFileSync('zcat', [join(dir, 'one.tar.gz')], {maxBuffer: 64 * MiB})
-    const tar = await readFile(join(dir, 'plain.tar'))
+    execFileSync('gzip', ['-t', join(work.path, 'one.tar.gz')])
+    const unzipped = execFileSync('zcat', [join(work.path, 'one.tar.gz')], {maxBuffer: 64 * MiB})
+    const tar = await readFile(join(work.path, 'plain.tar'))
     expect(unzipped.equals(tar)).toBe(true)
     expect(one.diffId).toBe(sha256(tar))
     expect(plain.digest).toBe(one.diffId)
   })
 
   it('an abort in the middle of a layer leaves no temp blob, no blob, and no worker keeping the process alive', async () => {
-    const big = join(dir, 'big')
+    const big = join(work.path, 'big')
     await mkdir(big)
     for (let i = 0; i < 6; i++) await writeFile(join(big, `part-${i}`), randomBytes(4 * MiB))
-    const store = join(dir, 'store')
+    const store = join(work.path, 'store')
     const result = await childLine(['abort', big, store, String(2 * MiB)], 2, 'aborted') as {error: string; written: number; tmp: string[]; blobs: string[]}
     expect(result.error).toBe('AbortError')
     expect(result.written).toBeLessThan(20 * MiB) // stopped well before the 24 MiB layer's end

@@ -4,7 +4,7 @@ import {SlipwayError} from '../../../src/errors.js'
 import {parseRepository, type Repository} from '../../../src/oci/ref.js'
 import {RegistryClient} from '../../../src/registry/index.js'
 import {match, startFaultProxy, type FaultProxy} from '../../helpers/fault-proxy.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {useRegistry} from '../../helpers/registry.js'
 import {blobOf, pushTinyImage} from './support.js'
 
 /**
@@ -17,7 +17,7 @@ import {blobOf, pushTinyImage} from './support.js'
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`
 
 describe('credentials stay on the registry origin (tls-basic registry)', () => {
-  let reg: TestRegistry
+  const setup = useRegistry({variant: 'tls-basic'})
   let proxy: FaultProxy
   let other: FaultProxy
   let client: RegistryClient
@@ -25,10 +25,9 @@ describe('credentials stay on the registry origin (tls-basic registry)', () => {
   const tags = ['t1', 't2', 't3', 't4', 't5', 't6', 't7']
 
   beforeAll(async () => {
-    reg = await startRegistry('tls-basic')
-    proxy = await startFaultProxy({upstream: reg.url, caFile: reg.caFile})
-    other = await startFaultProxy({upstream: reg.url, caFile: reg.caFile, listenAddress: '127.0.0.2', upstreamAuthorization: basic(reg.username!, reg.password!)})
-    client = new RegistryClient({env: {}, retries: 0, credentials: {username: reg.username!, password: reg.password!, registry: proxy.host}})
+    proxy = await startFaultProxy({upstream: setup.reg.url, caFile: setup.reg.caFile})
+    other = await startFaultProxy({upstream: setup.reg.url, caFile: setup.reg.caFile, listenAddress: '127.0.0.2', upstreamAuthorization: basic(setup.reg.username!, setup.reg.password!)})
+    client = new RegistryClient({env: {}, retries: 0, credentials: {username: setup.reg.username!, password: setup.reg.password!, registry: proxy.host}})
     repo = parseRepository(`${proxy.host}/pages/app`)
     for (const tag of tags) await pushTinyImage(client, repo, tag, 'same')
   }, 60_000)
@@ -40,7 +39,6 @@ describe('credentials stay on the registry origin (tls-basic registry)', () => {
     await client?.close()
     await other?.stop()
     await proxy?.stop()
-    await reg?.stop()
   })
 
   const otherSawCredentials = (since = 0) => other.requests.slice(since).filter(r => r.headers.authorization !== undefined || r.headers.cookie !== undefined)
@@ -71,7 +69,7 @@ describe('credentials stay on the registry origin (tls-basic registry)', () => {
     expect(await client.listTags(repo)).toEqual(tags)
     const pages = proxy.requests.filter(r => r.method === 'GET' && /\/tags\/list/.test(r.path)).slice(before)
     expect(pages).toHaveLength(4)
-    expect(pages.every(r => r.headers.authorization === basic(reg.username!, reg.password!))).toBe(true)
+    expect(pages.every(r => r.headers.authorization === basic(setup.reg.username!, setup.reg.password!))).toBe(true)
   })
 
   it('follows a Link next page on another origin without sending it the credentials', async () => {
@@ -92,7 +90,7 @@ describe('credentials stay on the registry origin (tls-basic registry)', () => {
     const before = other.requests.length
     const one = blobOf(randomBytes(300))
     expect(await client.pushBlob(repo, one, one.open)).toBe('uploaded')
-    const chunked = new RegistryClient({env: {}, retries: 0, monolithicUploadMax: 100, chunkSize: 128, credentials: {username: reg.username!, password: reg.password!, registry: proxy.host}})
+    const chunked = new RegistryClient({env: {}, retries: 0, monolithicUploadMax: 100, chunkSize: 128, credentials: {username: setup.reg.username!, password: setup.reg.password!, registry: proxy.host}})
     try {
       const two = blobOf(randomBytes(300))
       expect(await chunked.pushBlob(repo, two, two.open)).toBe('uploaded')
@@ -123,29 +121,27 @@ describe('credentials stay on the registry origin (tls-basic registry)', () => {
 })
 
 describe('token realms', () => {
-  let reg: TestRegistry
+  const setup = useRegistry({variant: 'token'})
   let proxy: FaultProxy
   let other: FaultProxy
 
   beforeAll(async () => {
-    reg = await startRegistry('token')
-    proxy = await startFaultProxy({upstream: reg.url, caFile: reg.caFile})
-    other = await startFaultProxy({upstream: reg.url, caFile: reg.caFile, listenAddress: '127.0.0.2'})
+    proxy = await startFaultProxy({upstream: setup.reg.url, caFile: setup.reg.caFile})
+    other = await startFaultProxy({upstream: setup.reg.url, caFile: setup.reg.caFile, listenAddress: '127.0.0.2'})
   }, 60_000)
   afterEach(() => proxy.clear())
   afterAll(async () => {
     await other?.stop()
     await proxy?.stop()
-    await reg?.stop()
   })
 
   const withRealm = (realm: string) => proxy.add(r => r.path.startsWith('/v2/'), {
     kind: 'replace',
-    rewrite: up => up.status !== 401 ? up : {...up, headers: {...up.headers, 'www-authenticate': `Bearer realm="${realm}",service="${reg.tokenIssuer!.service}"`}},
+    rewrite: up => up.status !== 401 ? up : {...up, headers: {...up.headers, 'www-authenticate': `Bearer realm="${realm}",service="${setup.reg.tokenIssuer!.service}"`}},
   })
 
   const listWith = async (): Promise<unknown> => {
-    const client = new RegistryClient({env: {SLIPWAY_CA_FILE: reg.caFile!}, retries: 0, credentials: {username: reg.username!, password: reg.password!, registry: proxy.host}})
+    const client = new RegistryClient({env: {SLIPWAY_CA_FILE: setup.reg.caFile!}, retries: 0, credentials: {username: setup.reg.username!, password: setup.reg.password!, registry: proxy.host}})
     try {
       return await client.listTags(parseRepository(`${proxy.host}/realm/app`)).catch((e: unknown) => e)
     } finally {
@@ -160,14 +156,14 @@ describe('token realms', () => {
     ['a data: realm', 'data:text/plain;base64,eyJ0b2tlbiI6IngifQ=='],
   ])('refuses %s before any request, naming the realm', async (_what, realm) => {
     withRealm(realm)
-    const issued = reg.tokenIssuer!.requestCount
+    const issued = setup.reg.tokenIssuer!.requestCount
     const e = await listWith()
     expect(e).toBeInstanceOf(SlipwayError)
     const err = e as SlipwayError
     expect(err.kind).toBe('auth')
     expect(err.userLine).toContain(`token realm ${realm}`)
-    expect(err.userLine).not.toContain(reg.password!)
-    expect(reg.tokenIssuer!.requestCount).toBe(issued)
+    expect(err.userLine).not.toContain(setup.reg.password!)
+    expect(setup.reg.tokenIssuer!.requestCount).toBe(issued)
     expect(other.requests).toEqual([])
   })
 
@@ -176,6 +172,6 @@ describe('token realms', () => {
     // a plain-http realm on a loopback address: allowed, and it does get the credentials (it is this machine)
     withRealm(`http://${other.host}/token`)
     await listWith()
-    expect(other.requests.some(r => r.path.startsWith('/token') && r.headers.authorization === basic(reg.username!, reg.password!))).toBe(true)
+    expect(other.requests.some(r => r.path.startsWith('/token') && r.headers.authorization === basic(setup.reg.username!, setup.reg.password!))).toBe(true)
   })
 })

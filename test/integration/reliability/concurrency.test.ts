@@ -1,49 +1,33 @@
 import {join} from 'node:path'
 
-import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHome, runSlipway, type CliResult} from '../../helpers/cli.js'
-import {makeProject, type TestProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {runSlipway, type CliResult} from '../../helpers/cli.js'
+import {useRegistry} from '../../helpers/registry.js'
 import {runImage} from '../../helpers/run-image.js'
-import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {makeTempDir} from '../../helpers/tmp.js'
 import {checkRegistryTag, expectClearError, registryTags, verifyHome} from './support.js'
 
 /**
  * Many slipway processes on one store, and several hosts on one registry while a cleanup runs: nothing
  * in use is lost, nothing is corrupt, every process either succeeds or fails with one clear line.
  */
-let reg: TestRegistry
-let project: TestProject
+const setup = useRegistry({base: true, project: {fromExample: true, name: 'example'}, timeoutMs: 60_000})
 let repo: string
-const homes: string[] = []
-const home = (): string => {
-  const h = freshHome()
-  homes.push(h)
-  return h
-}
 const slipway = (h: string, args: string[]) =>
-  runSlipway(args[0] === 'dimg' && args[1] !== 'cleanup' ? [...args, '--dir', project.dir] : args, {env: {SLIPWAY_HOME: h}, timeoutMs: 180_000})
+  runSlipway(args[0] === 'dimg' && args[1] !== 'cleanup' ? [...args, '--dir', setup.project.dir] : args, {env: {SLIPWAY_HOME: h}, timeoutMs: 180_000})
 const okOrClear = (r: CliResult, what: string): void => {
   if (r.code !== 0) expect(`${what}: ${expectClearError(r)}`).toMatch(/\S/)
 }
 
-beforeAll(async () => {
-  reg = await startRegistry('plain')
-  await pushBaseImage(reg)
-  project = await makeProject({registryHost: reg.host, fromExample: true, name: 'example'})
-  repo = `${reg.host}/example`
-}, 60_000)
-afterAll(async () => {
-  await reg?.stop()
-  for (const h of homes) await removeTempDir(h)
+beforeAll(() => {
+  repo = `${setup.reg.host}/example`
 })
 
 it('4 processes on one store (build, stages pull, stages cleanup local, build) all end well; the store verifies', async () => {
   // a registry copy of the stages to pull from
-  const seed = home()
+  const seed = setup.freshHome()
   expect((await slipway(seed, ['dimg', 'bp', repo, '--with-stages'])).code).toBe(0)
 
-  const shared = home()
+  const shared = setup.freshHome()
   const results = await Promise.all([
     slipway(shared, ['dimg', 'build']),
     slipway(shared, ['dimg', 'stages', 'pull', repo]),
@@ -62,8 +46,8 @@ it('4 processes on one store (build, stages pull, stages cleanup local, build) a
 }, 240_000)
 
 it('2 hosts push the same project while a third cleans the repo up: nothing in use is lost', async () => {
-  const target = `${reg.host}/shared`
-  const [a, b, c] = [home(), home(), home()]
+  const target = `${setup.reg.host}/shared`
+  const [a, b, c] = [setup.freshHome(), setup.freshHome(), setup.freshHome()]
   // the cleaning host needs the project's final images in the repo to judge what is in use
   const first = await slipway(c, ['dimg', 'bp', target, '--with-stages'])
   expect(first.stderr).toBe(first.code === 0 ? first.stderr : '(bp expected to succeed)')
@@ -85,7 +69,7 @@ it('2 hosts push the same project while a third cleans the repo up: nothing in u
     for (const t of await registryTags(`${target}/${dimg}`)) await checkRegistryTag(`${target}/${dimg}:${t}`, await makeTempDir('copy'))
   }
   // a new host pulls the cache and builds nothing; the final image it pulls runs
-  const d = home()
+  const d = setup.freshHome()
   expect((await slipway(d, ['dimg', 'stages', 'pull', target])).code).toBe(0)
   const build = await slipway(d, ['dimg', 'build', '--json'])
   expect(build.code).toBe(0)

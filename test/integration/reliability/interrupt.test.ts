@@ -6,11 +6,10 @@
 import {readdir, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHome, runSlipway, startSlipway, type CliResult} from '../../helpers/cli.js'
+import {runSlipway, startSlipway, type CliResult} from '../../helpers/cli.js'
 import {match, startFaultProxy, type FaultProxy} from '../../helpers/fault-proxy.js'
-import {makeProject, type TestProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {makeProject} from '../../helpers/project.js'
+import {useRegistry} from '../../helpers/registry.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {verifyHome} from './support.js'
 
@@ -41,37 +40,27 @@ async function processesWith(text: string): Promise<string[]> {
 }
 
 describe('an interrupted build, push or pull cleans up and exits 128+signal', () => {
-  let reg: TestRegistry
-  let proxy: FaultProxy
-  let big: TestProject
-  let builtHome: string
-  let tmpdir: string
-  const homes: string[] = []
-
-  const envOf = (home: string): Record<string, string> => ({SLIPWAY_HOME: home, SLIPWAY_TMPDIR: tmpdir, ...reg.env()})
-
-  beforeAll(async () => {
-    reg = await startRegistry('plain')
-    await pushBaseImage(reg)
-    proxy = await startFaultProxy({upstream: `http://${reg.host}`})
-    tmpdir = await makeTempDir('interrupt-tmpdir')
-    // one stage with a multi-MiB layer, built once, pushed and pulled through the stalling proxy
-    big = await makeProject({registryHost: reg.host, dappfile: `from: localhost:5000/base/busybox:latest
+  // one stage with a multi-MiB layer, built once, pushed and pulled through the stalling proxy
+  const setup = useRegistry({base: true, project: {dappfile: `from: localhost:5000/base/busybox:latest
 shell:
   install: ["head -c 6000000 /dev/urandom > /big"]
-`})
-    builtHome = freshHome()
-    homes.push(builtHome)
-    const built = await runSlipway(['dimg', 'build', '--dir', big.dir], {env: envOf(builtHome)})
+`}})
+  let proxy: FaultProxy
+  let tmpdir: string
+
+  const envOf = (home: string): Record<string, string> => ({SLIPWAY_HOME: home, SLIPWAY_TMPDIR: tmpdir, ...setup.reg.env()})
+
+  beforeAll(async () => {
+    proxy = await startFaultProxy({upstream: `http://${setup.reg.host}`})
+    tmpdir = await makeTempDir('interrupt-tmpdir')
+    const built = await runSlipway(['dimg', 'build', '--dir', setup.project.dir], {env: envOf(setup.home)})
     if (built.code !== 0) throw new Error(`build failed: ${built.stderr}`)
-    const pushed = await runSlipway(['dimg', 'stages', 'push', '--dir', big.dir, `${reg.host}/big`], {env: envOf(builtHome)})
+    const pushed = await runSlipway(['dimg', 'stages', 'push', '--dir', setup.project.dir, `${setup.reg.host}/big`], {env: envOf(setup.home)})
     if (pushed.code !== 0) throw new Error(`stages push failed: ${pushed.stderr}`)
   }, 120_000)
   afterEach(() => proxy.clear())
   afterAll(async () => {
     await proxy?.stop()
-    await reg?.stop()
-    for (const h of homes) await removeTempDir(h)
     if (tmpdir) await removeTempDir(tmpdir)
   })
 
@@ -92,12 +81,11 @@ shell:
 
   it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s during a shell stage running sleep: the sandbox and the unpacked root are gone', async signal => {
     const seconds = 3000 + SIGNAL_NUMBER[signal] // a command line no other process has
-    const project = await makeProject({registryHost: reg.host, dappfile: `from: localhost:5000/base/busybox:latest
+    const project = await makeProject({registryHost: setup.reg.host, dappfile: `from: localhost:5000/base/busybox:latest
 shell:
   install: ["touch /started", "sleep ${seconds}"]
 `})
-    const home = freshHome()
-    homes.push(home)
+    const home = setup.freshHome()
     const run = startSlipway(['dimg', 'build', '--dir', project.dir], {env: envOf(home), timeoutMs: RUN_LIMIT_MS})
     await waitFor('the stage to start', async () => {
       for (const area of await entries(tmpdir)) {
@@ -118,17 +106,16 @@ shell:
 
   it('SIGTERM during a push of a multi-MiB layer to a stalled registry', async () => {
     const stall = proxy.add(r => (r.method === 'PUT' || r.method === 'PATCH') && /\/blobs\/uploads\//.test(r.path), {kind: 'stall', ms: 120_000})
-    const run = startSlipway(['dimg', 'stages', 'push', '--dir', big.dir, `${proxy.host}/pushed`], {env: envOf(builtHome), timeoutMs: RUN_LIMIT_MS})
+    const run = startSlipway(['dimg', 'stages', 'push', '--dir', setup.project.dir, `${proxy.host}/pushed`], {env: envOf(setup.home), timeoutMs: RUN_LIMIT_MS})
     await waitFor('an upload to reach the stalled registry', () => stall.hits > 0)
     run.child.kill('SIGTERM')
-    await expectCleanInterruption(await run.result, 'SIGTERM', builtHome)
+    await expectCleanInterruption(await run.result, 'SIGTERM', setup.home)
   })
 
   it.each(['SIGHUP', 'SIGINT'] as const)('%s during a pull of a big stage: no half-written blob is left in the store', async signal => {
-    const home = freshHome()
-    homes.push(home)
+    const home = setup.freshHome()
     proxy.add(match.blobGet, {kind: 'stall', ms: 120_000, afterBytes: 2 * 1024 * 1024})
-    const run = startSlipway(['dimg', 'stages', 'pull', '--dir', big.dir, `${proxy.host}/big`], {env: envOf(home), timeoutMs: RUN_LIMIT_MS})
+    const run = startSlipway(['dimg', 'stages', 'pull', '--dir', setup.project.dir, `${proxy.host}/big`], {env: envOf(home), timeoutMs: RUN_LIMIT_MS})
     await waitFor('a blob to be half written', async () => (await entries(join(home, 'store', 'tmp'))).some(n => n.startsWith('blob')))
     run.child.kill(signal)
     await expectCleanInterruption(await run.result, signal, home)

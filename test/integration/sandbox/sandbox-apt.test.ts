@@ -5,12 +5,12 @@
  *  repository is a local one signed with a throwaway key that only its sources line trusts (signed-by). */
 import {execFile, execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {chmod, lstat, mkdir, rm, writeFile} from 'node:fs/promises'
+import {chmod, lstat, mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
 import {runStage, type Isolation} from '../../../src/sandbox/run-stage.js'
-import {tempDir} from '../../helpers/roots.js'
+import {useTempDir} from '../../helpers/roots.js'
 
 const run = promisify(execFile)
 const hasMmdebstrap = (() => {
@@ -61,21 +61,17 @@ async function signRepository(dir: string, repo: string, packages: string): Prom
 }
 
 describeWithDebian('apt-get in a Debian root', () => {
-  let dir: string
+  const work = useTempDir()
   let debianTar: string
   let repo: string
   beforeAll(async () => {
-    dir = await tempDir()
-    debianTar = join(dir, 'debian.tar')
+    debianTar = join(work.path, 'debian.tar')
     await run('mmdebstrap', ['--variant=minbase', '--quiet', 'bookworm', debianTar, 'http://deb.debian.org/debian'], {maxBuffer: 64 << 20})
-    repo = await makeRepository(dir)
+    repo = await makeRepository(work.path)
   }, 600_000)
-  afterAll(async () => {
-    if (dir) await rm(dir, {recursive: true, force: true})
-  })
 
   it.each(['namespaces', 'chroot'] as Isolation[])('updates from a signed repository, /tmp 1777, and installs a package whose postinst adds a user, with %s isolation', async isolation => {
-    const root = join(dir, `root-${isolation}`)
+    const root = join(work.path, `root-${isolation}`)
     await mkdir(root)
     await run('tar', ['-xf', debianTar, '-C', root])
     const tail: string[] = []

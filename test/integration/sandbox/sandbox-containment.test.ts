@@ -40,15 +40,20 @@ async function mountsUnder(dir: string): Promise<string[]> {
     .filter(p => p === dir || p.startsWith(`${dir}/`))
 }
 
+/** A temp dir holding `root`: a busybox root with these extra (empty) directories. */
+async function stageRoot(extraDirs: string[]): Promise<{dir: string; root: string}> {
+  const dir = await tempDir()
+  const root = join(dir, 'root')
+  await busyboxRoot(root, BUSYBOX_APPLETS)
+  for (const d of extraDirs) await mkdir(join(root, d))
+  return {dir, root}
+}
+
 describeAsRoot('a root build\'s namespace sandbox', () => {
   let dir: string
   let root: string
   beforeAll(async () => {
-    dir = await tempDir()
-    root = join(dir, 'root')
-    await busyboxRoot(root, BUSYBOX_APPLETS)
-    await mkdir(join(root, 'sys'))
-    await mkdir(join(root, 'mnt'))
+    ;({dir, root} = await stageRoot(['sys', 'mnt']))
   })
   afterAll(async () => {
     await rm(dir, {recursive: true, force: true})
@@ -143,10 +148,7 @@ describe.each(['namespaces', 'chroot'] as Isolation[])('a stage\'s processes and
   let dir: string
   let root: string
   beforeAll(async () => {
-    dir = await tempDir()
-    root = join(dir, 'root')
-    await busyboxRoot(root, BUSYBOX_APPLETS)
-    await mkdir(join(root, 'mnt'))
+    ;({dir, root} = await stageRoot(['mnt']))
   })
   afterAll(async () => {
     for (const pid of await processesRootedIn(root)) process.kill(pid, 'SIGKILL')
