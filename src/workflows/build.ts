@@ -16,7 +16,7 @@ import {blobsMissingFrom, type Image, loadStoreImage, normalizeImage, relabel, s
 import {formatRef, parseImageRef, type Repository} from '../oci/ref.js'
 import type {Descriptor} from '../oci/types.js'
 import {CREATED_ANNOTATION, LABEL, localStageName, nameComponent, SLIPWAY_LABEL_PREFIX, stageLabels, withoutSlipwayLabels} from '../naming/index.js'
-import type {PlannedStage, StageInputs} from '../stage/plan.js'
+import type {PlannedStage, StageInputs} from '../stage/stage-plan.js'
 import {type Lease, type OciStore, projectBuildDir, type RefUpdate} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
 import {pullImages} from '../transfer/index.js'

@@ -11,7 +11,7 @@ import {urlWithoutCredentials} from '../redact.js'
 import {treeishExists, diffTrees, gitTopLevel, headCommit, listTree, workTreeSnapshot, type TreeEntry} from '../git/git.js'
 import {dependencyChecksum, patchContent} from '../stage/content.js'
 import {STAGE_NAMES} from '../stage/names.js'
-import {completeStages, importSourceKey, planBaseStages, type DimgFacts, type GitRevision, type LatestPatch, type PlannedStage} from '../stage/plan.js'
+import {completeStages, importSourceKey, planBaseStages, type DimgFacts, type GitRevision, type LatestPatch, type PlannedStage} from '../stage/stage-plan.js'
 import {CACHE_VERSION, type StageSignature} from '../stage/signature.js'
 
 /**

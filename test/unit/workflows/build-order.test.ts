@@ -1,5 +1,5 @@
 import {parseDappfile} from '../../../src/config/load.js'
-import {importSourceKey, planBaseStages} from '../../../src/stage/plan.js'
+import {importSourceKey, planBaseStages} from '../../../src/stage/stage-plan.js'
 import {buildOrder, importSourceSignature} from '../../../src/workflows/plan.js'
 
 const CONFIG = `dimg: app
