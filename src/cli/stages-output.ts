@@ -1,5 +1,8 @@
 import {type CleanupResult, type StageRow} from '../workflows/stages-cache.js'
 import {planToJson} from '../cleanup/index.js'
+import {stageTag} from '../naming/index.js'
+import {listedName, type ProjectPlan} from '../project/index.js'
+import type {StageSignature} from '../stage/signature.js'
 import {formatBytes} from './progress.js'
 import {renderTableWithList} from './table.js'
 
@@ -27,4 +30,58 @@ export function cleanupLines(result: CleanupResult): string[] {
   const k = result.plan.keep.length
   lines.push(result.dryRun ? `would delete ${n} stages and keep ${k}` : `deleted ${n} stages, kept ${k}`)
   return lines
+}
+
+/** `REPO:dimgstage-<signature>`. */
+function stageImageName(repo: string, signature: StageSignature): string {
+  return `${repo}:${stageTag(signature)}`
+}
+
+/**
+ * The seeds' dry-run listing of `dimg stages push/pull`: for each dimg (artifacts included, in build
+ * order) its name on a line, then one two-space-indented `REPO:dimgstage-<signature>` per stage, first
+ * stage first. The unnamed dimg is listed under the project's name.
+ */
+export function formatStagesListing(plan: ProjectPlan, repo: string): string {
+  const lines: string[] = []
+  for (const dimg of plan.dimgs) {
+    lines.push(listedName(plan, dimg))
+    for (const stage of dimg.stages) lines.push(`  ${stageImageName(repo, stage.signature)}`)
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`
+}
+
+export interface StagesListingJson {
+  project: string
+  repo: string
+  cacheVersion: string
+  dev: boolean
+  dimgs: {
+    name: string | null
+    listedAs: string
+    isArtifact: boolean
+    stages: {name: string; signature: string; parentSignature: string | null; image: string; gitCommit?: string}[]
+  }[]
+}
+
+/** The same listing as data, for `--json`. */
+export function stagesListingJson(plan: ProjectPlan, repo: string): StagesListingJson {
+  return {
+    project: plan.project.name,
+    repo,
+    cacheVersion: plan.cacheVersion,
+    dev: plan.project.dev,
+    dimgs: plan.dimgs.map((d) => ({
+      name: d.name,
+      listedAs: listedName(plan, d),
+      isArtifact: d.isArtifact,
+      stages: d.stages.map((s) => ({
+        name: s.name,
+        signature: s.signature,
+        parentSignature: s.parentSignature,
+        image: stageImageName(repo, s.signature),
+        ...(s.gitCommit === undefined ? {} : {gitCommit: s.gitCommit}),
+      })),
+    })),
+  }
 }

@@ -6,7 +6,7 @@ import type {Descriptor} from '../oci/types.js'
 import type {Lease} from '../store/index.js'
 import {type BuildOptions, type BuildReport, buildProject, type DimgOutcome, stageRefUpdate} from './build.js'
 import type {WorkflowContext} from './context.js'
-import type {ProjectPlan} from './plan.js'
+import type {ProjectPlan} from '../project/index.js'
 import {mergeResults, pushFinalImages, pushStages, type SyncResult} from './registry-sync.js'
 
 export interface BuildAndPushOptions extends Omit<BuildOptions, 'repo' | 'lease' | 'onDimgBuilt'> {

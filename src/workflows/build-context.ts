@@ -6,7 +6,7 @@ import {SlipwayError} from '../errors.js'
 import {localStageName, localStageSignature} from '../naming/index.js'
 import {exportArchive, importArchive, projectBuildDir} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
-import {loadProject} from './plan.js'
+import {loadProject} from '../project/index.js'
 import {planWithCaches} from './project-plan.js'
 
 export const IMAGES_ARCHIVE = 'images.tar'

@@ -21,7 +21,7 @@ import {type Lease, type OciStore, projectBuildDir, type RefUpdate} from '../sto
 import type {WorkflowContext} from './context.js'
 import {pullImages} from '../transfer/index.js'
 import {timed} from '../timings.js'
-import {type DimgPlan, listedName, type Project, type ProjectPlan} from './plan.js'
+import {type DimgPlan, listedName, type Project, type ProjectPlan} from '../project/index.js'
 import {planWithCaches} from './project-plan.js'
 import {makeScratchDir, scratchBase, type ScratchDir} from './scratch.js'
 import {FirstUseRoot, openKeptRoots, type Root} from './stage-roots.js'

@@ -6,7 +6,7 @@ import {LABEL} from '../naming/index.js'
 import {resolveRemote} from '../git/remote.js'
 import {CACHE_VERSION} from '../stage/signature.js'
 import type {WorkflowContext} from './context.js'
-import {loadProject, planProject, type Project, type ProjectPlan} from './plan.js'
+import {loadProject, planProject, type Project, type ProjectPlan} from '../project/index.js'
 
 export interface PlanRequest {
   dir: string

@@ -4,7 +4,7 @@ import {type Isolation, runStage, shellQuote, StageCommandError} from '../sandbo
 import {SlipwayError} from '../errors.js'
 import {localStageName} from '../naming/index.js'
 import type {WorkflowContext} from './context.js'
-import {listedName} from './plan.js'
+import {listedName} from '../project/index.js'
 import {planWithCaches} from './project-plan.js'
 import {makeScratchDir} from './scratch.js'
 import {extractImage} from '../builder/index.js'

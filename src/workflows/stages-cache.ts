@@ -14,7 +14,7 @@ import {existingCommits} from '../git/objects.js'
 import {formatRef, type Repository} from '../oci/ref.js'
 import {CACHE_VERSION} from '../stage/signature.js'
 import type {WorkflowContext} from './context.js'
-import {loadProject, type Project} from './plan.js'
+import {loadProject, type Project} from '../project/index.js'
 import {registryStagesCache, stagesCacheAt} from './project-plan.js'
 
 /** One stage of a stages cache, as `dimg stages list` shows it. */

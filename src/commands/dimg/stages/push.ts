@@ -4,7 +4,7 @@ import {dimgsAndRepo, dimgsAndRepoArgs} from '../../../cli/args.js'
 import {contextFromFlags} from '../../../cli/context.js'
 import {dryRunFlag, reportFlags, projectFlags, registryFlags} from '../../../cli/flags.js'
 import {syncResultLines, syncSummary} from '../../../cli/sync-output.js'
-import {formatStagesListing, stagesListingJson} from '../../../workflows/plan.js'
+import {formatStagesListing, stagesListingJson} from '../../../cli/stages-output.js'
 import {planWithCaches} from '../../../workflows/project-plan.js'
 import {pushStages} from '../../../workflows/registry-sync.js'
 

@@ -1,4 +1,5 @@
-import {formatStagesListing, loadProject, planProject} from '../../../src/workflows/plan.js'
+import {formatStagesListing} from '../../../src/cli/stages-output.js'
+import {loadProject, planProject} from '../../../src/project/index.js'
 import {GitFixture} from './support.js'
 
 /**

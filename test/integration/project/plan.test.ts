@@ -2,14 +2,8 @@ import {rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {SlipwayError} from '../../../src/errors.js'
-import {
-  formatStagesListing,
-  loadProject,
-  planProject,
-  stagesListingJson,
-  type PlanProjectOptions,
-  type ProjectPlan,
-} from '../../../src/workflows/plan.js'
+import {formatStagesListing, stagesListingJson} from '../../../src/cli/stages-output.js'
+import {loadProject, planProject, type PlanProjectOptions, type ProjectPlan} from '../../../src/project/index.js'
 import {makeTempDirSync} from '../../helpers/tmp.js'
 import {GitFixture} from './support.js'
 
