@@ -8,14 +8,13 @@ import {
   type StageInput,
   usageIndex,
 } from '../cleanup/index.js'
-import {canListStages, holdsFinalImages, type ListedStage, type StagesCache} from '../cache/index.js'
+import {canListStages, holdsFinalImages, type ListedStage, registryStagesCache, type StagesCache, stagesCacheAt} from '../cache/index.js'
 import {SlipwayError} from '../errors.js'
 import {existingCommits} from '../git/objects.js'
 import {formatRef, type Repository} from '../oci/ref.js'
 import {CACHE_VERSION} from '../stage/signature.js'
 import type {WorkflowContext} from './context.js'
 import {loadProject, type Project} from '../project/index.js'
-import {registryStagesCache, stagesCacheAt} from './project-plan.js'
 
 /** One stage of a stages cache, as `dimg stages list` shows it. */
 export interface StageRow {

@@ -7,7 +7,7 @@ import {contextFromFlags} from '../../cli/context.js'
 import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
 import {reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
 import {syncResultLines, syncSummary} from '../../cli/sync-output.js'
-import {planWithCaches} from '../../workflows/project-plan.js'
+import {planWithCaches} from '../../project/index.js'
 import {pushFinalImages} from '../../workflows/registry-sync.js'
 
 export default class DimgPush extends BaseCommand {

@@ -6,7 +6,7 @@ import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
 import {reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
 import {syncResultLines, syncSummary} from '../../cli/sync-output.js'
 import {SlipwayError} from '../../errors.js'
-import {planWithCaches} from '../../workflows/project-plan.js'
+import {planWithCaches} from '../../project/index.js'
 import {pushFinalImages} from '../../workflows/registry-sync.js'
 
 export default class DimgSpush extends BaseCommand {

@@ -7,8 +7,7 @@ import {contextFromFlags} from '../../../cli/context.js'
 import {dryRunFlag, reportFlags, projectFlags, registryFlags} from '../../../cli/flags.js'
 import {syncResultLines, syncSummary} from '../../../cli/sync-output.js'
 import {formatStagesListing, stagesListingJson} from '../../../cli/stages-output.js'
-import type {ProjectPlan} from '../../../project/index.js'
-import {planWithCaches} from '../../../workflows/project-plan.js'
+import {planWithCaches, type ProjectPlan} from '../../../project/index.js'
 import {pullStages} from '../../../workflows/registry-sync.js'
 
 /** Without --all, stages are looked for from the last one back: list them in that order. */

@@ -5,7 +5,7 @@ import {contextFromFlags} from '../../../cli/context.js'
 import {dryRunFlag, reportFlags, projectFlags, registryFlags} from '../../../cli/flags.js'
 import {syncResultLines, syncSummary} from '../../../cli/sync-output.js'
 import {formatStagesListing, stagesListingJson} from '../../../cli/stages-output.js'
-import {planWithCaches} from '../../../workflows/project-plan.js'
+import {planWithCaches} from '../../../project/index.js'
 import {pushStages} from '../../../workflows/registry-sync.js'
 
 export default class StagesPush extends BaseCommand {
