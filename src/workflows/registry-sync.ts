@@ -8,10 +8,9 @@ import type {Descriptor} from '../oci/types.js'
 import type {FetchedManifest} from '../registry/index.js'
 import {type BlobTotals, pullImages, pushImages, type PushItem, sumTotals, totalsOf} from '../transfer/index.js'
 import type {WorkflowContext} from './context.js'
-import {finalImageOf, finalImageOfRemoteStage} from './final-image.js'
 import {type DimgPlan, listedName, type ProjectPlan} from '../project/index.js'
 import {lookUpStageTag, mismatchWarning, ociStageParts} from '../cache/stage-tags.js'
-import type {ImageParts} from '../image/index.js'
+import {finalImageOf, finalImageOfRemoteStage, type ImageParts} from '../image/index.js'
 
 /** The stages-cache and final-image traffic between the local store and a registry repository. */
 
