@@ -22,9 +22,9 @@ import type {WorkflowContext} from './context.js'
 import {pullImages} from '../transfer/index.js'
 import {timed} from '../timings.js'
 import {type DimgPlan, listedName, planWithCaches, type Project, type ProjectPlan} from '../project/index.js'
-import {makeScratchDir, scratchBase, type ScratchDir} from './scratch.js'
-import {FirstUseRoot, openKeptRoots, type Root} from './stage-roots.js'
-import {type KeptRoots, keptRootsBudgetBytes} from '../sandbox/kept-roots.js'
+import {makeScratchDir, scratchBase, type ScratchDir} from '../roots/scratch.js'
+import {FirstUseRoot, openKeptRoots, type Root} from '../roots/stage-roots.js'
+import {type KeptRoots, keptRootsBudgetBytes} from '../roots/kept-roots.js'
 
 export interface BuildOptions {
   dir: string

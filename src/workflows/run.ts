@@ -5,7 +5,7 @@ import {SlipwayError} from '../errors.js'
 import {localStageName} from '../naming/index.js'
 import type {WorkflowContext} from './context.js'
 import {listedName, planWithCaches} from '../project/index.js'
-import {makeScratchDir} from './scratch.js'
+import {makeScratchDir} from '../roots/scratch.js'
 import {extractImage} from '../builder/index.js'
 import {loadStoreImage} from '../image/index.js'
 
