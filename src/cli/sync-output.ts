@@ -1,5 +1,5 @@
 import type {BlobTotals} from '../transfer/index.js'
-import type {SyncResult} from '../workflows/registry-sync.js'
+import type {SyncResult} from '../transfer/stage-sync.js'
 import {formatBytes} from './progress.js'
 
 /** The closing line of a run: what it cost in registry traffic, e.g. `uploaded 12.3 MiB, mounted 4 blobs, downloaded 0 B`. */

@@ -8,7 +8,7 @@ import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
 import {reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
 import {syncResultLines, syncSummary} from '../../cli/sync-output.js'
 import {planWithCaches} from '../../project/index.js'
-import {pushFinalImages} from '../../workflows/registry-sync.js'
+import {pushFinalImages} from '../../workflows/push-final-images.js'
 
 export default class DimgPush extends BaseCommand {
   static summary = 'Push final images: REPO/DIMG:TAG for named dimgs, REPO:TAG for the unnamed one.'

@@ -7,7 +7,7 @@ import {reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flag
 import {syncResultLines, syncSummary} from '../../cli/sync-output.js'
 import {SlipwayError} from '../../errors.js'
 import {planWithCaches} from '../../project/index.js'
-import {pushFinalImages} from '../../workflows/registry-sync.js'
+import {pushFinalImages} from '../../workflows/push-final-images.js'
 
 export default class DimgSpush extends BaseCommand {
   static summary = 'Push one dimg to REPO used as is (REPO:TAG, no dimg name added).'

@@ -8,7 +8,7 @@ import {dryRunFlag, reportFlags, projectFlags, registryFlags} from '../../../cli
 import {syncResultLines, syncSummary} from '../../../cli/sync-output.js'
 import {formatStagesListing, stagesListingJson} from '../../../cli/stages-output.js'
 import {planWithCaches, type ProjectPlan} from '../../../project/index.js'
-import {pullStages} from '../../../workflows/registry-sync.js'
+import {pullStages} from '../../../workflows/pull-stages.js'
 
 /** Without --all, stages are looked for from the last one back: list them in that order. */
 function lookupOrder(plan: ProjectPlan, all: boolean): ProjectPlan {

@@ -6,7 +6,7 @@ import {dryRunFlag, reportFlags, projectFlags, registryFlags} from '../../../cli
 import {syncResultLines, syncSummary} from '../../../cli/sync-output.js'
 import {formatStagesListing, stagesListingJson} from '../../../cli/stages-output.js'
 import {planWithCaches} from '../../../project/index.js'
-import {pushStages} from '../../../workflows/registry-sync.js'
+import {pushStages} from '../../../workflows/push-stages.js'
 
 export default class StagesPush extends BaseCommand {
   static summary = 'Push the stages cache to REPO as REPO:dimgstage-<signature>.'
