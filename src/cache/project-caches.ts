@@ -23,7 +23,7 @@ export interface CachedProject {
 }
 
 /** The project's stages in REPO (`REPO:dimgstage-<signature>`); blob bytes read are counted in `downloads`. */
-export function registryStagesCache(ctx: CacheContext, project: CachedProject, repo: Repository, downloads = new DownloadCounter()): RegistryStagesCache {
+export function registryStagesCache(ctx: CacheContext, project: Pick<CachedProject, 'name'>, repo: Repository, downloads = new DownloadCounter()): RegistryStagesCache {
   return new RegistryStagesCache(ctx, repo, {
     project: project.name,
     cacheVersion: CACHE_VERSION,
@@ -35,7 +35,7 @@ export function registryStagesCache(ctx: CacheContext, project: CachedProject, r
 }
 
 /** The one stages cache a `stages list|cleanup|flush local|repo` works on. */
-export async function stagesCacheAt(ctx: CacheContext, project: CachedProject, where: 'local' | 'repo', opts: {repo?: Repository; dev?: boolean}): Promise<StagesCache> {
+export async function stagesCacheAt(ctx: CacheContext, project: Pick<CachedProject, 'name'>, where: 'local' | 'repo', opts: {repo?: Repository; dev?: boolean}): Promise<StagesCache> {
   if (where === 'local') return new LocalStagesCache(await ctx.store(), project.name, opts.dev ?? false)
   if (!opts.repo) throw new SlipwayError('usage', 'the registry stages cache needs REPO', {hint: 'give the registry repository, e.g. localhost:5000/myproject'})
   return registryStagesCache(ctx, project, opts.repo)

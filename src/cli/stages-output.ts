@@ -1,4 +1,4 @@
-import {type CleanupResult, type StageRow} from '../workflows/stages-cache.js'
+import type {CleanupResult, StageRow} from '../cache/index.js'
 import {planToJson} from '../cleanup/index.js'
 import {stageTag} from '../naming/index.js'
 import {listedName, type ProjectPlan} from '../project/index.js'

@@ -7,7 +7,7 @@ import {cleanupFlags, cleanupRequestFromFlags} from '../../../../cli/cleanup-fla
 import {contextFromFlags} from '../../../../cli/context.js'
 import {dryRunFlag, jsonFlag, projectFlags, registryFlags} from '../../../../cli/flags.js'
 import {cleanupJson, cleanupLines} from '../../../../cli/stages-output.js'
-import {cleanupStages} from '../../../../workflows/stages-cache.js'
+import {cleanupStages} from '../../../../workflows/cleanup-stages.js'
 
 export default class StagesCleanupLocal extends BaseCommand {
   static summary = 'Delete local stages by policy.'

@@ -5,7 +5,7 @@ import {cleanupFlags, cleanupRequestFromFlags} from '../../../../cli/cleanup-fla
 import {contextFromFlags} from '../../../../cli/context.js'
 import {dryRunFlag, jsonFlag, projectFlags, registryFlags} from '../../../../cli/flags.js'
 import {cleanupJson, cleanupLines} from '../../../../cli/stages-output.js'
-import {cleanupStages} from '../../../../workflows/stages-cache.js'
+import {cleanupStages} from '../../../../workflows/cleanup-stages.js'
 
 export default class StagesCleanupRepo extends BaseCommand {
   static summary = 'Delete stages in REPO by policy.'

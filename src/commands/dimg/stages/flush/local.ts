@@ -3,7 +3,7 @@ import {describeCommand} from '../../../../cli/help-text.js'
 import {contextFromFlags} from '../../../../cli/context.js'
 import {dryRunFlag, jsonFlag, projectFlags} from '../../../../cli/flags.js'
 import {cleanupJson, cleanupLines} from '../../../../cli/stages-output.js'
-import {flushStages} from '../../../../workflows/stages-cache.js'
+import {flushStages} from '../../../../workflows/flush-stages.js'
 
 export default class StagesFlushLocal extends BaseCommand {
   static summary = "Delete the project's whole local stages cache."

@@ -5,7 +5,7 @@ import {contextFromFlags} from '../../../../cli/context.js'
 import {dryRunFlag, jsonFlag, projectFlags, registryFlags} from '../../../../cli/flags.js'
 import {cleanupJson, cleanupLines} from '../../../../cli/stages-output.js'
 import {parseRepository} from '../../../../oci/ref.js'
-import {flushStages} from '../../../../workflows/stages-cache.js'
+import {flushStages} from '../../../../workflows/flush-stages.js'
 
 export default class StagesFlushRepo extends BaseCommand {
   static summary = "Delete the project's whole stages cache in REPO; final images stay."

@@ -6,7 +6,7 @@ import {jsonFlag, projectFlags, registryFlags, wideFlag} from '../../../../cli/f
 import {stagesTable} from '../../../../cli/stages-output.js'
 import {tableWidth} from '../../../../cli/table.js'
 import {parseRepository} from '../../../../oci/ref.js'
-import {listStages} from '../../../../workflows/stages-cache.js'
+import {listStages} from '../../../../workflows/list-stages.js'
 
 export default class StagesListRepo extends BaseCommand {
   static summary = "List the project's stages in REPO (REPO:dimgstage-* tags) and the final images that use them."
