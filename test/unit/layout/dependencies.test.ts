@@ -99,3 +99,20 @@ describe('the rooms of src/', () => {
     expect(all.filter(e => (e.from === a && e.to === b) || (e.from === b && e.to === a)).map(e => e.file)).toEqual([])
   })
 })
+
+describe('the README section "How the code is laid out"', () => {
+  const readme = readFileSync('README.md', 'utf8')
+  const section = readme.slice(readme.indexOf('## How the code is laid out'), readme.indexOf('\n## ', readme.indexOf('## How the code is laid out') + 1))
+  const listed = [...section.matchAll(/^\| `src\/([a-z-]+)\/` \|/gm)].map(m => m[1]).sort()
+  const folders = readdirSync(SRC, {withFileTypes: true}).filter(e => e.isDirectory()).map(e => e.name).sort()
+
+  it('has one row for each folder of src/, and none for a folder that is gone', () => {
+    expect(listed).toEqual(folders)
+  })
+
+  it('names each room of the tiers in its dependency line', () => {
+    const line = section.slice(section.indexOf('Dependencies point one way'), section.indexOf('\n\n', section.indexOf('Dependencies point one way')))
+    const named = [...line.matchAll(/`([a-z]+)`/g)].map(m => m[1])
+    expect(TIERS.flat().filter(r => r !== '.' && !named.includes(r))).toEqual([])
+  })
+})
