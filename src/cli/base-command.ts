@@ -1,17 +1,14 @@
 import {Command, Flags, Errors, type Interfaces, toConfiguredId} from '@oclif/core'
 
-import {dirname, resolve} from 'node:path'
-
 import {isSlipwayError, EXIT_CODES, SlipwayError} from '../errors.js'
-import {writeFileAtomic} from '../store/fs-atomic.js'
 import {redactSecrets} from '../redact.js'
 import {installInterruptHandlers, interruptedBy, interruptExitCode} from './interrupt.js'
 import {stopLiveDisplays, type Verbosity} from './progress.js'
 
 /**
- * Every command's base: `--debug`, `--quiet`/`--verbose`, `--json` where the command enables it, and one
- * place where errors become a single line on stderr with the exit code of their kind. Results go to stdout
- * (`this.log`, `printJson`), everything else to stderr (`note`). An interrupted command (cli/interrupt.ts)
+ * Every command's base: `--debug`, `--quiet`/`--verbose`, and one place where errors become a single line
+ * on stderr with the exit code of their kind (WorkflowCommand adds the context, `--json` and the report).
+ * Results go to stdout (`this.log`), everything else to stderr (`note`). An interrupted command (cli/interrupt.ts)
  * exits 128+signal once its cleanup ran, whatever error the interruption surfaced as.
  */
 export abstract class BaseCommand extends Command {
@@ -37,35 +34,9 @@ export abstract class BaseCommand extends Command {
     await super.init()
   }
 
-  /** Print a value as JSON on stdout (used for --json outputs). */
-  protected printJson(value: unknown): void {
-    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
-  }
-
   /** A log line about the result (a summary, totals): stderr, unless --quiet. */
   protected note(line: string): void {
     if (this.verbosity !== 'quiet') process.stderr.write(`${line}\n`)
-  }
-
-  /**
-   * A command's result: written to `--report-file` when given, printed as JSON with `--json`. Returns
-   * whether it was printed (the caller prints its human summary otherwise).
-   */
-  protected async emitResult(flags: {json?: boolean; 'report-file'?: string}, value: unknown): Promise<boolean> {
-    const file = flags['report-file']
-    if (file) {
-      const target = resolve(file)
-      try {
-        await writeFileAtomic(target, `${JSON.stringify(value, null, 2)}\n`, dirname(target))
-      } catch (e) {
-        throw new SlipwayError('environment', `cannot write the report file ${target}: ${(e as Error).message}`, {
-          hint: 'name a file in an existing, writable directory',
-          cause: e,
-        })
-      }
-    }
-    if (flags.json) this.printJson(value)
-    return flags.json === true
   }
 
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {

@@ -1,6 +1,6 @@
 import {SlipwayError} from '../errors.js'
 import {parseInsecureHost} from '../registry/tls/insecure-hosts.js'
-import {WorkflowContext} from '../workflows/context.js'
+import {type ContextOptions, WorkflowContext} from '../workflows/context.js'
 import {interruptSignal} from './interrupt.js'
 import {createReporter} from './progress.js'
 
@@ -16,9 +16,10 @@ export interface ContextFlags {
 /**
  * The workflow context for a command's flags, logging at --quiet/--verbose (--json does not change it). The explicit
  * credentials are for `credentialsFor` only, the registry of the command's REPO (or REF); a command
- * without one (e.g. `dimg build`) sends them nowhere.
+ * without one (e.g. `dimg build`) sends them nowhere. `given` replaces what the flags would give
+ * (`registry login` brings its own credentials and reporter).
  */
-export function contextFromFlags(flags: ContextFlags, credentialsFor?: string): WorkflowContext {
+export function contextFromFlags(flags: ContextFlags, credentialsFor?: string, given: ContextOptions = {}): WorkflowContext {
   const username = flags['registry-username']
   const password = flags['registry-password']
   if (Boolean(username) !== Boolean(password)) {
@@ -33,6 +34,8 @@ export function contextFromFlags(flags: ContextFlags, credentialsFor?: string): 
     insecureRegistries,
     credentials: username && password ? {username, password, registry: credentialsFor, from: givenAs(username, password)} : undefined,
     signal: interruptSignal,
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    ...given,
   })
 }
 

@@ -20,13 +20,8 @@ export const registryFlags = {
   jobs: Flags.integer({description: 'Parallel transfers.', default: 8, min: 1, max: 64, helpGroup: 'REGISTRY'}),
 }
 
-export const jsonFlag = {
-  json: Flags.boolean({description: 'Print the result as JSON on stdout.'}),
-}
-
-/** `--json`, and `--report-file` for the commands a CI job keeps a record of (werf's --save-build-report). */
+/** `--report-file` for the commands a CI job keeps a record of (werf's --save-build-report); --json is WorkflowCommand's. */
 export const reportFlags = {
-  ...jsonFlag,
   'report-file': Flags.string({
     description: 'Also write the result, as --json prints it, to FILE (replaced atomically, only when the command succeeds).',
     helpValue: 'FILE',

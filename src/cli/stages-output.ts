@@ -1,8 +1,6 @@
 import type {CleanupResult, StageRow} from '../cache/index.js'
-import {planToJson} from '../cleanup/index.js'
-import {stageTag} from '../naming/index.js'
-import {listedName, type ProjectPlan} from '../project/index.js'
-import type {StageSignature} from '../stage/signature.js'
+import {type DeletionPlanJson, planToJson} from '../cleanup/index.js'
+import type {StagesListingJson} from '../project/index.js'
 import {formatBytes} from './progress.js'
 import {renderTableWithList} from './table.js'
 
@@ -17,7 +15,9 @@ export function stagesTable(rows: StageRow[], width = Number.POSITIVE_INFINITY):
 }
 
 /** The --json form of a cleanup or flush: the plan (what goes, what stays and why) and what was deleted. */
-export function cleanupJson(result: CleanupResult): unknown {
+export type CleanupJson = {dryRun: boolean} & DeletionPlanJson & {deleted: CleanupResult['deleted']}
+
+export function cleanupJson(result: CleanupResult): CleanupJson {
   return {dryRun: result.dryRun, ...planToJson(result.plan), deleted: result.deleted}
 }
 
@@ -32,56 +32,9 @@ export function cleanupLines(result: CleanupResult): string[] {
   return lines
 }
 
-/** `REPO:dimgstage-<signature>`. */
-function stageImageName(repo: string, signature: StageSignature): string {
-  return `${repo}:${stageTag(signature)}`
-}
-
 /**
- * The seeds' dry-run listing of `dimg stages push/pull`: for each dimg (artifacts included, in build
- * order) its name on a line, then one two-space-indented `REPO:dimgstage-<signature>` per stage, first
- * stage first. The unnamed dimg is listed under the project's name.
+ * The seeds' dry-run listing of `dimg stages push/pull` as text: each dimg's name (as it is listed) on a line, then one two-space-indented `REPO:dimgstage-<signature>` per stage.
  */
-export function formatStagesListing(plan: ProjectPlan, repo: string): string {
-  const lines: string[] = []
-  for (const dimg of plan.dimgs) {
-    lines.push(listedName(plan, dimg))
-    for (const stage of dimg.stages) lines.push(`  ${stageImageName(repo, stage.signature)}`)
-  }
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`
-}
-
-export interface StagesListingJson {
-  project: string
-  repo: string
-  cacheVersion: string
-  dev: boolean
-  dimgs: {
-    name: string | null
-    listedAs: string
-    isArtifact: boolean
-    stages: {name: string; signature: string; parentSignature: string | null; image: string; gitCommit?: string}[]
-  }[]
-}
-
-/** The same listing as data, for `--json`. */
-export function stagesListingJson(plan: ProjectPlan, repo: string): StagesListingJson {
-  return {
-    project: plan.project.name,
-    repo,
-    cacheVersion: plan.cacheVersion,
-    dev: plan.project.dev,
-    dimgs: plan.dimgs.map((d) => ({
-      name: d.name,
-      listedAs: listedName(plan, d),
-      isArtifact: d.isArtifact,
-      stages: d.stages.map((s) => ({
-        name: s.name,
-        signature: s.signature,
-        parentSignature: s.parentSignature,
-        image: stageImageName(repo, s.signature),
-        ...(s.gitCommit === undefined ? {} : {gitCommit: s.gitCommit}),
-      })),
-    })),
-  }
+export function stagesListingLines(listing: StagesListingJson): string[] {
+  return listing.dimgs.flatMap(d => [d.listedAs, ...d.stages.map(s => `  ${s.image}`)])
 }

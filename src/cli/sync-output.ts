@@ -1,6 +1,8 @@
 import type {BlobTotals} from '../transfer/index.js'
+import type {StagesListingJson} from '../project/index.js'
 import type {SyncResult} from '../transfer/stage-sync.js'
 import {formatBytes} from './progress.js'
+import {stagesListingLines} from './stages-output.js'
 
 /** The closing line of a run: what it cost in registry traffic, e.g. `uploaded 12.3 MiB, mounted 4 blobs, downloaded 0 B`. */
 export function transferLine(t: BlobTotals): string {
@@ -35,4 +37,20 @@ export function syncSummary(result: SyncResult, run: BlobTotals): string[] {
   lines.push(`blobs: ${b.uploaded} uploaded, ${b.copied} copied, ${b.mounted} mounted, ${b.exists} already there, ${b.pulled} pulled, ${b.present} already local`)
   lines.push(transferLine(run))
   return lines
+}
+
+/** A result's human form: `notes` for the log (stderr), `lines` for stdout. */
+export interface HumanOutput {
+  notes: string[]
+  lines: string[]
+}
+
+/** A push or pull: the summary for the log, the images (or stages) on stdout; `run` totals the whole run's transfers. */
+export function syncOutput(result: SyncResult, run: BlobTotals, what: 'images' | 'stages'): HumanOutput {
+  return {notes: syncSummary(result, run), lines: syncResultLines(result, what)}
+}
+
+/** `dimg stages push/pull`: the stages moved, or with --dry-run the listing of those that would be. */
+export function stagesSyncOutput(result: SyncResult | StagesListingJson, run: BlobTotals): HumanOutput {
+  return 'dimgs' in result ? {notes: [], lines: stagesListingLines(result)} : syncOutput(result, run, 'stages')
 }

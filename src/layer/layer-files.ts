@@ -3,7 +3,8 @@ import {posix} from 'node:path'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import {byteExtract, decompressed, nameOf} from './extract.js'
+import {byteExtract, nameOf} from '../archive/index.js'
+import {decompressed} from './extract.js'
 import {ancestorsOf, OPAQUE_WHITEOUT, WHITEOUT_PREFIX} from './layer-path.js'
 
 /** Account files are a few KiB; one larger than this is left to the unpacked root. */

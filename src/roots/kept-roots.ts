@@ -24,7 +24,8 @@ import {chmod, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile} fr
 import {join} from 'node:path'
 
 import {SlipwayError} from '../errors.js'
-import {isPidAlive, StoreLock} from '../store/index.js'
+import {isPidAlive} from '../fs-atomic.js'
+import {StoreLock} from '../store/index.js'
 
 /** The budget of kept roots, in MiB, unless SLIPWAY_KEPT_ROOTS_MIB says otherwise. */
 export const DEFAULT_KEPT_ROOTS_MIB = 8192

@@ -9,14 +9,14 @@
  */
 import {basename} from 'node:path'
 
+import {
+  archiveError, archivePath, type ArchiveOptions, type ArchiveSource, type ArchiveTarget, describeTarError, drainEntry, openTar,
+  readSmallEntry, type TarEntry, type TarReader, TarWriter,
+} from '../archive/index.js'
 import {isSlipwayError, SlipwayError} from '../errors.js'
 import {type Digest, Digester, digestAlgorithm, isDigest} from '../oci/digest.js'
 import {isIndexMediaType, isManifestMediaType, MediaType} from '../oci/media-types.js'
 import type {Descriptor, ImageIndex} from '../oci/types.js'
-import {
-  archiveError, archivePath, type ArchiveOptions, type ArchiveSource, type ArchiveTarget, describeTarError, drainEntry, openTar,
-  readSmallEntry, type TarEntry, type TarReader, TarWriter,
-} from './archive-tar.js'
 import {blobStat, DEFAULT_MAX_READ_BYTES} from './blob-reader.js'
 import {checkRefName, OCI_LAYOUT_VERSION, parseIndex, REF_NAME_ANNOTATION, type RefEntry} from './layout.js'
 import type {Lease} from './leases.js'

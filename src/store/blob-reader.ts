@@ -2,8 +2,8 @@ import {open, readdir, stat} from 'node:fs/promises'
 import {pipeline, type Readable, Transform, type TransformCallback} from 'node:stream'
 
 import {SlipwayError} from '../errors.js'
+import {isErrno} from '../fs-atomic.js'
 import {type Digest, Digester, digestAlgorithm} from '../oci/digest.js'
-import {isErrno} from './fs-atomic.js'
 import type {StorePaths} from './paths.js'
 
 /** Read size for streaming blobs: 64 KiB reads (Node's default) cost three times the CPU of 1 MiB ones. */

@@ -3,8 +3,8 @@ import {dirname, join} from 'node:path'
 import type {Readable} from 'node:stream'
 
 import {SlipwayError} from '../errors.js'
+import {fsyncDir, isErrno, tempName} from '../fs-atomic.js'
 import {type Digest, Digester, digestAlgorithm} from '../oci/digest.js'
-import {fsyncDir, isErrno, tempName} from './fs-atomic.js'
 import type {Lease} from './leases.js'
 import type {StorePaths} from './paths.js'
 

@@ -1,9 +1,9 @@
 import {rename, stat, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {isErrno, tempName} from '../fs-atomic.js'
 import {type Digest, isDigest} from '../oci/digest.js'
 import {listBlobFiles} from './blob-reader.js'
-import {isErrno, tempName} from './fs-atomic.js'
 import {readIndex} from './layout.js'
 import {liveLeasedDigests} from './leases.js'
 import type {StorePaths} from './paths.js'

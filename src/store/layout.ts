@@ -1,10 +1,10 @@
 import {mkdir, readFile, readdir} from 'node:fs/promises'
 
 import {SlipwayError} from '../errors.js'
+import {createFileOnce, isErrno, writeFileAtomic} from '../fs-atomic.js'
 import {isDigest} from '../oci/digest.js'
 import {MediaType} from '../oci/media-types.js'
 import type {Descriptor, ImageIndex} from '../oci/types.js'
-import {createFileOnce, isErrno, writeFileAtomic} from './fs-atomic.js'
 import type {StorePaths} from './paths.js'
 
 export const OCI_LAYOUT_VERSION = '1.0.0'

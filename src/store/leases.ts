@@ -1,8 +1,8 @@
 import {readFile, readdir, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {isErrno, isPidAlive, tempName, writeFileAtomic} from '../fs-atomic.js'
 import {type Digest, isDigest} from '../oci/digest.js'
-import {isErrno, isPidAlive, tempName, writeFileAtomic} from './fs-atomic.js'
 import type {StorePaths} from './paths.js'
 
 interface LeaseFile {

@@ -1,7 +1,7 @@
 import {lstat, readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {isErrno, isPidAlive, tempOwnerPid} from './fs-atomic.js'
+import {isErrno, isPidAlive, tempOwnerPid} from '../fs-atomic.js'
 import type {StorePaths} from './paths.js'
 
 export interface TempFile {

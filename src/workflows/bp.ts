@@ -20,6 +20,9 @@ export interface BuildAndPushOptions extends Omit<BuildOptions, 'repo' | 'lease'
 export interface BuildAndPushResult {
   build: BuildReport
   push: SyncResult
+  /** The whole run's registry traffic, build and push together. */
+  bytesUploaded: number
+  bytesDownloaded: number
 }
 
 /**
@@ -49,7 +52,8 @@ export async function buildAndPush(ctx: WorkflowContext, opts: BuildAndPushOptio
     })
     const stages = (await Promise.all(afterEachDimg)).filter((r): r is SyncResult => r !== undefined)
     const finals = await pushFinalImages(ctx, plan, opts.repo, {tags: opts.tags, runStages})
-    return {build: report, push: mergeResults([...stages, finals])}
+    const {bytesUploaded, bytesDownloaded} = ctx.transfers.totals
+    return {build: report, push: mergeResults([...stages, finals]), bytesUploaded, bytesDownloaded}
   } finally {
     await lease.release()
   }

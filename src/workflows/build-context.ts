@@ -1,7 +1,7 @@
 import {mkdir, stat} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
-import {exportDirectory, importDirectory} from '../layer/dir-archive.js'
+import {exportDirectory, importDirectory} from '../archive/index.js'
 import {SlipwayError} from '../errors.js'
 import {localStageName, localStageSignature} from '../naming/index.js'
 import {exportArchive, importArchive, projectBuildDir} from '../store/index.js'

@@ -467,7 +467,7 @@ class BuildRun {
     if (!(e instanceof StageCommandError)) return e
     this.ctx.reporter.failedOutput(id, e.outputTail)
     if (this.opts.introspectError) {
-      if (process.stdin.isTTY && process.stdout.isTTY) {
+      if (this.ctx.interactive) {
         this.ctx.reporter.info(`${label}: ${stage.name} failed; opening a shell in its root (exit to continue)`)
         await runStage({root, commands: ['exec /bin/sh'], interactive: true, isolation: this.opts.isolation}).catch(() => {})
       } else {

@@ -18,11 +18,18 @@ export interface ContextOptions {
   insecureRegistries?: string[]
   /** Aborts long work (transfers, shell stages, extraction) when the command is interrupted. */
   signal?: AbortSignal
+  /** Whether a person is at a terminal (stdin and stdout): --introspect-error opens its shell only then. */
+  interactive?: boolean
+  /** The local store to use instead of opening the one under SLIPWAY_HOME. */
+  store?: OciStore
+  /** The registry client to use instead of making one; it stays the caller's to close. */
+  registry?: RegistryClient
 }
 
 /**
  * What a workflow works with: the local store, the registry client and the reporter. The store and the
- * client are opened on first use, so a command that needs neither pays for neither.
+ * client are opened on first use, so a command that needs neither pays for neither; given in the options
+ * (a test's own store or client) they are used as they are, and `close` leaves an injected client open.
  */
 export class WorkflowContext {
   readonly env: NodeJS.ProcessEnv
@@ -30,10 +37,13 @@ export class WorkflowContext {
   readonly jobs: number
   readonly home: string
   readonly signal: AbortSignal
+  readonly interactive: boolean
   /** The run's blob transfers: where blobs are known to be, sends in flight, bytes moved. */
   readonly transfers = new TransferLedger()
   private storePromise?: Promise<OciStore>
   private client?: Promise<RegistryClient>
+  /** Whether `close` closes the client: only the one this context made. */
+  private readonly ownsClient: boolean
   private readonly clientOptions: RegistryClientOptions
 
   constructor(opts: ContextOptions = {}) {
@@ -42,6 +52,10 @@ export class WorkflowContext {
     this.jobs = opts.jobs ?? 8
     this.home = slipwayHome(this.env)
     this.signal = opts.signal ?? new AbortController().signal
+    this.interactive = opts.interactive ?? false
+    if (opts.store) this.storePromise = Promise.resolve(opts.store)
+    if (opts.registry) this.client = Promise.resolve(opts.registry)
+    this.ownsClient = !opts.registry
     const {username, password, registry, from} = opts.credentials ?? {}
     registerSecret(password)
     this.clientOptions = {
@@ -65,6 +79,6 @@ export class WorkflowContext {
   }
 
   async close(): Promise<void> {
-    if (this.client) await (await this.client).close()
+    if (this.client && this.ownsClient) await (await this.client).close()
   }
 }

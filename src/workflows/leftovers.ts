@@ -1,8 +1,9 @@
 import {readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {isPidAlive} from '../fs-atomic.js'
 import {releaseRoot} from '../sandbox/root-release.js' // not sandbox/index: `dimg cleanup` loads no stage runner
-import {type GcResult, isPidAlive} from '../store/index.js'
+import type {GcResult} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
 import {removeStaleKeptRoots} from '../roots/kept-roots-gc.js'
 import {existingScratchBase, removeScratchBaseIfEmpty, SCRATCH_PREFIX} from '../roots/scratch.js'

@@ -4,10 +4,11 @@ import {lookUpStageTag, mismatchWarning} from '../cache/stage-tags.js'
 import {localStageName} from '../naming/index.js'
 import {formatRef, type Ref, type Repository} from '../oci/ref.js'
 import type {FetchedManifest} from '../registry/index.js'
-import {type DimgPlan, listedName, type ProjectPlan} from '../project/index.js'
+import {type DimgPlan, listedName, type PlanRequest, planWithCaches, type ProjectPlan, stagesListingJson, type StagesListingJson} from '../project/index.js'
 import {pullImages, totalsOf} from '../transfer/index.js'
 import {localStage, stageRef, type StageTransfer, type SyncResult} from '../transfer/stage-sync.js'
 import type {WorkflowContext} from './context.js'
+import type {RepoRequest} from './push-stages.js'
 
 /**
  * `dimg stages pull`: the stages the current project state needs. Without `all`, for each dimg (artifacts
@@ -67,4 +68,16 @@ export async function pullStages(ctx: WorkflowContext, plan: ProjectPlan, repo: 
   const digests = new Map(pulled.images.map(i => [i.ref, i.digest]))
   for (const {row} of wanted.values()) Object.assign(row, {status: 'pulled', digest: digests.get(row.image)})
   return {stages: rows, images: [], blobs: totalsOf(pulled.blobs)}
+}
+
+/** `dimg stages pull`: the stages the project needs pulled from REPO, or with `dryRun` the listing of those looked for, in lookup order. */
+export async function pullProjectStages(ctx: WorkflowContext, req: PlanRequest & RepoRequest & {all?: boolean; dryRun?: boolean}): Promise<SyncResult | StagesListingJson> {
+  const {plan} = await planWithCaches(ctx, {dir: req.dir, dimgs: req.dimgs, dev: req.dev, repo: req.repo})
+  if (req.dryRun) return stagesListingJson(lookupOrder(plan, req.all ?? false), req.repoText)
+  return pullStages(ctx, plan, req.repo, {all: req.all})
+}
+
+/** Without `all`, stages are looked for from the last one back: list them in that order. */
+function lookupOrder(plan: ProjectPlan, all: boolean): ProjectPlan {
+  return all ? plan : {...plan, dimgs: plan.dimgs.map(d => ({...d, stages: [...d.stages].reverse()}))}
 }

@@ -3,7 +3,7 @@ import {currentBranch} from '../git/branch.js'
 import {finalImageOf, finalImageOfRemoteStage} from '../image/index.js'
 import {finalImageRepository, resolveTags, type TagOptions} from '../naming/index.js'
 import {formatRef, type Repository, withTag} from '../oci/ref.js'
-import {listedName, type ProjectPlan} from '../project/index.js'
+import {listedName, type PlanRequest, planWithCaches, type ProjectPlan} from '../project/index.js'
 import {pushImages, type PushItem, totalsOf} from '../transfer/index.js'
 import {type FinalImageTransfer, locateLastStage, NO_RUN_STAGES, type RunStages, stagePushItems, type StageTransfer, type SyncResult, withPushOutcomes} from '../transfer/stage-sync.js'
 import type {WorkflowContext} from './context.js'
@@ -69,4 +69,14 @@ export async function pushFinalImages(ctx: WorkflowContext, plan: ProjectPlan, r
   } finally {
     await lease.release()
   }
+}
+
+/**
+ * `dimg push` and `spush`: the project planned as `plan` asks (push plans against REPO's stages too, so a
+ * dimg whose last stage only REPO has is pushed from there; spush plans from the local cache), then its
+ * final images pushed.
+ */
+export async function pushProject(ctx: WorkflowContext, plan: PlanRequest, push: {repo: Repository; tags: TagOptions; withStages?: boolean; asIs?: boolean}): Promise<SyncResult> {
+  const planned = await planWithCaches(ctx, plan)
+  return pushFinalImages(ctx, planned.plan, push.repo, {tags: push.tags, withStages: push.withStages, asIs: push.asIs})
 }

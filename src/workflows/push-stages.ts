@@ -1,5 +1,5 @@
 import type {Repository} from '../oci/ref.js'
-import type {ProjectPlan} from '../project/index.js'
+import {type PlanRequest, planWithCaches, type ProjectPlan, stagesListingJson, type StagesListingJson} from '../project/index.js'
 import {pushImages, totalsOf} from '../transfer/index.js'
 import {NO_RUN_STAGES, type RunStages, stagePushItems, type SyncResult, withPushOutcomes} from '../transfer/stage-sync.js'
 import type {WorkflowContext} from './context.js'
@@ -16,3 +16,16 @@ export async function pushStages(ctx: WorkflowContext, plan: ProjectPlan, repo: 
   return {stages: rows, images: [], blobs: totalsOf(result.blobs)}
 }
 
+
+/** REPO as the command got it (listings name the stages `REPO:dimgstage-…` in the user's spelling) and parsed. */
+export interface RepoRequest {
+  repo: Repository
+  repoText: string
+}
+
+/** `dimg stages push`: the planned stages pushed to REPO, or with `dryRun` the listing of them. */
+export async function pushProjectStages(ctx: WorkflowContext, req: PlanRequest & RepoRequest & {dryRun?: boolean}): Promise<SyncResult | StagesListingJson> {
+  const {plan} = await planWithCaches(ctx, {dir: req.dir, dimgs: req.dimgs, dev: req.dev})
+  if (req.dryRun) return stagesListingJson(plan, req.repoText)
+  return pushStages(ctx, plan, req.repo)
+}

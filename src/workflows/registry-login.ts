@@ -2,6 +2,7 @@ import {mkdir, realpath} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
 import {SlipwayError} from '../errors.js'
+import {writeFileAtomic} from '../fs-atomic.js'
 import {registerSecret} from '../redact.js'
 import {
   authFileEntry, type AuthFileDocument, describeFile, helperFor, helperServerUrl, loginKey, normalizeAuthKey, normalizeRegistryHost, readAuthFile, withLogin, withoutLogin,
@@ -9,7 +10,6 @@ import {
 import {type AuthFile, authFiles, loginFile} from '../registry/auth/auth-files.js'
 import {helperErase, helperStore} from '../registry/auth/credential-helper.js'
 import {isRegistryError, REGISTRY_DEFAULTS} from '../registry/index.js'
-import {writeFileAtomic} from '../store/fs-atomic.js'
 import type {WorkflowContext} from './context.js'
 
 /** A `registry login`/`logout` argument: a registry, or a namespace on one (auth.json keys allow both). */

@@ -6,6 +6,11 @@ import type {WorkflowContext} from './context.js'
 import {removeStaleKeptRoots} from '../roots/kept-roots-gc.js'
 import {imageBlobs, pullImages, type PullResult, pushImages, type PushResult} from '../transfer/index.js'
 
+export type {PullResult, PushResult, VerifyReport}
+
+/** `store gc`: what the store's gc removed, and the stale kept roots. */
+export type StoreGcResult = GcResult & {keptRoots: string[]}
+
 export interface StoredImage {
   name: string
   digest: string
@@ -55,7 +60,7 @@ export async function verifyStore(ctx: WorkflowContext): Promise<VerifyReport> {
 }
 
 /** `store gc`: the store's unreferenced blobs, and the kept stage roots no image in it stands on. */
-export async function collectStoreGarbage(ctx: WorkflowContext, opts: {dryRun?: boolean; minAgeMinutes?: number}): Promise<GcResult & {keptRoots: string[]}> {
+export async function collectStoreGarbage(ctx: WorkflowContext, opts: {dryRun?: boolean; minAgeMinutes?: number}): Promise<StoreGcResult> {
   const store = await ctx.store()
   const ageMs = (opts.minAgeMinutes ?? 60) * 60_000
   const gc = await store.gc({dryRun: opts.dryRun, blobMinAgeMs: ageMs, tempMaxAgeMs: ageMs})

@@ -1,16 +1,15 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../cli/base-command.js'
+import {WorkflowCommand} from '../../cli/workflow-command.js'
 import {describeCommand} from '../../cli/help-text.js'
 import {dimgsAndRepo, dimgsAndRepoArgs} from '../../cli/args.js'
-import {contextFromFlags} from '../../cli/context.js'
 import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
 import {buildFlags, parallelFlag, reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
 import {buildSummary} from '../../cli/build-output.js'
-import {syncResultLines, syncSummary} from '../../cli/sync-output.js'
-import {buildAndPush} from '../../workflows/bp.js'
+import {syncOutput} from '../../cli/sync-output.js'
+import {buildAndPush, type BuildAndPushResult} from '../../workflows/bp.js'
 
-export default class DimgBp extends BaseCommand {
+export default class DimgBp extends WorkflowCommand<BuildAndPushResult> {
   static summary = 'Build and push in one run (the plan is computed once).'
   static description = describeCommand(
     'Builds as `dimg build --repo REPO` does (a stage REPO has is not built, nor downloaded unless built on), then pushes the final images as `dimg push` does; with --with-stages each dimg\'s stages go to REPO as soon as it is built. Stages built on stages only REPO has stay out of the local cache: the push mounts their lower layers from REPO.',
@@ -33,30 +32,24 @@ export default class DimgBp extends BaseCommand {
     ...reportFlags,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<BuildAndPushResult> {
     const {flags, argv} = await this.parse(DimgBp)
     const {dimgs, repo} = dimgsAndRepo(argv as string[], 'dimg bp')
-    const ctx = contextFromFlags(flags, repo.registry)
-    try {
-      const {build, push} = await buildAndPush(ctx, {
-        repo,
-        tags: tagOptionsFromFlags(flags),
-        withStages: flags['with-stages'],
-        dir: flags.dir,
-        dimgs,
-        dev: flags.dev,
-        isolation: flags.isolation as 'namespaces' | 'chroot',
-        compression: flags.compression as 'gzip' | 'none',
-        introspectError: flags['introspect-error'],
-        parallel: flags.parallel,
-      })
-      const {bytesUploaded, bytesDownloaded} = ctx.transfers.totals
-      this.note(buildSummary(build))
-      for (const line of syncSummary(push, ctx.transfers.totals)) this.note(line)
-      if (await this.emitResult(flags, {build, push, bytesUploaded, bytesDownloaded})) return
-      for (const line of syncResultLines(push, 'images')) this.log(line)
-    } finally {
-      await ctx.close()
-    }
+    const ctx = this.context(flags, repo.registry)
+    const result = await buildAndPush(ctx, {
+      repo,
+      tags: tagOptionsFromFlags(flags),
+      withStages: flags['with-stages'],
+      dir: flags.dir,
+      dimgs,
+      dev: flags.dev,
+      isolation: flags.isolation as 'namespaces' | 'chroot',
+      compression: flags.compression as 'gzip' | 'none',
+      introspectError: flags['introspect-error'],
+      parallel: flags.parallel,
+    })
+    this.note(buildSummary(result.build))
+    this.print(syncOutput(result.push, ctx.transfers.totals, 'images'))
+    return result
   }
 }

@@ -1,15 +1,14 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../cli/base-command.js'
+import {WorkflowCommand} from '../../cli/workflow-command.js'
 import {describeCommand} from '../../cli/help-text.js'
 import {dimgsArgs} from '../../cli/args.js'
-import {contextFromFlags} from '../../cli/context.js'
 import {buildFlags, parallelFlag, reportFlags, projectFlags, registryFlags} from '../../cli/flags.js'
 import {buildSummary} from '../../cli/build-output.js'
 import {parseRepository} from '../../oci/ref.js'
-import {buildProject} from '../../workflows/build.js'
+import {buildProject, type BuildReport} from '../../workflows/build.js'
 
-export default class DimgBuild extends BaseCommand {
+export default class DimgBuild extends WorkflowCommand<BuildReport> {
   static summary = "Build the dimgs' stages into the local stages cache."
   static description = describeCommand(
     `Stages already in the cache are not built again. Artifacts are built first, independent dimgs in parallel (--parallel); a dimg built on another (fromDimg, imports) waits for it.
@@ -34,25 +33,20 @@ With --repo REPO (or SLIPWAY_REPO) the build plans against REPO's stages too: a 
     ...parallelFlag,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<BuildReport> {
     const {flags, argv} = await this.parse(DimgBuild)
     const repo = flags.repo ? parseRepository(flags.repo) : undefined
-    const ctx = contextFromFlags(flags, repo?.registry)
-    try {
-      const {report} = await buildProject(ctx, {
-        dir: flags.dir,
-        ...(repo ? {repo} : {}),
-        dimgs: argv as string[],
-        dev: flags.dev,
-        isolation: flags.isolation as 'namespaces' | 'chroot',
-        compression: flags.compression as 'gzip' | 'none',
-        introspectError: flags['introspect-error'],
-        parallel: flags.parallel,
-      })
-      this.note(buildSummary(report))
-      await this.emitResult(flags, report)
-    } finally {
-      await ctx.close()
-    }
+    const {report} = await buildProject(this.context(flags, repo?.registry), {
+      dir: flags.dir,
+      ...(repo ? {repo} : {}),
+      dimgs: argv as string[],
+      dev: flags.dev,
+      isolation: flags.isolation as 'namespaces' | 'chroot',
+      compression: flags.compression as 'gzip' | 'none',
+      introspectError: flags['introspect-error'],
+      parallel: flags.parallel,
+    })
+    this.note(buildSummary(report))
+    return report
   }
 }

@@ -1,16 +1,15 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../cli/base-command.js'
+import {WorkflowCommand} from '../../cli/workflow-command.js'
 import {describeCommand} from '../../cli/help-text.js'
 import {dimgsAndRepo, dimgsAndRepoArgs} from '../../cli/args.js'
-import {contextFromFlags} from '../../cli/context.js'
 import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
 import {reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
-import {syncResultLines, syncSummary} from '../../cli/sync-output.js'
-import {planWithCaches} from '../../project/index.js'
-import {pushFinalImages} from '../../workflows/push-final-images.js'
+import {syncOutput} from '../../cli/sync-output.js'
+import type {SyncResult} from '../../transfer/stage-sync.js'
+import {pushProject} from '../../workflows/push-final-images.js'
 
-export default class DimgPush extends BaseCommand {
+export default class DimgPush extends WorkflowCommand<SyncResult> {
   static summary = 'Push final images: REPO/DIMG:TAG for named dimgs, REPO:TAG for the unnamed one.'
   static description = describeCommand(
     'The images come from the local stages cache (build them first, or use `dimg bp`). Artifacts are never pushed as final images. With no tag option the tag is `latest`. --with-stages pushes the stages cache to REPO too.',
@@ -31,18 +30,12 @@ export default class DimgPush extends BaseCommand {
     ...reportFlags,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<SyncResult> {
     const {flags, argv} = await this.parse(DimgPush)
     const {dimgs, repo} = dimgsAndRepo(argv as string[], 'dimg push')
-    const ctx = contextFromFlags(flags, repo.registry)
-    try {
-      const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev, repo})
-      const result = await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags), withStages: flags['with-stages']})
-      for (const line of syncSummary(result, ctx.transfers.totals)) this.note(line)
-      if (await this.emitResult(flags, result)) return
-      for (const line of syncResultLines(result, 'images')) this.log(line)
-    } finally {
-      await ctx.close()
-    }
+    const ctx = this.context(flags, repo.registry)
+    const result = await pushProject(ctx, {dir: flags.dir, dimgs, dev: flags.dev, repo}, {repo, tags: tagOptionsFromFlags(flags), withStages: flags['with-stages']})
+    this.print(syncOutput(result, ctx.transfers.totals, 'images'))
+    return result
   }
 }

@@ -1,12 +1,12 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {WorkflowCommand} from '../../cli/workflow-command.js'
 import {describeCommand} from '../../cli/help-text.js'
-import {contextFromFlags} from '../../cli/context.js'
 import {buildFlags, projectFlags} from '../../cli/flags.js'
 import {runDimg} from '../../workflows/run.js'
 
-export default class DimgRun extends BaseCommand {
+export default class DimgRun extends WorkflowCommand<void> {
   static summary = "Run a dimg's image from the local stages cache in the sandbox."
   static description = describeCommand(
     "The image is unpacked into a throwaway root; arguments after -- replace its CMD. Exits with the command's exit code (the codes below are slipway's own failures).",
@@ -19,6 +19,9 @@ export default class DimgRun extends BaseCommand {
     command: Args.string({description: "After --: the command and its arguments, run instead of the image's CMD."}),
   }
   static flags = {...projectFlags, isolation: buildFlags.isolation}
+  // what the image's command writes is the output: no --json
+  static enableJsonFlag = false
+  static baseFlags = BaseCommand.baseFlags
 
   async run(): Promise<void> {
     const {flags, argv} = await this.parse(DimgRun)
@@ -26,7 +29,7 @@ export default class DimgRun extends BaseCommand {
     const dash = rawArgs.indexOf('--')
     const command = dash === -1 ? [] : rawArgs.slice(dash + 1)
     const positional = (argv as string[]).slice(0, (argv as string[]).length - command.length)
-    const code = await runDimg(contextFromFlags(flags), {
+    const code = await runDimg(this.context(flags), {
       dir: flags.dir,
       dev: flags.dev,
       dimg: positional[0],

@@ -1,15 +1,14 @@
-import {BaseCommand} from '../../cli/base-command.js'
+import {WorkflowCommand} from '../../cli/workflow-command.js'
 import {describeCommand} from '../../cli/help-text.js'
 import {dimgsAndRepo, dimgsAndRepoArgs} from '../../cli/args.js'
-import {contextFromFlags} from '../../cli/context.js'
 import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
 import {reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
-import {syncResultLines, syncSummary} from '../../cli/sync-output.js'
+import {syncOutput} from '../../cli/sync-output.js'
 import {SlipwayError} from '../../errors.js'
-import {planWithCaches} from '../../project/index.js'
-import {pushFinalImages} from '../../workflows/push-final-images.js'
+import type {SyncResult} from '../../transfer/stage-sync.js'
+import {pushProject} from '../../workflows/push-final-images.js'
 
-export default class DimgSpush extends BaseCommand {
+export default class DimgSpush extends WorkflowCommand<SyncResult> {
   static summary = 'Push one dimg to REPO used as is (REPO:TAG, no dimg name added).'
   static description = describeCommand('For a project of several dimgs, name the one to push; the image comes from the local stages cache. With no tag option the tag is `latest`.')
   static usage = 'dimg spush [DIMG] REPO'
@@ -21,19 +20,13 @@ export default class DimgSpush extends BaseCommand {
   static args = dimgsAndRepoArgs
   static flags = {...projectFlags, ...tagFlags, ...registryFlags, ...reportFlags}
 
-  async run(): Promise<void> {
+  async run(): Promise<SyncResult> {
     const {flags, argv} = await this.parse(DimgSpush)
     const {dimgs, repo} = dimgsAndRepo(argv as string[], 'dimg spush')
     if (dimgs.length > 1) throw new SlipwayError('usage', `dimg spush takes at most one DIMG, got ${dimgs.length}`, {hint: 'usage: slipway dimg spush [DIMG] REPO'})
-    const ctx = contextFromFlags(flags, repo.registry)
-    try {
-      const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev})
-      const result = await pushFinalImages(ctx, plan, repo, {tags: tagOptionsFromFlags(flags), asIs: true})
-      for (const line of syncSummary(result, ctx.transfers.totals)) this.note(line)
-      if (await this.emitResult(flags, result)) return
-      for (const line of syncResultLines(result, 'images')) this.log(line)
-    } finally {
-      await ctx.close()
-    }
+    const ctx = this.context(flags, repo.registry)
+    const result = await pushProject(ctx, {dir: flags.dir, dimgs, dev: flags.dev}, {repo, tags: tagOptionsFromFlags(flags), asIs: true})
+    this.print(syncOutput(result, ctx.transfers.totals, 'images'))
+    return result
   }
 }

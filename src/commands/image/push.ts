@@ -1,13 +1,12 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand} from '../../cli/base-command.js'
+import {WorkflowCommand} from '../../cli/workflow-command.js'
 import {describeCommand} from '../../cli/help-text.js'
-import {contextFromFlags} from '../../cli/context.js'
-import {jsonFlag, registryFlags} from '../../cli/flags.js'
+import {registryFlags} from '../../cli/flags.js'
 import {parseImageRef} from '../../oci/ref.js'
-import {pushStoredImage} from '../../workflows/store-images.js'
+import {pushStoredImage, type PushResult} from '../../workflows/store-images.js'
 
-export default class ImagePush extends BaseCommand {
+export default class ImagePush extends WorkflowCommand<PushResult> {
   static summary = 'Copy an image from the local store to a registry.'
   static description = describeCommand('Blobs the registry has are not sent again.')
   static examples = ['<%= config.bin %> image push dimgstage-myapp:3f2a… localhost:5000/myapp:debug', '<%= config.bin %> image push app localhost:5000/app:1.0 --json']
@@ -15,18 +14,13 @@ export default class ImagePush extends BaseCommand {
     name: Args.string({description: 'Name of the image in the local store (see `image list`).', required: true}),
     ref: Args.string({description: 'Target reference, host[:port]/path[:tag], e.g. localhost:5000/app:1.0.', required: true}),
   }
-  static flags = {...registryFlags, ...jsonFlag}
+  static flags = {...registryFlags}
 
-  async run(): Promise<void> {
+  async run(): Promise<PushResult> {
     const {args, flags} = await this.parse(ImagePush)
     const ref = parseImageRef(args.ref)
-    const ctx = contextFromFlags(flags, ref.registry)
-    try {
-      const result = await pushStoredImage(ctx, args.name, ref)
-      if (flags.json) this.printJson(result)
-      else for (const img of result.images) this.log(`${img.ref} ${img.digest}`)
-    } finally {
-      await ctx.close()
-    }
+    const result = await pushStoredImage(this.context(flags, ref.registry), args.name, ref)
+    for (const img of result.images) this.log(`${img.ref} ${img.digest}`)
+    return result
   }
 }

@@ -1,15 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../cli/base-command.js'
+import {WorkflowCommand} from '../../cli/workflow-command.js'
 import {describeCommand} from '../../cli/help-text.js'
-import {jsonFlag, registryFlags} from '../../cli/flags.js'
-import {insecureHosts} from '../../cli/context.js'
+import {registryFlags} from '../../cli/flags.js'
 import {authFileFlag, hostArg, loginPassword} from '../../cli/login-flags.js'
 import {createReporter} from '../../cli/progress.js'
-import {WorkflowContext} from '../../workflows/context.js'
-import {parseLoginTarget, registryLogin} from '../../workflows/registry-login.js'
+import {type LoginResult, parseLoginTarget, registryLogin} from '../../workflows/registry-login.js'
 
-export default class RegistryLogin extends BaseCommand {
+export default class RegistryLogin extends WorkflowCommand<LoginResult> {
   static summary = 'Check credentials against a registry and save them for later commands.'
   static description = describeCommand(
     'The credentials are checked first (GET /v2/ with basic auth or the token flow); a registry that refuses them is one error line and nothing is written.',
@@ -33,22 +31,18 @@ export default class RegistryLogin extends BaseCommand {
     password: Flags.string({char: 'p', description: 'Password (shows in the process list: prefer --password-stdin).'}),
     'insecure-registry': registryFlags['insecure-registry'],
     ...authFileFlag,
-    ...jsonFlag,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<LoginResult> {
     const {args, flags} = await this.parse(RegistryLogin)
     const reporter = createReporter(this.verbosity)
     const target = parseLoginTarget(hostArg(args.host))
     const password = await loginPassword(flags, (line) => reporter.warn(line))
-    const ctx = new WorkflowContext({reporter, insecureRegistries: insecureHosts(flags['insecure-registry']), credentials: {username: flags.username, password, registry: target.registry, from: 'flags'}})
-    try {
-      const result = await registryLogin(ctx, target, {username: flags.username, password, ...(flags['auth-file'] ? {authFile: flags['auth-file']} : {})})
-      if (!result.checked) reporter.warn(`${target.registry} asks for no credentials: saved them unchecked`)
-      if (flags.json) return this.printJson(result)
-      reporter.info(`logged in to ${target.name} as ${result.username}: ${result.helper ? `stored by ${result.helper} (named in ${result.file})` : `saved in ${result.file}`}`)
-    } finally {
-      await ctx.close()
-    }
+    const credentials = {username: flags.username, password, registry: target.registry, from: 'flags' as const}
+    const ctx = this.context(flags, target.registry, {reporter, credentials})
+    const result = await registryLogin(ctx, target, {username: flags.username, password, ...(flags['auth-file'] ? {authFile: flags['auth-file']} : {})})
+    if (!result.checked) reporter.warn(`${target.registry} asks for no credentials: saved them unchecked`)
+    this.inform(`logged in to ${target.name} as ${result.username}: ${result.helper ? `stored by ${result.helper} (named in ${result.file})` : `saved in ${result.file}`}`)
+    return result
   }
 }

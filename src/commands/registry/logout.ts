@@ -1,14 +1,12 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand} from '../../cli/base-command.js'
+import {WorkflowCommand} from '../../cli/workflow-command.js'
 import {describeCommand} from '../../cli/help-text.js'
-import {jsonFlag} from '../../cli/flags.js'
 import {authFileFlag, hostArg} from '../../cli/login-flags.js'
 import {createReporter} from '../../cli/progress.js'
-import {WorkflowContext} from '../../workflows/context.js'
-import {parseLoginTarget, registryLogout} from '../../workflows/registry-login.js'
+import {type LogoutResult, parseLoginTarget, registryLogout} from '../../workflows/registry-login.js'
 
-export default class RegistryLogout extends BaseCommand {
+export default class RegistryLogout extends WorkflowCommand<LogoutResult> {
   static summary = 'Remove the saved credentials for a registry.'
   static description = describeCommand(
     'Removes the registry\'s entry from docker\'s config.json (or --auth-file / $REGISTRY_AUTH_FILE), keeping every other entry, and erases what the credential helper the file names for it holds.',
@@ -24,20 +22,15 @@ export default class RegistryLogout extends BaseCommand {
       description: 'The registry, host[:port], or host/namespace as it was logged in to. Default: $CI_REGISTRY in GitLab CI.',
     }),
   }
-  static flags = {...authFileFlag, ...jsonFlag}
+  static flags = {...authFileFlag}
 
-  async run(): Promise<void> {
+  async run(): Promise<LogoutResult> {
     const {args, flags} = await this.parse(RegistryLogout)
-    const reporter = createReporter(this.verbosity)
     const target = parseLoginTarget(hostArg(args.host))
-    const ctx = new WorkflowContext({reporter})
-    try {
-      const result = await registryLogout(ctx, target, flags['auth-file'] ? {authFile: flags['auth-file']} : {})
-      if (flags.json) return this.printJson(result)
-      reporter.info(result.removed ? `logged out of ${target.name}: removed from ${result.helper ?? result.file}` : `not logged in to ${target.name} in ${result.file}`)
-      for (const where of result.elsewhere) reporter.info(`${where} still holds credentials for ${target.name}`)
-    } finally {
-      await ctx.close()
-    }
+    const ctx = this.context(flags, undefined, {reporter: createReporter(this.verbosity)})
+    const result = await registryLogout(ctx, target, flags['auth-file'] ? {authFile: flags['auth-file']} : {})
+    this.inform(result.removed ? `logged out of ${target.name}: removed from ${result.helper ?? result.file}` : `not logged in to ${target.name} in ${result.file}`)
+    for (const where of result.elsewhere) this.inform(`${where} still holds credentials for ${target.name}`)
+    return result
   }
 }

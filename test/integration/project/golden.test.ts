@@ -1,6 +1,5 @@
-import {formatStagesListing} from '../../../src/cli/stages-output.js'
 import {loadProject, planProject} from '../../../src/project/index.js'
-import {GitFixture} from './support.js'
+import {formatStagesListing, GitFixture} from './support.js'
 
 /**
  * Pinned values: the same config in the same repository (fixed author, dates and content, so fixed commit

@@ -14,9 +14,9 @@ const TIERS: readonly (readonly string[])[] = [
   ['workflows'],
   ['project', 'builder', 'cleanup', 'cache', 'transfer', 'roots'],
   ['stage', 'image', 'layer', 'sandbox', 'git', 'config', 'naming'],
-  ['registry', 'store'],
+  ['registry', 'store', 'archive'],
   ['oci'],
-  // src/*.ts: errors, abort errors, redaction, timings
+  // src/*.ts: errors, abort errors, redaction, timings, atomic file writes
   ['.'],
 ]
 

@@ -1,21 +1,15 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../../cli/base-command.js'
+import {WorkflowCommand} from '../../../cli/workflow-command.js'
 import {describeCommand} from '../../../cli/help-text.js'
 import {dimgsAndRepo, dimgsAndRepoArgs} from '../../../cli/args.js'
-import {contextFromFlags} from '../../../cli/context.js'
 import {dryRunFlag, reportFlags, projectFlags, registryFlags} from '../../../cli/flags.js'
-import {syncResultLines, syncSummary} from '../../../cli/sync-output.js'
-import {formatStagesListing, stagesListingJson} from '../../../cli/stages-output.js'
-import {planWithCaches, type ProjectPlan} from '../../../project/index.js'
-import {pullStages} from '../../../workflows/pull-stages.js'
+import {stagesSyncOutput} from '../../../cli/sync-output.js'
+import type {StagesListingJson} from '../../../project/index.js'
+import type {SyncResult} from '../../../transfer/stage-sync.js'
+import {pullProjectStages} from '../../../workflows/pull-stages.js'
 
-/** Without --all, stages are looked for from the last one back: list them in that order. */
-function lookupOrder(plan: ProjectPlan, all: boolean): ProjectPlan {
-  return all ? plan : {...plan, dimgs: plan.dimgs.map(d => ({...d, stages: [...d.stages].reverse()}))}
-}
-
-export default class StagesPull extends BaseCommand {
+export default class StagesPull extends WorkflowCommand<SyncResult | StagesListingJson> {
   static summary = 'Import the stages cache the current project state needs from REPO.'
   static description = describeCommand(
     `Without --all, for each dimg (and each artifact it imports) only the latest planned stage that REPO has is pulled: stages are looked for from the last one back, and the search stops at the first one found locally or in REPO. With --all, every planned stage REPO has is pulled.
@@ -33,23 +27,12 @@ export default class StagesPull extends BaseCommand {
     ...reportFlags,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<SyncResult | StagesListingJson> {
     const {flags, argv} = await this.parse(StagesPull)
     const {dimgs, repoText, repo} = dimgsAndRepo(argv as string[], 'dimg stages pull')
-    const ctx = contextFromFlags(flags, repo.registry)
-    try {
-      const {plan} = await planWithCaches(ctx, {dir: flags.dir, dimgs, dev: flags.dev, repo})
-      if (flags['dry-run']) {
-        const listed = lookupOrder(plan, flags.all)
-        if (await this.emitResult(flags, stagesListingJson(listed, repoText))) return
-        return void process.stdout.write(formatStagesListing(listed, repoText))
-      }
-      const result = await pullStages(ctx, plan, repo, {all: flags.all})
-      for (const line of syncSummary(result, ctx.transfers.totals)) this.note(line)
-      if (await this.emitResult(flags, result)) return
-      for (const line of syncResultLines(result, 'stages')) this.log(line)
-    } finally {
-      await ctx.close()
-    }
+    const ctx = this.context(flags, repo.registry)
+    const result = await pullProjectStages(ctx, {dir: flags.dir, dimgs, dev: flags.dev, repo, repoText, all: flags.all, dryRun: flags['dry-run']})
+    this.print(stagesSyncOutput(result, ctx.transfers.totals))
+    return result
   }
 }

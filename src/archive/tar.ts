@@ -1,4 +1,4 @@
-/** Streaming tar plumbing shared by the image archive (store) and the build directory archive (build):
+/** Streaming tar plumbing shared by the image archive (store/archive.ts) and the directory archive (directory.ts):
  *  a writer that lands in a path only when complete, and a reader that yields entries one at a time. */
 import {randomBytes} from 'node:crypto'
 import {createReadStream, createWriteStream} from 'node:fs'
@@ -10,7 +10,7 @@ import {pipeline} from 'node:stream/promises'
 import {extract as tarExtract, type Header, pack as tarPack, type Pack} from 'tar-stream'
 
 import {isSlipwayError, SlipwayError} from '../errors.js'
-import {fsyncDir, isErrno} from './fs-atomic.js'
+import {fsyncDir, isErrno} from '../fs-atomic.js'
 
 /** Where an archive is written: a file path (complete or absent, never half-written) or a stream. */
 export type ArchiveTarget = string | Writable
@@ -259,6 +259,12 @@ export function describeTarError(e: Error): string {
   return m
 }
 
+/** An error from the operating system (ENOSPC, EACCES, EPIPE …), as opposed to one the archive's content caused. */
+export function isSystemError(e: unknown): e is NodeJS.ErrnoException {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code)
+}
+
 /**
  * A failure while reading an archive as one user-facing line: anything the archive's content caused becomes
  * SlipwayError('integrity', '<label> is truncated or corrupt: …'); a file system error becomes 'environment';
@@ -271,9 +277,8 @@ export function archiveError(e: unknown, label: string, reader: TarReader | unde
     if (cause.kind !== 'integrity') return cause
     return new SlipwayError('integrity', `${label} is truncated or corrupt: ${cause.message}`, {hint: options.hint, cause})
   }
-  const err = cause as NodeJS.ErrnoException
-  if (typeof err?.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
-    return new SlipwayError('environment', `cannot ${options.doing} ${label}: ${err.message}`, {hint: 'check free space and permissions', cause})
+  if (isSystemError(cause)) {
+    return new SlipwayError('environment', `cannot ${options.doing} ${label}: ${cause.message}`, {hint: 'check free space and permissions', cause})
   }
-  return new SlipwayError('integrity', `${label} is truncated or corrupt: ${describeTarError(err)}`, {hint: options.hint, cause})
+  return new SlipwayError('integrity', `${label} is truncated or corrupt: ${describeTarError(cause as Error)}`, {hint: options.hint, cause})
 }

@@ -1,6 +1,6 @@
-import {readdir} from 'node:fs/promises'
+import {readdir, readFile} from 'node:fs/promises'
 
-import {TarWriter} from '../../../src/store/index.js'
+import {TarWriter} from '../../../src/archive/index.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 import {listTar} from '../../helpers/tar.js'
 
@@ -29,7 +29,6 @@ describe('TarWriter', () => {
     expect(await readdir(dir)).not.toContain('x.tar')
     const bytes = await w.finish()
     expect(await readdir(dir)).toEqual(['x.tar'])
-    const {readFile} = await import('node:fs/promises')
     const data = await readFile(`${dir}/x.tar`)
     expect(bytes).toBe(data.length)
     expect((await listTar(data)).map(e => [e.name, e.type, e.size])).toEqual([['d', 'directory', 0], ['d/f', 'file', 3], ['d/l', 'symlink', 0]])

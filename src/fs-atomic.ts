@@ -1,3 +1,6 @@
+/** Files that appear whole or not at all (temp file, fsync, then rename or link), and pid-tagged temp names
+ *  that let cleanup tell a live writer's leftovers from a dead one's. Below every room: the store, the
+ *  archives, the CLI's report file and the registry login's auth file write through it. */
 import {randomBytes} from 'node:crypto'
 import {link, open, rename, unlink} from 'node:fs/promises'
 import {dirname, join} from 'node:path'

@@ -12,9 +12,9 @@ import {basename, dirname, join, posix, resolve} from 'node:path'
 
 import {SlipwayError} from '../errors.js'
 import {
-  archiveError, archivePath, type ArchiveOptions, type ArchiveSource, type ArchiveTarget, drainEntry, openTar,
+  archiveError, archivePath, type ArchiveOptions, type ArchiveSource, type ArchiveTarget, drainEntry, isSystemError, openTar,
   type TarEntry, type TarReader, TarWriter,
-} from '../store/index.js'
+} from './tar.js'
 
 export interface DirArchiveResult {
   /** Entries written or extracted (the top directory itself not counted). */
@@ -66,9 +66,8 @@ export async function exportDirectory(dir: string, out: ArchiveTarget, options: 
     return {entries: entries.length, bytes: await writer.finish()}
   } catch (e) {
     await writer.abort(e as Error)
-    const err = e as NodeJS.ErrnoException
-    if (typeof err?.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
-      throw new SlipwayError('environment', `cannot archive ${root}: ${err.message}`, {hint: 'check that the output directory exists and has free space', cause: e})
+    if (isSystemError(e)) {
+      throw new SlipwayError('environment', `cannot archive ${root}: ${e.message}`, {hint: 'check that the output directory exists and has free space', cause: e})
     }
     throw e
   }
