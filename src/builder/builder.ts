@@ -2,7 +2,7 @@ import type {Change, LayerBlob, LayerCompression} from '../layer/index.js'
 import type {Isolation, SandboxMount} from '../sandbox/index.js'
 import type {MountSpec} from '../config/types.js'
 import type {Image} from '../image/index.js'
-import type {GitRevision, PlannedStage, StageInputs} from '../stage/plan.js'
+import type {GitRevision, PlannedStage, StageInputs} from '../stage/stage-plan.js'
 import type {Lease, OciStore} from '../store/index.js'
 import type {OwnerIds} from './owners.js'
 

@@ -1,5 +1,5 @@
 /** One builder per stage kind, each saying whether it needs its parent's files. */
-import type {StageInputs} from '../stage/plan.js'
+import type {StageInputs} from '../stage/stage-plan.js'
 import type {StageBuilder} from './builder.js'
 import {dockerBuilder} from './docker.js'
 import {fromBuilder} from './from.js'

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import type {CleanupPolicy} from '../cleanup/index.js'
 import {parseRepository} from '../oci/ref.js'
-import type {CleanupRequest} from '../workflows/stages-cache.js'
+import type {CleanupRequest} from '../workflows/cleanup-stages.js'
 import {parseDuration} from './duration.js'
 
 export const cleanupFlags = {

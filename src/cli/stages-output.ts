@@ -1,6 +1,6 @@
-import {type CleanupResult, type StageRow} from '../workflows/stages-cache.js'
-import type {StagesListingJson} from '../workflows/plan.js'
+import type {CleanupResult, StageRow} from '../cache/index.js'
 import {type DeletionPlanJson, planToJson} from '../cleanup/index.js'
+import type {StagesListingJson} from '../project/index.js'
 import {formatBytes} from './progress.js'
 import {renderTableWithList} from './table.js'
 
@@ -33,8 +33,7 @@ export function cleanupLines(result: CleanupResult): string[] {
 }
 
 /**
- * The seeds' dry-run listing of `dimg stages push/pull` (as workflows/plan.ts formatStagesListing writes it
- * from the plan): each dimg's name on a line, then one two-space-indented `REPO:dimgstage-<signature>` per stage.
+ * The seeds' dry-run listing of `dimg stages push/pull` as text: each dimg's name (as it is listed) on a line, then one two-space-indented `REPO:dimgstage-<signature>` per stage.
  */
 export function stagesListingLines(listing: StagesListingJson): string[] {
   return listing.dimgs.flatMap(d => [d.listedAs, ...d.stages.map(s => `  ${s.image}`)])

@@ -1,6 +1,6 @@
 import type {BlobTotals} from '../transfer/index.js'
-import type {StagesListingJson} from '../workflows/plan.js'
-import type {SyncResult} from '../workflows/registry-sync.js'
+import type {StagesListingJson} from '../project/index.js'
+import type {SyncResult} from '../transfer/stage-sync.js'
 import {formatBytes} from './progress.js'
 import {stagesListingLines} from './stages-output.js'
 

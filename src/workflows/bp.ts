@@ -6,8 +6,10 @@ import type {Descriptor} from '../oci/types.js'
 import type {Lease} from '../store/index.js'
 import {type BuildOptions, type BuildReport, buildProject, type DimgOutcome, stageRefUpdate} from './build.js'
 import type {WorkflowContext} from './context.js'
-import type {ProjectPlan} from './plan.js'
-import {mergeResults, pushFinalImages, pushStages, type SyncResult} from './registry-sync.js'
+import type {ProjectPlan} from '../project/index.js'
+import {mergeResults, type SyncResult} from '../transfer/stage-sync.js'
+import {pushFinalImages} from './push-final-images.js'
+import {pushStages} from './push-stages.js'
 
 export interface BuildAndPushOptions extends Omit<BuildOptions, 'repo' | 'lease' | 'onDimgBuilt'> {
   repo: Repository

@@ -16,16 +16,15 @@ import {blobsMissingFrom, type Image, loadStoreImage, normalizeImage, relabel, s
 import {formatRef, parseImageRef, type Repository} from '../oci/ref.js'
 import type {Descriptor} from '../oci/types.js'
 import {CREATED_ANNOTATION, LABEL, localStageName, nameComponent, SLIPWAY_LABEL_PREFIX, stageLabels, withoutSlipwayLabels} from '../naming/index.js'
-import type {PlannedStage, StageInputs} from '../stage/plan.js'
+import type {PlannedStage, StageInputs} from '../stage/stage-plan.js'
 import {type Lease, type OciStore, projectBuildDir, type RefUpdate} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
 import {pullImages} from '../transfer/index.js'
 import {timed} from '../timings.js'
-import {type DimgPlan, listedName, type Project, type ProjectPlan} from './plan.js'
-import {planWithCaches} from './project-plan.js'
-import {makeScratchDir, scratchBase, type ScratchDir} from './scratch.js'
-import {FirstUseRoot, openKeptRoots, type Root} from './stage-roots.js'
-import {type KeptRoots, keptRootsBudgetBytes} from '../sandbox/kept-roots.js'
+import {type DimgPlan, listedName, planWithCaches, type Project, type ProjectPlan} from '../project/index.js'
+import {makeScratchDir, scratchBase, type ScratchDir} from '../roots/scratch.js'
+import {FirstUseRoot, openKeptRoots, type Root} from '../roots/stage-roots.js'
+import {type KeptRoots, keptRootsBudgetBytes} from '../roots/kept-roots.js'
 
 export interface BuildOptions {
   dir: string

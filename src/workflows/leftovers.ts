@@ -5,8 +5,8 @@ import {isPidAlive} from '../fs-atomic.js'
 import {releaseRoot} from '../sandbox/root-release.js' // not sandbox/index: `dimg cleanup` loads no stage runner
 import type {GcResult} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
-import {removeStaleKeptRoots} from './kept-roots-gc.js'
-import {existingScratchBase, removeScratchBaseIfEmpty, SCRATCH_PREFIX} from './scratch.js'
+import {removeStaleKeptRoots} from '../roots/kept-roots-gc.js'
+import {existingScratchBase, removeScratchBaseIfEmpty, SCRATCH_PREFIX} from '../roots/scratch.js'
 
 export interface LeftoversResult {
   /** Temporary build directories of processes that are gone. */

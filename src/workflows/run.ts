@@ -4,9 +4,8 @@ import {type Isolation, runStage, shellQuote, StageCommandError} from '../sandbo
 import {SlipwayError} from '../errors.js'
 import {localStageName} from '../naming/index.js'
 import type {WorkflowContext} from './context.js'
-import {listedName} from './plan.js'
-import {planWithCaches} from './project-plan.js'
-import {makeScratchDir} from './scratch.js'
+import {listedName, planWithCaches} from '../project/index.js'
+import {makeScratchDir} from '../roots/scratch.js'
 import {extractImage} from '../builder/index.js'
 import {loadStoreImage} from '../image/index.js'
 

@@ -3,7 +3,7 @@ import type {Ref} from '../oci/ref.js'
 import {isImageIndex} from '../oci/types.js'
 import type {GcResult, VerifyReport} from '../store/index.js'
 import type {WorkflowContext} from './context.js'
-import {removeStaleKeptRoots} from './kept-roots-gc.js'
+import {removeStaleKeptRoots} from '../roots/kept-roots-gc.js'
 import {imageBlobs, pullImages, type PullResult, pushImages, type PushResult} from '../transfer/index.js'
 
 export type {PullResult, PushResult, VerifyReport}

@@ -6,8 +6,8 @@ import {dimgsAndRepo, dimgsAndRepoArgs} from '../../cli/args.js'
 import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
 import {reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
 import {syncOutput} from '../../cli/sync-output.js'
-import {pushProject} from '../../workflows/project-sync.js'
-import type {SyncResult} from '../../workflows/registry-sync.js'
+import type {SyncResult} from '../../transfer/stage-sync.js'
+import {pushProject} from '../../workflows/push-final-images.js'
 
 export default class DimgPush extends WorkflowCommand<SyncResult> {
   static summary = 'Push final images: REPO/DIMG:TAG for named dimgs, REPO:TAG for the unnamed one.'

@@ -5,8 +5,8 @@ import {tagOptionsFromFlags} from '../../cli/dimg-flags.js'
 import {reportFlags, projectFlags, registryFlags, tagFlags} from '../../cli/flags.js'
 import {syncOutput} from '../../cli/sync-output.js'
 import {SlipwayError} from '../../errors.js'
-import {pushProject} from '../../workflows/project-sync.js'
-import type {SyncResult} from '../../workflows/registry-sync.js'
+import type {SyncResult} from '../../transfer/stage-sync.js'
+import {pushProject} from '../../workflows/push-final-images.js'
 
 export default class DimgSpush extends WorkflowCommand<SyncResult> {
   static summary = 'Push one dimg to REPO used as is (REPO:TAG, no dimg name added).'

@@ -13,7 +13,7 @@ import {useRegistry} from '../../helpers/registry.js'
 import {makeTempDir} from '../../helpers/tmp.js'
 import {tarOf, type TarEntry} from '../../helpers/tar.js'
 import {build, buildEnv, builtStages, runBuild, storeDir, storeRefs} from './support.js'
-import {scratchBase} from '../../../src/workflows/scratch.js'
+import {scratchBase} from '../../../src/roots/scratch.js'
 
 const failingDappfile = (install: string[]): string => `
 from: localhost:5000/base/busybox:latest

@@ -13,7 +13,7 @@ import {freshHomes, runSlipway, startSlipway} from '../../helpers/cli.js'
 import {makeProject, type TestProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {unpackImage} from '../../helpers/run-image.js'
-import {scratchBase} from '../../../src/workflows/scratch.js'
+import {scratchBase} from '../../../src/roots/scratch.js'
 import {build, buildEnv, type BuildReport, finalStageName, manifestOf} from './support.js'
 
 const asRoot = process.getuid?.() === 0

@@ -1,11 +1,11 @@
 /**
- * The scratch area (workflows/scratch.ts) has a name any local user can compute: whatever is planted under
+ * The scratch area (roots/scratch.ts) has a name any local user can compute: whatever is planted under
  * it is refused with one line, nothing is done through it, and a run leaves no directory behind.
  */
 import {chmod, chown, lstat, mkdir, readdir, stat, symlink, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {scratchBase} from '../../../src/workflows/scratch.js'
+import {scratchBase} from '../../../src/roots/scratch.js'
 import {runSlipway} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
 import {useRegistry} from '../../helpers/registry.js'

@@ -2,7 +2,7 @@ import {execFileSync, spawn} from 'node:child_process'
 import {copyFile, mkdir, readFile, readdir, readlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {SCRATCH_PREFIX, scratchBase} from '../../../src/workflows/scratch.js'
+import {SCRATCH_PREFIX, scratchBase} from '../../../src/roots/scratch.js'
 import {pushBaseImage} from '../../helpers/base-image.js'
 import {runSlipway, SLIPWAY_BIN} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
@@ -39,7 +39,7 @@ describe('dimg cleanup', () => {
 
   it('removes what a killed build left; a build running concurrently still succeeds; the store verifies', async () => {
     const home = hosts.make()
-    // builds unpack roots in a scratch area per SLIPWAY_HOME (workflows/scratch.ts), here under a temp dir
+    // builds unpack roots in a scratch area per SLIPWAY_HOME (roots/scratch.ts), here under a temp dir
     const scratchRoot = await makeTempDir('scratch')
     const tmp = scratchBase(home, {SLIPWAY_TMPDIR: scratchRoot})
     const killed = await makeProject({registryHost: reg.host, dappfile: slowDappfile(5, 'killed'), name: 'killed'})

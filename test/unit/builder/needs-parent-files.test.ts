@@ -1,6 +1,6 @@
 import {builderFor, needsParentFiles, recordedOwnerIds} from '../../../src/builder/index.js'
 import type {GitMapping} from '../../../src/config/types.js'
-import type {StageInputs} from '../../../src/stage/plan.js'
+import type {StageInputs} from '../../../src/stage/stage-plan.js'
 
 const mapping = (owner?: string, group?: string): GitMapping =>
   ({add: '/', to: '/app', includePaths: [], excludePaths: [], stageDependencies: {}, ...(owner === undefined ? {} : {owner}), ...(group === undefined ? {} : {group})}) as GitMapping

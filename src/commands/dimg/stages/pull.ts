@@ -5,9 +5,9 @@ import {describeCommand} from '../../../cli/help-text.js'
 import {dimgsAndRepo, dimgsAndRepoArgs} from '../../../cli/args.js'
 import {dryRunFlag, reportFlags, projectFlags, registryFlags} from '../../../cli/flags.js'
 import {stagesSyncOutput} from '../../../cli/sync-output.js'
-import type {StagesListingJson} from '../../../workflows/plan.js'
-import {pullProjectStages} from '../../../workflows/project-sync.js'
-import type {SyncResult} from '../../../workflows/registry-sync.js'
+import type {StagesListingJson} from '../../../project/index.js'
+import type {SyncResult} from '../../../transfer/stage-sync.js'
+import {pullProjectStages} from '../../../workflows/pull-stages.js'
 
 export default class StagesPull extends WorkflowCommand<SyncResult | StagesListingJson> {
   static summary = 'Import the stages cache the current project state needs from REPO.'

@@ -3,9 +3,9 @@ import {describeCommand} from '../../../cli/help-text.js'
 import {dimgsAndRepo, dimgsAndRepoArgs} from '../../../cli/args.js'
 import {dryRunFlag, reportFlags, projectFlags, registryFlags} from '../../../cli/flags.js'
 import {stagesSyncOutput} from '../../../cli/sync-output.js'
-import type {StagesListingJson} from '../../../workflows/plan.js'
-import {pushProjectStages} from '../../../workflows/project-sync.js'
-import type {SyncResult} from '../../../workflows/registry-sync.js'
+import type {StagesListingJson} from '../../../project/index.js'
+import type {SyncResult} from '../../../transfer/stage-sync.js'
+import {pushProjectStages} from '../../../workflows/push-stages.js'
 
 export default class StagesPush extends WorkflowCommand<SyncResult | StagesListingJson> {
   static summary = 'Push the stages cache to REPO as REPO:dimgstage-<signature>.'

@@ -6,7 +6,7 @@ import {describeCommand} from '../../../../cli/help-text.js'
 import {cleanupFlags, cleanupRequestFromFlags} from '../../../../cli/cleanup-flags.js'
 import {dryRunFlag, projectFlags, registryFlags} from '../../../../cli/flags.js'
 import {type CleanupJson, cleanupJson, cleanupLines} from '../../../../cli/stages-output.js'
-import {cleanupStages} from '../../../../workflows/stages-cache.js'
+import {cleanupStages} from '../../../../workflows/cleanup-stages.js'
 
 export default class StagesCleanupLocal extends WorkflowCommand<CleanupJson> {
   static summary = 'Delete local stages by policy.'

@@ -4,7 +4,7 @@ import {repoArg, repoOrEnv} from '../../../../cli/args.js'
 import {cleanupFlags, cleanupRequestFromFlags} from '../../../../cli/cleanup-flags.js'
 import {dryRunFlag, projectFlags, registryFlags} from '../../../../cli/flags.js'
 import {type CleanupJson, cleanupJson, cleanupLines} from '../../../../cli/stages-output.js'
-import {cleanupStages} from '../../../../workflows/stages-cache.js'
+import {cleanupStages} from '../../../../workflows/cleanup-stages.js'
 
 export default class StagesCleanupRepo extends WorkflowCommand<CleanupJson> {
   static summary = 'Delete stages in REPO by policy.'

@@ -2,7 +2,7 @@ import {WorkflowCommand} from '../../../../cli/workflow-command.js'
 import {describeCommand} from '../../../../cli/help-text.js'
 import {dryRunFlag, projectFlags} from '../../../../cli/flags.js'
 import {type CleanupJson, cleanupJson, cleanupLines} from '../../../../cli/stages-output.js'
-import {flushStages} from '../../../../workflows/stages-cache.js'
+import {flushStages} from '../../../../workflows/flush-stages.js'
 
 export default class StagesFlushLocal extends WorkflowCommand<CleanupJson> {
   static summary = "Delete the project's whole local stages cache."

@@ -4,7 +4,7 @@ import {repoArg, repoOrEnv} from '../../../../cli/args.js'
 import {dryRunFlag, projectFlags, registryFlags} from '../../../../cli/flags.js'
 import {type CleanupJson, cleanupJson, cleanupLines} from '../../../../cli/stages-output.js'
 import {parseRepository} from '../../../../oci/ref.js'
-import {flushStages} from '../../../../workflows/stages-cache.js'
+import {flushStages} from '../../../../workflows/flush-stages.js'
 
 export default class StagesFlushRepo extends WorkflowCommand<CleanupJson> {
   static summary = "Delete the project's whole stages cache in REPO; final images stay."

@@ -5,7 +5,8 @@ import {projectFlags, registryFlags, wideFlag} from '../../../../cli/flags.js'
 import {stagesTable} from '../../../../cli/stages-output.js'
 import {tableWidth} from '../../../../cli/table.js'
 import {parseRepository} from '../../../../oci/ref.js'
-import {listStages, type StageRow} from '../../../../workflows/stages-cache.js'
+import type {StageRow} from '../../../../cache/index.js'
+import {listStages} from '../../../../workflows/list-stages.js'
 
 export default class StagesListRepo extends WorkflowCommand<StageRow[]> {
   static summary = "List the project's stages in REPO (REPO:dimgstage-* tags) and the final images that use them."

@@ -3,7 +3,7 @@ import {spawn} from 'node:child_process'
 import {mkdir, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {KeptRoots} from '../../../src/sandbox/kept-roots.js'
+import {KeptRoots} from '../../../src/roots/kept-roots.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 
 const A = 'sha256:' + 'a'.repeat(64)

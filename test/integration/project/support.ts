@@ -2,6 +2,8 @@ import {execFileSync} from 'node:child_process'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
+import {stagesListingLines} from '../../../src/cli/stages-output.js'
+import {type ProjectPlan, stagesListingJson} from '../../../src/project/index.js'
 import {gitTestEnv} from '../../helpers/git-env.js'
 import {makeTempDirSync} from '../../helpers/tmp.js'
 
@@ -45,4 +47,9 @@ export class GitFixture {
   remove(): void {
     rmSync(this.dir, {recursive: true, force: true})
   }
+}
+
+/** The dry-run listing `dimg stages push` prints for the plan: each line of the CLI's text with its newline. */
+export function formatStagesListing(plan: ProjectPlan, repo: string): string {
+  return stagesListingLines(stagesListingJson(plan, repo)).map(l => `${l}\n`).join('')
 }

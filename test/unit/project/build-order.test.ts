@@ -1,6 +1,6 @@
 import {parseDappfile} from '../../../src/config/load.js'
-import {importSourceKey, planBaseStages} from '../../../src/stage/plan.js'
-import {buildOrder, importSourceSignature} from '../../../src/workflows/plan.js'
+import {importSourceKey, planBaseStages} from '../../../src/stage/stage-plan.js'
+import {buildOrder, importSourceSignature} from '../../../src/project/project-plan.js'
 
 const CONFIG = `dimg: app
 fromDimg: base

@@ -1,6 +1,6 @@
 import {readdir} from 'node:fs/promises'
 
-import {makeScratchDir, scratchBase} from '../../../src/workflows/scratch.js'
+import {makeScratchDir, scratchBase} from '../../../src/roots/scratch.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
 
 describe('makeScratchDir', () => {

@@ -1,5 +1,5 @@
 import {loadStoreImage} from '../image/index.js'
-import {KeptRoots} from '../sandbox/kept-roots.js'
+import {KeptRoots} from './kept-roots.js'
 import type {OciStore} from '../store/index.js'
 
 /**

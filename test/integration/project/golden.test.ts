@@ -1,5 +1,5 @@
-import {formatStagesListing, loadProject, planProject} from '../../../src/workflows/plan.js'
-import {GitFixture} from './support.js'
+import {loadProject, planProject} from '../../../src/project/index.js'
+import {formatStagesListing, GitFixture} from './support.js'
 
 /**
  * Pinned values: the same config in the same repository (fixed author, dates and content, so fixed commit

@@ -1,6 +1,6 @@
 /**
  * The directories a build's stages run in. With overlay (root, SLIPWAY_OVERLAY not 0) a stage's root is an
- * overlay of kept directories (src/sandbox/kept-roots.ts) with a fresh upper, and its changes are read from
+ * overlay of kept directories (src/roots/kept-roots.ts) with a fresh upper, and its changes are read from
  * that upper; what it built is kept for the next stage, build and dimg. Without, a root is a scratch
  * directory the image's layers are unpacked into, and changes come from a snapshot and a diff.
  */
@@ -15,9 +15,9 @@ import {isPidAlive} from '../fs-atomic.js'
 import {extractLayers, type StageRoot} from '../builder/index.js'
 import {fetchMissingLayers, type Image} from '../image/index.js'
 import type {Descriptor} from '../oci/types.js'
-import {KeptRoots, type KeptRoot, type NewKeptRoot} from '../sandbox/kept-roots.js'
-import {MAX_LOWER_DIRS, mountableStack, mountOverlay, overlayAvailable, type OverlayMount, unmountOverlay} from '../sandbox/overlay.js'
-import {LowerView, normalizeUpperTimes, opaqueDirs, upperChanges} from '../sandbox/upper-changes.js'
+import {KeptRoots, type KeptRoot, type NewKeptRoot} from './kept-roots.js'
+import {MAX_LOWER_DIRS, mountableStack, mountOverlay, overlayAvailable, type OverlayMount, unmountOverlay} from './overlay.js'
+import {LowerView, normalizeUpperTimes, opaqueDirs, upperChanges} from './upper-changes.js'
 import type {Lease, OciStore} from '../store/index.js'
 import {SCRATCH_PREFIX} from './scratch.js'
 import {timed} from '../timings.js'

@@ -1,89 +1,18 @@
-import {stat} from 'node:fs/promises'
-import {resolve} from 'node:path'
-
-import {displayName, loadDappfile} from '../config/load.js'
-import {requireMetaDocument} from '../config/meta.js'
-import {projectName, suggestedProjectName} from '../config/project-name.js'
 import {DEPENDENCY_STAGES, type DappConfig, type DependencyStageName, type DimgConfig, type ShellStageName} from '../config/types.js'
 import {SlipwayError} from '../errors.js'
+import {diffTrees, listTree, treeishExists, type TreeEntry} from '../git/git.js'
 import type {RemoteCommit, RemoteRef} from '../git/remote.js'
 import {urlWithoutCredentials} from '../redact.js'
-import {treeishExists, diffTrees, gitTopLevel, headCommit, listTree, workTreeSnapshot, type TreeEntry} from '../git/git.js'
 import {dependencyChecksum, patchContent} from '../stage/content.js'
 import {STAGE_NAMES} from '../stage/names.js'
-import {completeStages, importSourceKey, planBaseStages, type DimgFacts, type GitRevision, type LatestPatch, type PlannedStage} from '../stage/plan.js'
+import {completeStages, importSourceKey, planBaseStages, type DimgFacts, type GitRevision, type LatestPatch, type PlannedStage} from '../stage/stage-plan.js'
 import {CACHE_VERSION, type StageSignature} from '../stage/signature.js'
+import {describeDimg, type Project} from './load-project.js'
 
 /**
- * From a project directory to its stage plan: the config, the project name, what git says, and for each
- * dimg (artifacts first) the stages with their signatures. Reads the config and git; nothing else.
+ * From a loaded project to its stage plan: for each dimg (artifacts first) the stages with their
+ * signatures. Reads git (trees, diffs) and asks the resolvers it is given; nothing else.
  */
-
-export interface ProjectGit {
-  /** The work tree's top-level directory. */
-  root: string
-  /** The commit HEAD points at. */
-  headCommit: string
-  /** Its committer time, in seconds since the epoch (what layer timestamps are clamped to). */
-  headTime: number
-  /** Where file content is read from: `headCommit`, or with --dev the tree id of a work-tree snapshot. */
-  contentRef: string
-}
-
-export interface Project {
-  name: string
-  /** Absolute project directory (where the config file is). */
-  dir: string
-  config: DappConfig
-  /** Undefined when the directory is not in a git work tree with at least one commit. */
-  git?: ProjectGit
-  dev: boolean
-}
-
-export interface LoadProjectOptions {
-  /** Count uncommitted changes (tracked, and untracked files that are not ignored) as the current content. */
-  dev?: boolean
-}
-
-export async function loadProject(dir: string, opts: LoadProjectOptions = {}): Promise<Project> {
-  const absDir = resolve(dir)
-  await requireDirectory(absDir)
-  const dev = opts.dev ?? false
-  // git runs as child processes: ask it what is needed two at a time, while the config is read
-  const [config, root] = await Promise.all([loadDappfile(absDir), gitTopLevel(absDir)])
-  // The meta document's `project:` names the project; without one, the name comes from git or the directory.
-  const [name, head] = await Promise.all([config.project ?? projectName(root, absDir), root === undefined ? undefined : headCommit(root)])
-  requireMetaDocument(config, displayName(config.file), suggestedProjectName(name))
-  const needsGit = config.dimgs.find((d) => d.git.some((m) => m.remote === undefined))
-  let git: ProjectGit | undefined
-  if (root !== undefined) {
-    if (head !== undefined) git = {root, headCommit: head.commit, headTime: head.time, contentRef: dev && needsGit ? await workTreeSnapshot(root) : head.commit}
-    else if (needsGit) {
-      throw new SlipwayError('config', `${describeDimg(needsGit)} maps git paths but the repository at ${root} has no commit yet`, {hint: 'commit the files first'})
-    }
-  } else if (needsGit) {
-    throw new SlipwayError('config', `${describeDimg(needsGit)} maps git paths but ${absDir} is not in a git repository`, {
-      hint: 'run "git init" and commit the project, or remove the git section',
-    })
-  }
-  return {name, dir: absDir, config, ...(git ? {git} : {}), dev}
-}
-
-/** The project directory must be one: otherwise git and the config loader each fail in their own, misleading way. */
-async function requireDirectory(dir: string): Promise<void> {
-  const st = await stat(dir).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined
-    throw e
-  })
-  const hint = 'pass --dir DIR naming the directory that holds dappfile.yaml or werf.yaml'
-  if (!st) throw new SlipwayError('usage', `the project directory ${dir} does not exist`, {hint})
-  if (!st.isDirectory()) throw new SlipwayError('usage', `the project directory ${dir} is not a directory`, {hint})
-}
-
-/** How errors name a dimg of the plan ("the dimg" for the unnamed one). */
-function describeDimg(d: DimgConfig): string {
-  return d.name === null ? 'the dimg' : `${d.isArtifact ? 'artifact' : 'dimg'} "${d.name}"`
-}
 
 /** One dimg or artifact of the plan. */
 export interface DimgPlan {
@@ -327,58 +256,4 @@ async function latestPatch(source: GitSource, dimg: DimgConfig, base: readonly P
 /** The name a dimg is listed under: its own, or the project's for the single unnamed dimg. */
 export function listedName(plan: ProjectPlan, dimg: DimgPlan): string {
   return dimg.name ?? plan.project.name
-}
-
-/** `REPO:dimgstage-<signature>`. */
-export function stageImageName(repo: string, signature: StageSignature): string {
-  return `${repo}:dimgstage-${signature}`
-}
-
-/**
- * The seeds' dry-run listing of `dimg stages push/pull`: for each dimg (artifacts included, in build
- * order) its name on a line, then one two-space-indented `REPO:dimgstage-<signature>` per stage, first
- * stage first. The unnamed dimg is listed under the project's name.
- */
-export function formatStagesListing(plan: ProjectPlan, repo: string): string {
-  const lines: string[] = []
-  for (const dimg of plan.dimgs) {
-    lines.push(listedName(plan, dimg))
-    for (const stage of dimg.stages) lines.push(`  ${stageImageName(repo, stage.signature)}`)
-  }
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`
-}
-
-export interface StagesListingJson {
-  project: string
-  repo: string
-  cacheVersion: string
-  dev: boolean
-  dimgs: {
-    name: string | null
-    listedAs: string
-    isArtifact: boolean
-    stages: {name: string; signature: string; parentSignature: string | null; image: string; gitCommit?: string}[]
-  }[]
-}
-
-/** The same listing as data, for `--json`. */
-export function stagesListingJson(plan: ProjectPlan, repo: string): StagesListingJson {
-  return {
-    project: plan.project.name,
-    repo,
-    cacheVersion: plan.cacheVersion,
-    dev: plan.project.dev,
-    dimgs: plan.dimgs.map((d) => ({
-      name: d.name,
-      listedAs: listedName(plan, d),
-      isArtifact: d.isArtifact,
-      stages: d.stages.map((s) => ({
-        name: s.name,
-        signature: s.signature,
-        parentSignature: s.parentSignature,
-        image: stageImageName(repo, s.signature),
-        ...(s.gitCommit === undefined ? {} : {gitCommit: s.gitCommit}),
-      })),
-    })),
-  }
 }

@@ -2,16 +2,9 @@ import {rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {SlipwayError} from '../../../src/errors.js'
-import {
-  formatStagesListing,
-  loadProject,
-  planProject,
-  stagesListingJson,
-  type PlanProjectOptions,
-  type ProjectPlan,
-} from '../../../src/workflows/plan.js'
+import {loadProject, planProject, type PlanProjectOptions, type ProjectPlan, stagesListingJson} from '../../../src/project/index.js'
 import {makeTempDirSync} from '../../helpers/tmp.js'
-import {GitFixture} from './support.js'
+import {formatStagesListing, GitFixture} from './support.js'
 
 const DAPPFILE = `dimg: app
 from: alpine:3.19

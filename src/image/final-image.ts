@@ -3,7 +3,9 @@ import {sha256Digest} from '../oci/digest.js'
 import {MediaType} from '../oci/media-types.js'
 import type {Descriptor, ImageConfig, ImageManifest} from '../oci/types.js'
 import type {Lease, OciStore} from '../store/index.js'
-import {type ImageParts, loadStoreImage, withContainerConfig} from '../image/index.js'
+import {withContainerConfig} from './compose.js'
+import type {ImageParts} from './image.js'
+import {loadStoreImage} from './store-image.js'
 
 /** A final image's two documents, as the bytes that are stored and sent. */
 export interface FinalImageDocuments {

@@ -3,7 +3,7 @@ import type {DimgConfig} from '../../../src/config/types.js'
 import {dependencyChecksum, patchContent} from '../../../src/stage/content.js'
 import {STAGE_NAMES} from '../../../src/stage/names.js'
 import {globsMatcher, pathMapper} from '../../../src/stage/paths.js'
-import {completeStages, planBaseStages, type DimgFacts, type PlannedStage} from '../../../src/stage/plan.js'
+import {completeStages, planBaseStages, type DimgFacts, type PlannedStage} from '../../../src/stage/stage-plan.js'
 
 const REV = {commit: 'a'.repeat(40), contentRef: 'a'.repeat(40)}
 const ARTIFACT_SIG = 'b'.repeat(64)
