@@ -14,7 +14,7 @@ import {
 import {urlWithoutCredentials} from '../redact.js'
 import type {PatchContent} from './content.js'
 import type {StageName} from './names.js'
-import {CACHE_VERSION, stageSignature, type StageSignature} from './signature.js'
+import {stageSignature, type StageSignature} from './signature.js'
 
 /**
  * The stage plan of one dimg: pure functions from the typed config and the facts read from git (and, for

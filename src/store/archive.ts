@@ -10,7 +10,7 @@
 import {basename} from 'node:path'
 
 import {
-  archiveError, archivePath, type ArchiveOptions, type ArchiveSource, type ArchiveTarget, describeTarError, drainEntry, openTar,
+  archiveError, archivePath, type ArchiveOptions, type ArchiveSource, type ArchiveTarget, drainEntry, openTar,
   readSmallEntry, type TarEntry, type TarReader, TarWriter,
 } from '../archive/index.js'
 import {isSlipwayError, SlipwayError} from '../errors.js'

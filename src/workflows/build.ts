@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {mkdir, rm, statfs} from 'node:fs/promises'
+import {mkdir, statfs} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 
 import pLimit from 'p-limit'

@@ -2,7 +2,6 @@
  *  print/printf/println, html, js, urlquery, call. */
 import type {GoFunction} from './exec.js'
 import {formatValue, sprint, sprintf, sprintln} from './format.js'
-import {goQuote} from './quote.js'
 import {GoError, isMap, isTrue, typeName, type Value} from './values.js'
 
 type Kind = 'bool' | 'int' | 'float' | 'string' | 'invalid'

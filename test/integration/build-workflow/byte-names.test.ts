@@ -49,12 +49,6 @@ const sh = (name: string): string => `"$(printf '${[...bytes(name)].map(b => (b 
 describe('non-UTF-8 file names', () => {
   const setup = useRegistry({base: true})
 
-
-  async function lastLayer(report: Awaited<ReturnType<typeof build>>): Promise<Buffer> {
-    const manifest = await manifestOf(setup.home, finalStageName(report, report.dimgs[0]!.listedAs))
-    return readBlob(setup.home, manifest.layers[manifest.layers.length - 1]!.digest)
-  }
-
   it("a shell stage's files keep their byte names in its layer, and come back when the layer is unpacked", async () => {
     const make = [
       `touch ${sh('/caf\xff\xfe')} ${sh('/caf\xfe\xff')}`,

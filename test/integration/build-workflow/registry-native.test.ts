@@ -1,5 +1,3 @@
-import {readFile} from 'node:fs/promises'
-
 import {STAGE_TAG_PREFIX} from '../../../src/naming/index.js'
 import {runSlipway} from '../../helpers/cli.js'
 import {getRawManifest, useRegistry} from '../../helpers/registry.js'
