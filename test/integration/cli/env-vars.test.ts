@@ -87,6 +87,14 @@ describe('SLIPWAY_* environment variables', () => {
     expect(bad.stderr).toMatch(/^slipway: dimg build: .*parallel.* \(see slipway dimg build --help\)\n$/)
   })
 
+  it("SLIPWAY_CONTENT_TYPE=json (oclif's variable) is --json on a command that has --json", async () => {
+    const list = ['dimg', 'stages', 'list', 'local', '--dir', project.dir]
+    const [table, viaEnv, viaFlag] = await Promise.all([slipway(list, {}), slipway(list, {SLIPWAY_CONTENT_TYPE: 'json'}), slipway([...list, '--json'], {})])
+    expect([table.code, viaEnv.code, viaFlag.code]).toEqual([0, 0, 0])
+    expect(table.stdout.split('\n')[0]).toMatch(/^SIGNATURE\s/)
+    expect(JSON.parse(viaEnv.stdout)).toEqual(JSON.parse(viaFlag.stdout))
+  })
+
   it('without REPO or SLIPWAY_REPO the error says both; piped stdin never stands for a missing argument', async () => {
     // oclif reads a missing argument from piped stdin unless told not to: a CI job's stdin would become REPO
     const r = await runSlipway(['dimg', 'stages', 'list', 'repo'], {cwd: elsewhere, env: {SLIPWAY_HOME: home, SLIPWAY_DIR: project.dir}, input: `${reg.host}/from-stdin\n`})
