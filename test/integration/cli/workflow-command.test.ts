@@ -6,6 +6,7 @@ import {OciStore} from '../../../src/store/index.js'
 
 import {pushBaseImage} from '../../helpers/base-image.js'
 import {freshHomes, REPO_ROOT, runSlipway} from '../../helpers/cli.js'
+import {makeProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {makeTempDir} from '../../helpers/tmp.js'
 
@@ -47,6 +48,17 @@ it('so does one that succeeded', async () => {
   expect(r.code).toBe(0)
   expect(r.open).toBe(0)
   expect(r.opened).toBeGreaterThanOrEqual(1) // the blobs may come over several connections (--jobs)
+})
+
+it.each([
+  ['stages list repo', ['dimg', 'stages', 'list', 'repo', 'REPO/base/busybox', '--json']],
+  ['stages flush repo --dry-run', ['dimg', 'stages', 'flush', 'repo', 'REPO/base/busybox', '--dry-run']],
+])('and so does %s, another command on the same base', async (_name, args) => {
+  const project = await makeProject({registryHost: reg.host, dappfile: 'dimg: app\nfrom: localhost:5000/base/busybox:latest\n'})
+  const r = await sockets([...args.map(a => a.replace('REPO', reg.host)), '--dir', project.dir])
+  expect({code: r.code, stderr: r.code === 0 ? '' : r.stderr}).toEqual({code: 0, stderr: ''})
+  expect(r.opened).toBeGreaterThanOrEqual(1) // the tag list, and a manifest per tag
+  expect(r.open).toBe(0)
 })
 
 it('store verify prints a bad store\'s report, as JSON or as text, and then fails with exit 8', async () => {
