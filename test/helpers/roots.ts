@@ -1,9 +1,9 @@
 import {createHash} from 'node:crypto'
-import {chmod, chown, copyFile, lstat, mkdir, readFile, readdir, readlink, rm, symlink, writeFile} from 'node:fs/promises'
+import {chmod, chown, copyFile, lstat, mkdir, readFile, readdir, readlink, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {LayerBlob, LayerStream} from '../../src/layer/layer-writer.js'
-import {makeTempDir} from './tmp.js'
+import {makeTempDir, useTempDir} from './tmp.js'
 
 // Stage roots and layers for the layer and sandbox tests: temp roots other users can reach, a busybox root,
 // a tree's description, a layer stream collected.
@@ -14,19 +14,9 @@ export async function tempDir(prefix = 'build'): Promise<string> {
   return dir
 }
 
-/**
- * A tempDir for a describe block: made in a beforeAll registered here (declare it before the block's own
- * hooks that use it), removed in an afterAll. Read `path` in hooks and tests.
- */
-export function useTempDir(prefix?: string): {readonly path: string} {
-  const dir = {path: ''}
-  beforeAll(async () => {
-    dir.path = await tempDir(prefix)
-  })
-  afterAll(async () => {
-    if (dir.path) await rm(dir.path, {recursive: true, force: true})
-  })
-  return dir
+/** A temp dir for a describe block that sandboxes running as another user can reach (see useTempDir). */
+export function useRootsDir(): {readonly path: string} {
+  return useTempDir('build', {mode: 0o755})
 }
 
 const APPLETS = ['sh', 'echo', 'id', 'hostname', 'ls', 'cat', 'mkdir', 'pwd', 'touch', 'env', 'grep', 'wc', 'tr', 'head', 'sleep']

@@ -1,6 +1,6 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
-import {mkdtemp, rm} from 'node:fs/promises'
+import {chmod, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -37,4 +37,21 @@ export function makeTempDirSync(prefix: string): string {
 
 export async function removeTempDir(dir: string): Promise<void> {
   await rm(dir, {recursive: true, force: true})
+}
+
+/**
+ * A temp dir for a describe block or file: made before all its tests (or before each, with `each`), removed
+ * after; `mode` for dirs other users must reach. Declare it before the hooks that use it; read `path` in
+ * hooks and tests.
+ */
+export function useTempDir(prefix: string, opts: {each?: boolean; mode?: number} = {}): {readonly path: string} {
+  const dir = {path: ''}
+  ;(opts.each ? beforeEach : beforeAll)(async () => {
+    dir.path = await makeTempDir(prefix)
+    if (opts.mode !== undefined) await chmod(dir.path, opts.mode)
+  })
+  ;(opts.each ? afterEach : afterAll)(async () => {
+    if (dir.path) await removeTempDir(dir.path)
+  })
+  return dir
 }

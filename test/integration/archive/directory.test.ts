@@ -5,16 +5,12 @@ import {promisify} from 'node:util'
 
 import {exportDirectory, importDirectory} from '../../../src/archive/index.js'
 import {SlipwayError} from '../../../src/errors.js'
-import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {useTempDir} from '../../helpers/tmp.js'
 import {listTar} from '../../helpers/tar.js'
 
 const run = promisify(execFile)
 
-let dir: string
-beforeEach(async () => {
-  dir = await makeTempDir('dir-archive')
-})
-afterEach(() => removeTempDir(dir))
+const tmp = useTempDir('dir-archive', {each: true})
 
 const T = new Date('2021-06-01T12:00:00Z')
 
@@ -52,52 +48,52 @@ async function describeTree(root: string, rel = ''): Promise<Record<string, unkn
 
 describe('exportDirectory / importDirectory', () => {
   it('round-trips a tree with modes, mtimes and links, deterministically', async () => {
-    await makeTree(`${dir}/build`)
-    const result = await exportDirectory(`${dir}/build`, `${dir}/build.tar`)
-    const data = await readFile(`${dir}/build.tar`)
+    await makeTree(`${tmp.path}/build`)
+    const result = await exportDirectory(`${tmp.path}/build`, `${tmp.path}/build.tar`)
+    const data = await readFile(`${tmp.path}/build.tar`)
     expect(result).toEqual({entries: 9, bytes: data.length})
     const entries = await listTar(data)
     expect(entries.map(e => e.name)).toEqual(['cache', 'cache/latest', 'cache/npm', 'cache/npm/_cacache', 'cache/npm/_cacache/index', 'cache/run-again.sh', 'cache/run.sh', 'empty', 'secret'])
     expect(entries.every(e => e.uid === 0 && e.gid === 0)).toBe(true)
-    await exportDirectory(`${dir}/build`, `${dir}/again.tar`)
-    expect((await readFile(`${dir}/again.tar`)).equals(data)).toBe(true)
-    const {stdout} = await run('tar', ['-tvf', `${dir}/build.tar`])
+    await exportDirectory(`${tmp.path}/build`, `${tmp.path}/again.tar`)
+    expect((await readFile(`${tmp.path}/again.tar`)).equals(data)).toBe(true)
+    const {stdout} = await run('tar', ['-tvf', `${tmp.path}/build.tar`])
     expect(stdout).toContain('cache/latest -> npm/_cacache/index')
 
-    const imported = await importDirectory(`${dir}/build.tar`, `${dir}/elsewhere/build`)
+    const imported = await importDirectory(`${tmp.path}/build.tar`, `${tmp.path}/elsewhere/build`)
     expect(imported).toEqual({entries: 9, bytes: data.length})
-    const want = await describeTree(`${dir}/build`)
-    expect(await describeTree(`${dir}/elsewhere/build`)).toEqual(want)
+    const want = await describeTree(`${tmp.path}/build`)
+    expect(await describeTree(`${tmp.path}/elsewhere/build`)).toEqual(want)
     expect(want['cache/run.sh']).toEqual(['file', 0o755, T.getTime() / 1000, '#!/bin/sh\necho hi\n'])
     expect(want.secret![1]).toBe(0o600)
-    expect(await readdir(`${dir}/elsewhere`)).toEqual(['build'])
+    expect(await readdir(`${tmp.path}/elsewhere`)).toEqual(['build'])
   })
 
   it('replaces an existing directory, and loads what GNU tar made', async () => {
-    await makeTree(`${dir}/build`)
-    await mkdir(`${dir}/target/stale`, {recursive: true})
-    await writeFile(`${dir}/target/stale/file`, 'old')
-    await run('tar', ['-C', `${dir}/build`, '-cf', `${dir}/gnu.tar`, '.'])
-    await importDirectory(`${dir}/gnu.tar`, `${dir}/target`)
-    expect(await describeTree(`${dir}/target`)).toEqual(await describeTree(`${dir}/build`))
-    expect((await readdir(dir)).sort()).toEqual(['build', 'gnu.tar', 'target'])
+    await makeTree(`${tmp.path}/build`)
+    await mkdir(`${tmp.path}/target/stale`, {recursive: true})
+    await writeFile(`${tmp.path}/target/stale/file`, 'old')
+    await run('tar', ['-C', `${tmp.path}/build`, '-cf', `${tmp.path}/gnu.tar`, '.'])
+    await importDirectory(`${tmp.path}/gnu.tar`, `${tmp.path}/target`)
+    expect(await describeTree(`${tmp.path}/target`)).toEqual(await describeTree(`${tmp.path}/build`))
+    expect((await readdir(tmp.path)).sort()).toEqual(['build', 'gnu.tar', 'target'])
   })
 
   it('refuses a truncated archive and leaves the old directory as it was', async () => {
-    await makeTree(`${dir}/build`)
-    await exportDirectory(`${dir}/build`, `${dir}/build.tar`)
-    const data = await readFile(`${dir}/build.tar`)
-    await mkdir(`${dir}/target`)
-    await writeFile(`${dir}/target/keep`, 'mine')
+    await makeTree(`${tmp.path}/build`)
+    await exportDirectory(`${tmp.path}/build`, `${tmp.path}/build.tar`)
+    const data = await readFile(`${tmp.path}/build.tar`)
+    await mkdir(`${tmp.path}/target`)
+    await writeFile(`${tmp.path}/target/keep`, 'mine')
     const big = (await listTar(data)).find(e => e.name === 'cache/npm/_cacache/index')!
     for (const at of [big.offset + 1000, big.offset - 100, 700]) {
-      await writeFile(`${dir}/cut.tar`, data.subarray(0, at))
-      const err = await importDirectory(`${dir}/cut.tar`, `${dir}/target`).catch(e => e)
+      await writeFile(`${tmp.path}/cut.tar`, data.subarray(0, at))
+      const err = await importDirectory(`${tmp.path}/cut.tar`, `${tmp.path}/target`).catch(e => e)
       expect(err).toBeInstanceOf(SlipwayError)
       expect(err.kind).toBe('integrity')
       expect(err.message).toMatch(/^cut\.tar is truncated or corrupt: /)
-      expect(await describeTree(`${dir}/target`)).toEqual({keep: ['file', 0o644, expect.any(Number), 'mine']})
-      expect((await readdir(dir)).sort()).toEqual(['build', 'build.tar', 'cut.tar', 'target'])
+      expect(await describeTree(`${tmp.path}/target`)).toEqual({keep: ['file', 0o644, expect.any(Number), 'mine']})
+      expect((await readdir(tmp.path)).sort()).toEqual(['build', 'build.tar', 'cut.tar', 'target'])
     }
   })
 })

@@ -4,10 +4,9 @@ import {join} from 'node:path'
 import {MediaType} from '../../../src/oci/media-types.js'
 import {OciStore} from '../../../src/store/index.js'
 
-import {pushBaseImage} from '../../helpers/base-image.js'
-import {freshHomes, REPO_ROOT, runSlipway} from '../../helpers/cli.js'
+import {REPO_ROOT, runSlipway} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
-import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
+import {useRegistry} from '../../helpers/registry.js'
 import {makeTempDir} from '../../helpers/tmp.js'
 
 /**
@@ -16,35 +15,24 @@ import {makeTempDir} from '../../helpers/tmp.js'
  * talking to the registry. test/helpers/open-sockets.mjs, preloaded into the CLI, counts undici's
  * connections and those still open at exit.
  */
-let reg: TestRegistry
-const homes = freshHomes()
-
-beforeAll(async () => {
-  reg = await startRegistry('plain')
-  await pushBaseImage(reg)
-})
-
-afterAll(async () => {
-  await reg?.stop()
-  await homes.removeAll()
-})
+const setup = useRegistry({base: true})
 
 async function sockets(args: string[]): Promise<{code: number; stderr: string; opened: number; open: number}> {
   const file = join(await makeTempDir('sockets'), 'sockets.json')
   const preload = join(REPO_ROOT, 'test', 'helpers', 'open-sockets.mjs')
-  const r = await runSlipway(args, {env: {SLIPWAY_HOME: homes.home(), ...reg.env(), NODE_OPTIONS: `--import ${preload}`, SLIPWAY_TEST_SOCKETS_FILE: file}})
+  const r = await runSlipway(args, {env: {SLIPWAY_HOME: setup.freshHome(), ...setup.reg.env(), NODE_OPTIONS: `--import ${preload}`, SLIPWAY_TEST_SOCKETS_FILE: file}})
   return {code: r.code, stderr: r.stderr, ...(JSON.parse(await readFile(file, 'utf8')) as {opened: number; open: number})}
 }
 
 it('a command that fails after talking to the registry has closed its connections when it exits', async () => {
-  const r = await sockets(['image', 'pull', `${reg.host}/base/busybox:no-such-tag`])
-  expect([r.code, r.stderr]).toEqual([5, `slipway: manifest ${reg.host}/base/busybox:no-such-tag not found on ${reg.host}: MANIFEST_UNKNOWN: manifest unknown\n`])
+  const r = await sockets(['image', 'pull', `${setup.reg.host}/base/busybox:no-such-tag`])
+  expect([r.code, r.stderr]).toEqual([5, `slipway: manifest ${setup.reg.host}/base/busybox:no-such-tag not found on ${setup.reg.host}: MANIFEST_UNKNOWN: manifest unknown\n`])
   // one connection: the manifest request that found nothing
   expect({opened: r.opened, open: r.open}).toEqual({opened: 1, open: 0})
 })
 
 it('so does one that succeeded', async () => {
-  const r = await sockets(['image', 'pull', `${reg.host}/base/busybox:latest`, '--quiet'])
+  const r = await sockets(['image', 'pull', `${setup.reg.host}/base/busybox:latest`, '--quiet'])
   expect(r.code).toBe(0)
   expect(r.open).toBe(0)
   expect(r.opened).toBeGreaterThanOrEqual(1) // the blobs may come over several connections (--jobs)
@@ -54,15 +42,15 @@ it.each([
   ['stages list repo', ['dimg', 'stages', 'list', 'repo', 'REPO/base/busybox', '--json']],
   ['stages flush repo --dry-run', ['dimg', 'stages', 'flush', 'repo', 'REPO/base/busybox', '--dry-run']],
 ])('and so does %s, another command on the same base', async (_name, args) => {
-  const project = await makeProject({registryHost: reg.host, dappfile: 'dimg: app\nfrom: localhost:5000/base/busybox:latest\n'})
-  const r = await sockets([...args.map(a => a.replace('REPO', reg.host)), '--dir', project.dir])
+  const project = await makeProject({registryHost: setup.reg.host, dappfile: 'dimg: app\nfrom: localhost:5000/base/busybox:latest\n'})
+  const r = await sockets([...args.map(a => a.replace('REPO', setup.reg.host)), '--dir', project.dir])
   expect({code: r.code, stderr: r.code === 0 ? '' : r.stderr}).toEqual({code: 0, stderr: ''})
   expect(r.opened).toBeGreaterThanOrEqual(1) // the tag list, and a manifest per tag
   expect(r.open).toBe(0)
 })
 
 it('store verify prints a bad store\'s report, as JSON or as text, and then fails with exit 8', async () => {
-  const home = homes.home()
+  const home = setup.freshHome()
   const store = await OciStore.open(join(home, 'store'))
   const l = await store.writeBlobBytes('a layer')
   const layer = {mediaType: MediaType.OciLayer, digest: l.digest, size: l.size}

@@ -7,7 +7,7 @@ import {extractLayer} from '../../../src/layer/extract.js'
 import {gitArchiveLayer, gitPatchChanges, gitPatchLayer} from '../../../src/layer/git-layer.js'
 import type {PathMapping} from '../../../src/layer/path-mapping.js'
 import {listTar} from '../../helpers/tar.js'
-import {collectLayer, describeTree, useTempDir} from '../../helpers/roots.js'
+import {collectLayer, describeTree, useRootsDir} from '../../helpers/roots.js'
 
 const T1 = 1_600_000_000
 const T2 = 1_700_000_000
@@ -23,7 +23,7 @@ const MAPPINGS: PathMapping[] = [
 ]
 
 describe('git layers', () => {
-  const work = useTempDir()
+  const work = useRootsDir()
   let repo: string
   let c1: string
   let c2: string

@@ -11,12 +11,12 @@ import {writeLayer} from '../../../src/layer/root-layer.js'
 import {snapshot} from '../../../src/layer/snapshot.js'
 import {sha256Digest} from '../../../src/oci/digest.js'
 import {listTar} from '../../helpers/tar.js'
-import {collectLayer, describeTree, useTempDir} from '../../helpers/roots.js'
+import {collectLayer, describeTree, useRootsDir} from '../../helpers/roots.js'
 
 const MiB = 1024 * 1024
 
 describe('import layers and interoperability', () => {
-  const work = useTempDir()
+  const work = useRootsDir()
 
   it('copies selected artifact files to their destination with owner, keeping links', async () => {
     const art = join(work.path, 'artifact')

@@ -8,12 +8,12 @@ import {diffLayer} from '../../../src/layer/diff.js'
 import {extractLayer} from '../../../src/layer/extract.js'
 import {writeLayer} from '../../../src/layer/root-layer.js'
 import {snapshot} from '../../../src/layer/snapshot.js'
-import {useTempDir} from '../../helpers/roots.js'
+import {useRootsDir} from '../../helpers/roots.js'
 
 const SIZE = 256 * 1024 * 1024
 
 describe('large layers', () => {
-  const work = useTempDir()
+  const work = useRootsDir()
 
   it('streams a 256 MiB file through write and extract without holding it in memory', async () => {
     const root = join(work.path, 'root')

@@ -10,7 +10,7 @@ import {writeLayer} from '../../../src/layer/root-layer.js'
 import {snapshot} from '../../../src/layer/snapshot.js'
 import {xattrToolsAvailable} from '../../../src/layer/xattr.js'
 import {listTar} from '../../helpers/tar.js'
-import {collectLayer, describeTree, useTempDir} from '../../helpers/roots.js'
+import {collectLayer, describeTree, useRootsDir} from '../../helpers/roots.js'
 
 const CLAMP = 1_000_000_000 // 2001-09-09: older than any file written by the test
 
@@ -52,7 +52,7 @@ async function mutate(root: string): Promise<void> {
 }
 
 describe('snapshot, diff and layer writing', () => {
-  const work = useTempDir()
+  const work = useRootsDir()
   let root: string
   let base: string
   beforeAll(async () => {

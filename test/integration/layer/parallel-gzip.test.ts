@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {startScriptChild} from '../../helpers/script-child.js'
-import {useTempDir} from '../../helpers/roots.js'
+import {useRootsDir} from '../../helpers/roots.js'
 
 const CHILD = fileURLToPath(new URL('../../helpers/layer-writer.mjs', import.meta.url))
 const MiB = 1024 * 1024
@@ -29,7 +29,7 @@ async function childLine(args: string[], workers: number, word: string): Promise
 const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`
 
 describe('parallel layer compression', () => {
-  const work = useTempDir()
+  const work = useRootsDir()
   let root: string
   beforeAll(async () => {
     root = join(work.path, 'root')

@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {promisify} from 'node:util'
 
 import {runStage, type Isolation} from '../../../src/sandbox/run-stage.js'
-import {useTempDir} from '../../helpers/roots.js'
+import {useRootsDir} from '../../helpers/roots.js'
 
 const run = promisify(execFile)
 const hasMmdebstrap = (() => {
@@ -61,7 +61,7 @@ async function signRepository(dir: string, repo: string, packages: string): Prom
 }
 
 describeWithDebian('apt-get in a Debian root', () => {
-  const work = useTempDir()
+  const work = useRootsDir()
   let debianTar: string
   let repo: string
   beforeAll(async () => {

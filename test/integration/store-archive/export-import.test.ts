@@ -6,18 +6,16 @@ import type {ArchiveProgress} from '../../../src/archive/index.js'
 import {SlipwayError} from '../../../src/errors.js'
 import type {ImageManifest} from '../../../src/oci/types.js'
 import {exportArchive, importArchive, OciStore} from '../../../src/store/index.js'
-import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {useTempDir} from '../../helpers/tmp.js'
 import {listTar} from '../../helpers/tar.js'
 import {blobFiles, indexText, makeImages, NAME_A, NAME_B, NAME_C, run} from './support.js'
 
-let dir: string
+const tmp = useTempDir('store-archive', {each: true})
 let source: OciStore
 beforeEach(async () => {
-  dir = await makeTempDir('store-archive')
-  source = await OciStore.open(`${dir}/source`)
+  source = await OciStore.open(`${tmp.path}/source`)
   await makeImages(source)
 })
-afterEach(() => removeTempDir(dir))
 
 const NAMES = [NAME_A, NAME_B, NAME_C]
 
@@ -34,8 +32,8 @@ async function expectedBlobs(): Promise<Map<string, Buffer>> {
 describe('exportArchive', () => {
   it('writes oci-layout first, each reachable blob once, index.json last, with fixed metadata', async () => {
     const progress: ArchiveProgress[] = []
-    const result = await exportArchive(source, NAMES, `${dir}/images.tar`, {onProgress: p => progress.push(p)})
-    const data = await readFile(`${dir}/images.tar`)
+    const result = await exportArchive(source, NAMES, `${tmp.path}/images.tar`, {onProgress: p => progress.push(p)})
+    const data = await readFile(`${tmp.path}/images.tar`)
     const blobs = await expectedBlobs()
     expect(result).toEqual({images: 3, blobs: blobs.size, bytes: data.length})
 
@@ -60,29 +58,29 @@ describe('exportArchive', () => {
     expect(progress.at(-1)).toEqual({bytes: totalBlobBytes, totalBytes: totalBlobBytes})
 
     // the same images give the same bytes
-    await exportArchive(source, NAMES, `${dir}/again.tar`)
-    expect((await readFile(`${dir}/again.tar`)).equals(data)).toBe(true)
-    expect((await readdir(dir)).sort()).toEqual(['again.tar', 'images.tar', 'source'])
+    await exportArchive(source, NAMES, `${tmp.path}/again.tar`)
+    expect((await readFile(`${tmp.path}/again.tar`)).equals(data)).toBe(true)
+    expect((await readdir(tmp.path)).sort()).toEqual(['again.tar', 'images.tar', 'source'])
   })
 
   it('is read by skopeo (inspect, copy) and, once untarred, by umoci', async () => {
-    await exportArchive(source, NAMES, `${dir}/images.tar`)
-    const {stdout} = await run('skopeo', ['inspect', `oci-archive:${dir}/images.tar:${NAME_A}`])
+    await exportArchive(source, NAMES, `${tmp.path}/images.tar`)
+    const {stdout} = await run('skopeo', ['inspect', `oci-archive:${tmp.path}/images.tar:${NAME_A}`])
     const info = JSON.parse(stdout) as {Layers: string[]; Labels: Record<string, string>}
     const a = await source.getManifest((await source.resolveRef(NAME_A))!.digest) as ImageManifest
     expect(info.Layers).toEqual(a.layers.map(l => l.digest))
     expect(info.Labels).toEqual({'test.image': 'a'})
 
-    await run('skopeo', ['copy', '--quiet', `oci-archive:${dir}/images.tar:${NAME_C}`, `oci:${dir}/copied:x`])
-    const copied = await OciStore.open(`${dir}/copied`)
+    await run('skopeo', ['copy', '--quiet', `oci-archive:${tmp.path}/images.tar:${NAME_C}`, `oci:${tmp.path}/copied:x`])
+    const copied = await OciStore.open(`${tmp.path}/copied`)
     expect((await copied.listRefs()).map(r => r.name)).toEqual(['x'])
     expect((await copied.verify()).ok).toBe(true)
 
-    await mkdir(`${dir}/untarred`)
-    await run('tar', ['-xf', `${dir}/images.tar`, '-C', `${dir}/untarred`])
-    await run('umoci', ['unpack', '--rootless', '--image', `${dir}/untarred:${NAME_B}`, `${dir}/bundle`])
-    expect(await readFile(`${dir}/bundle/rootfs/app/b.txt`, 'utf8')).toBe('image b\n')
-    expect(await readFile(`${dir}/bundle/rootfs/etc/os-release`, 'utf8')).toBe('ID=test\n')
+    await mkdir(`${tmp.path}/untarred`)
+    await run('tar', ['-xf', `${tmp.path}/images.tar`, '-C', `${tmp.path}/untarred`])
+    await run('umoci', ['unpack', '--rootless', '--image', `${tmp.path}/untarred:${NAME_B}`, `${tmp.path}/bundle`])
+    expect(await readFile(`${tmp.path}/bundle/rootfs/app/b.txt`, 'utf8')).toBe('image b\n')
+    expect(await readFile(`${tmp.path}/bundle/rootfs/etc/os-release`, 'utf8')).toBe('ID=test\n')
   })
 
   it('writes to a stream, and exports only the images named', async () => {
@@ -99,7 +97,7 @@ describe('exportArchive', () => {
   })
 
   it('refuses an unknown name, and a store missing a blob, leaving no file behind', async () => {
-    const err = await exportArchive(source, [NAME_A, 'nope'], `${dir}/images.tar`).catch(e => e)
+    const err = await exportArchive(source, [NAME_A, 'nope'], `${tmp.path}/images.tar`).catch(e => e)
     expect(err).toBeInstanceOf(SlipwayError)
     expect(err.kind).toBe('not-found')
     expect(err.message).toContain('no image named nope')
@@ -107,10 +105,10 @@ describe('exportArchive', () => {
     const a = await source.getManifest((await source.resolveRef(NAME_A))!.digest) as ImageManifest
     const {unlink} = await import('node:fs/promises')
     await unlink(source.paths.blob(a.layers[1]!.digest))
-    const missing = await exportArchive(source, NAMES, `${dir}/images.tar`).catch(e => e)
+    const missing = await exportArchive(source, NAMES, `${tmp.path}/images.tar`).catch(e => e)
     expect(missing.kind).toBe('not-found')
     expect(missing.message).toContain(a.layers[1]!.digest)
-    expect((await readdir(dir)).sort()).toEqual(['source'])
+    expect((await readdir(tmp.path)).sort()).toEqual(['source'])
   })
 
   it('fails on a corrupt blob in the store mid-stream and removes the half-written archive', async () => {
@@ -119,28 +117,28 @@ describe('exportArchive', () => {
     const bytes = await readFile(path)
     bytes[bytes.length - 1] ^= 0xff
     await writeFile(path, bytes)
-    const err = await exportArchive(source, NAMES, `${dir}/images.tar`).catch(e => e)
+    const err = await exportArchive(source, NAMES, `${tmp.path}/images.tar`).catch(e => e)
     expect(err).toBeInstanceOf(SlipwayError)
     expect(err.kind).toBe('integrity')
     expect(err.message).toContain(b.layers[1]!.digest)
-    expect((await readdir(dir)).sort()).toEqual(['source'])
+    expect((await readdir(tmp.path)).sort()).toEqual(['source'])
   })
 
   it('says clearly when the archive cannot be written', async () => {
-    const err = await exportArchive(source, NAMES, `${dir}/no/such/dir/images.tar`).catch(e => e)
+    const err = await exportArchive(source, NAMES, `${tmp.path}/no/such/dir/images.tar`).catch(e => e)
     expect(err).toBeInstanceOf(SlipwayError)
     expect(err.kind).toBe('environment')
-    expect(err.message).toContain(`${dir}/no/such/dir/images.tar`)
+    expect(err.message).toContain(`${tmp.path}/no/such/dir/images.tar`)
   })
 })
 
 describe('importArchive', () => {
   it('loads every image into an empty store: same names, same bytes, verify clean; a second run skips all', async () => {
-    await exportArchive(source, NAMES, `${dir}/images.tar`)
-    const target = await OciStore.open(`${dir}/target`)
+    await exportArchive(source, NAMES, `${tmp.path}/images.tar`)
+    const target = await OciStore.open(`${tmp.path}/target`)
     const progress: ArchiveProgress[] = []
-    const result = await importArchive(target, `${dir}/images.tar`, {onProgress: p => progress.push(p)})
-    const size = (await readFile(`${dir}/images.tar`)).length
+    const result = await importArchive(target, `${tmp.path}/images.tar`, {onProgress: p => progress.push(p)})
+    const size = (await readFile(`${tmp.path}/images.tar`)).length
     const blobs = await expectedBlobs()
     expect(result).toEqual({images: NAMES, blobsWritten: blobs.size, blobsSkipped: 0, bytes: size})
     expect(progress.at(-1)).toEqual({bytes: size, totalBytes: size})
@@ -155,36 +153,36 @@ describe('importArchive', () => {
     await run('skopeo', ['inspect', `oci:${target.root}:${NAME_C}`])
 
     const before = await indexText(target)
-    const again = await importArchive(target, createReadStream(`${dir}/images.tar`))
+    const again = await importArchive(target, createReadStream(`${tmp.path}/images.tar`))
     expect(again).toEqual({images: NAMES, blobsWritten: 0, blobsSkipped: blobs.size, bytes: size})
     expect(await indexText(target)).toBe(before)
   })
 
   it('keeps the store\'s other names, and replaces a name the archive also holds', async () => {
-    await exportArchive(source, [NAME_A], `${dir}/images.tar`)
-    const target = await OciStore.open(`${dir}/target`)
+    await exportArchive(source, [NAME_A], `${tmp.path}/images.tar`)
+    const target = await OciStore.open(`${tmp.path}/target`)
     await makeImages(target)
     await target.setRef(NAME_A, (await target.resolveRef('other'))!)
-    await importArchive(target, `${dir}/images.tar`)
+    await importArchive(target, `${tmp.path}/images.tar`)
     expect((await target.listRefs()).map(r => r.name)).toEqual([NAME_A, NAME_B, NAME_C, 'other'])
     expect(await target.resolveRef(NAME_A)).toEqual(await source.resolveRef(NAME_A))
   })
 
   it('loads an oci-archive that skopeo wrote', async () => {
-    await run('skopeo', ['copy', '--quiet', `oci:${source.root}:${NAME_A}`, `oci-archive:${dir}/skopeo.tar:${NAME_A}`])
-    const target = await OciStore.open(`${dir}/target`)
-    const result = await importArchive(target, `${dir}/skopeo.tar`)
+    await run('skopeo', ['copy', '--quiet', `oci:${source.root}:${NAME_A}`, `oci-archive:${tmp.path}/skopeo.tar:${NAME_A}`])
+    const target = await OciStore.open(`${tmp.path}/target`)
+    const result = await importArchive(target, `${tmp.path}/skopeo.tar`)
     expect(result.images).toEqual([NAME_A])
     expect((await target.resolveRef(NAME_A))!.digest).toBe((await source.resolveRef(NAME_A))!.digest)
     expect((await target.verify()).ok).toBe(true)
   })
 
   it('says which file is missing', async () => {
-    const target = await OciStore.open(`${dir}/target`)
-    const err = await importArchive(target, `${dir}/nothing.tar`).catch(e => e)
+    const target = await OciStore.open(`${tmp.path}/target`)
+    const err = await importArchive(target, `${tmp.path}/nothing.tar`).catch(e => e)
     expect(err).toBeInstanceOf(SlipwayError)
     expect(err.kind).toBe('not-found')
     expect(err.message).toContain('nothing.tar')
-    await expect(access(`${dir}/nothing.tar`)).rejects.toThrow()
+    await expect(access(`${tmp.path}/nothing.tar`)).rejects.toThrow()
   })
 })

@@ -5,21 +5,17 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {MediaType} from '../../../src/oci/media-types.js'
 import type {Descriptor} from '../../../src/oci/types.js'
 import {exportArchive, importArchive, OciStore} from '../../../src/store/index.js'
-import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {useTempDir} from '../../helpers/tmp.js'
 import {startChild} from './child.js'
 import {blobFiles, indexText, makeImages, NAME_A, NAME_B, NAME_C} from './support.js'
 
-let dir: string
-beforeEach(async () => {
-  dir = await makeTempDir('store-archive-killed')
-})
-afterEach(() => removeTempDir(dir))
+const tmp = useTempDir('store-archive-killed', {each: true})
 
 const BIG = 'dimgstage-proj:big'
 
 /** The fixture images plus one with four 2 MiB layers, so a slow import has a while to be killed in. */
 async function sourceStore(): Promise<OciStore> {
-  const store = await OciStore.open(`${dir}/source`)
+  const store = await OciStore.open(`${tmp.path}/source`)
   await makeImages(store)
   const layers: Descriptor[] = []
   for (let i = 0; i < 4; i++) {
@@ -35,11 +31,11 @@ describe('an import killed midway', () => {
   it('changes no name; run again, it skips what was stored and completes, and verify is clean', async () => {
     const source = await sourceStore()
     const names = [NAME_A, BIG, NAME_B, NAME_C]
-    await exportArchive(source, names, `${dir}/images.tar`)
-    const target = await OciStore.open(`${dir}/target`)
+    await exportArchive(source, names, `${tmp.path}/images.tar`)
+    const target = await OciStore.open(`${tmp.path}/target`)
     const indexBefore = await indexText(target)
 
-    const child = startChild([], ['import', target.root, `${dir}/images.tar`, '10'])
+    const child = startChild([], ['import', target.root, `${tmp.path}/images.tar`, '10'])
     await child.waitFor('ready')
     const deadline = Date.now() + 20_000
     // kill once some blobs are in place and a big one is half written
@@ -64,7 +60,7 @@ describe('an import killed midway', () => {
     expect(afterKill.ok).toBe(true)
     expect(afterKill.orphanTemp.length).toBe(1) // the blob it was writing when killed
 
-    const result = await importArchive(target, `${dir}/images.tar`)
+    const result = await importArchive(target, `${tmp.path}/images.tar`)
     expect(result.images).toEqual(names)
     expect(result.blobsSkipped).toBe(stored)
     expect(result.blobsWritten).toBe(expected - stored)
@@ -81,10 +77,10 @@ describe('a gc during an import', () => {
   it('keeps every blob the import stored, however old, and the import completes', async () => {
     const source = await sourceStore()
     const names = [NAME_A, BIG, NAME_B, NAME_C]
-    await exportArchive(source, names, `${dir}/images.tar`)
-    const target = await OciStore.open(`${dir}/target`)
+    await exportArchive(source, names, `${tmp.path}/images.tar`)
+    const target = await OciStore.open(`${tmp.path}/target`)
 
-    const child = startChild([], ['import', target.root, `${dir}/images.tar`, '20'])
+    const child = startChild([], ['import', target.root, `${tmp.path}/images.tar`, '20'])
     await child.waitFor('ready')
     let running = true
     const finished = child.waitFor('done ').finally(() => {

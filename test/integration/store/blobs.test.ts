@@ -6,16 +6,13 @@ import {SlipwayError} from '../../../src/errors.js'
 import {parseDigest, sha256Digest} from '../../../src/oci/digest.js'
 import {MediaType} from '../../../src/oci/media-types.js'
 import {OciStore} from '../../../src/store/index.js'
-import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {useTempDir} from '../../helpers/tmp.js'
 
-let dir: string
+const tmp = useTempDir('store-blobs', {each: true})
 let store: OciStore
-
 beforeEach(async () => {
-  dir = await makeTempDir('store-blobs')
-  store = await OciStore.open(`${dir}/store`)
+  store = await OciStore.open(`${tmp.path}/store`)
 })
-afterEach(() => removeTempDir(dir))
 
 async function kindOf(p: Promise<unknown>): Promise<string> {
   try {

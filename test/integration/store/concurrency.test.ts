@@ -1,18 +1,14 @@
 import {readdir, readFile} from 'node:fs/promises'
 
 import {OciStore} from '../../../src/store/index.js'
-import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {useTempDir} from '../../helpers/tmp.js'
 import {startWriter} from './child.js'
 
-let dir: string
-beforeEach(async () => {
-  dir = await makeTempDir('store-concurrency')
-})
-afterEach(() => removeTempDir(dir))
+const tmp = useTempDir('store-concurrency', {each: true})
 
 describe('many slipway processes on one store', () => {
   it('8 processes each writing 20 images and refs, all at once, into a store none of them created', async () => {
-    const root = `${dir}/store`
+    const root = `${tmp.path}/store`
     const writers = Array.from({length: 8}, (_, w) => startWriter(['write', root, `w${w}`, '20']))
     const codes = await Promise.all(writers.map(w => w.exited))
     expect({codes, output: codes.some(c => c !== 0) ? writers.map(w => w.output()).join('\n') : ''}).toEqual({codes: Array(8).fill(0), output: ''})

@@ -4,14 +4,10 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {SlipwayError} from '../../../src/errors.js'
 import {MediaType} from '../../../src/oci/media-types.js'
 import {OciStore} from '../../../src/store/index.js'
-import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {useTempDir} from '../../helpers/tmp.js'
 import {startWriter} from './child.js'
 
-let dir: string
-beforeEach(async () => {
-  dir = await makeTempDir('store-crash')
-})
-afterEach(() => removeTempDir(dir))
+const tmp = useTempDir('store-crash', {each: true})
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
@@ -25,7 +21,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 
 describe('a writer killed mid-blob', () => {
   it('leaves no corruption, only a temp file that gc removes; writing again succeeds', async () => {
-    const root = `${dir}/store`
+    const root = `${tmp.path}/store`
     const store = await OciStore.open(root)
     const TOTAL = 8 * 1024 * 1024
     const CHUNK = 64 * 1024
@@ -63,7 +59,7 @@ describe('a writer killed mid-blob', () => {
 
 describe('a process killed while holding the store lock', () => {
   it('blocks others while alive, and for at most the stale time once killed', async () => {
-    const root = `${dir}/store`
+    const root = `${tmp.path}/store`
     const holder = startWriter(['hold-lock', root, '2000'])
     await holder.waitFor('ready')
     const store = await OciStore.open(root, {lock: {staleMs: 2000, timeoutMs: 3500}})

@@ -6,15 +6,13 @@ import {type Digest} from '../../../src/oci/digest.js'
 import {MediaType} from '../../../src/oci/media-types.js'
 import type {Descriptor} from '../../../src/oci/types.js'
 import {OciStore, REF_NAME_ANNOTATION} from '../../../src/store/index.js'
-import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {useTempDir} from '../../helpers/tmp.js'
 
-let dir: string
+const tmp = useTempDir('store-gc', {each: true})
 let store: OciStore
 beforeEach(async () => {
-  dir = await makeTempDir('store-gc')
-  store = await OciStore.open(`${dir}/store`)
+  store = await OciStore.open(`${tmp.path}/store`)
 })
-afterEach(() => removeTempDir(dir))
 
 const HOUR = 60 * 60_000
 async function age(path: string, ms: number): Promise<void> {

@@ -8,17 +8,15 @@ import {MediaType} from '../../../src/oci/media-types.js'
 import type {ImageManifest} from '../../../src/oci/types.js'
 import {OciStore} from '../../../src/store/index.js'
 import {filesTar} from '../../helpers/tar.js'
-import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {useTempDir} from '../../helpers/tmp.js'
 
 const run = promisify(execFile)
 
-let dir: string
+const tmp = useTempDir('store-interop', {each: true})
 let store: OciStore
 beforeEach(async () => {
-  dir = await makeTempDir('store-interop')
-  store = await OciStore.open(`${dir}/store`)
+  store = await OciStore.open(`${tmp.path}/store`)
 })
-afterEach(() => removeTempDir(dir))
 
 /** A one-layer image written through the store API, named `name`. */
 async function buildImage(name: string): Promise<ImageManifest> {
@@ -50,8 +48,8 @@ describe('the store as an OCI layout for other tools', () => {
 
   it('umoci unpacks an image Slipway wrote', async () => {
     await buildImage(STAGE)
-    await run('umoci', ['unpack', '--rootless', '--image', `${store.root}:${STAGE}`, `${dir}/bundle`])
-    expect(await readFile(`${dir}/bundle/rootfs/etc/hello.txt`, 'utf8')).toBe('hello from slipway\n')
+    await run('umoci', ['unpack', '--rootless', '--image', `${store.root}:${STAGE}`, `${tmp.path}/bundle`])
+    expect(await readFile(`${tmp.path}/bundle/rootfs/etc/hello.txt`, 'utf8')).toBe('hello from slipway\n')
   })
 
   it('sees what skopeo and umoci write into the store, and verifies it clean', async () => {
