@@ -29,7 +29,8 @@ export function contextFromFlags(flags: ContextFlags, credentialsFor?: string, g
   }
   const insecureRegistries = insecureHosts(flags['insecure-registry'])
   return new WorkflowContext({
-    reporter: createReporter(flags.quiet ? 'quiet' : flags.verbose ? 'verbose' : 'normal'),
+    // a reporter given (login's, made before the context for its password warnings) is the only one made
+    reporter: given.reporter ?? createReporter(flags.quiet ? 'quiet' : flags.verbose ? 'verbose' : 'normal'),
     jobs: flags.jobs,
     insecureRegistries,
     credentials: username && password ? {username, password, registry: credentialsFor, from: givenAs(username, password)} : undefined,

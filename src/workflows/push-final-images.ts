@@ -76,7 +76,8 @@ export async function pushFinalImages(ctx: WorkflowContext, plan: ProjectPlan, r
  * dimg whose last stage only REPO has is pushed from there; spush plans from the local cache), then its
  * final images pushed.
  */
-export async function pushProject(ctx: WorkflowContext, plan: PlanRequest, push: {repo: Repository; tags: TagOptions; withStages?: boolean; asIs?: boolean}): Promise<SyncResult> {
+export async function pushProject(ctx: WorkflowContext, plan: PlanRequest, push: Omit<FinalPushOptions, 'runStages'> & {repo: Repository}): Promise<SyncResult> {
+  const {repo, ...opts} = push
   const planned = await planWithCaches(ctx, plan)
-  return pushFinalImages(ctx, planned.plan, push.repo, {tags: push.tags, withStages: push.withStages, asIs: push.asIs})
+  return pushFinalImages(ctx, planned.plan, repo, opts)
 }

@@ -3,7 +3,6 @@ import {Args} from '@oclif/core'
 import {WorkflowCommand} from '../../cli/workflow-command.js'
 import {describeCommand} from '../../cli/help-text.js'
 import {authFileFlag, hostArg} from '../../cli/login-flags.js'
-import {createReporter} from '../../cli/progress.js'
 import {type LogoutResult, parseLoginTarget, registryLogout} from '../../workflows/registry-login.js'
 
 export default class RegistryLogout extends WorkflowCommand<LogoutResult> {
@@ -27,7 +26,7 @@ export default class RegistryLogout extends WorkflowCommand<LogoutResult> {
   async run(): Promise<LogoutResult> {
     const {args, flags} = await this.parse(RegistryLogout)
     const target = parseLoginTarget(hostArg(args.host))
-    const ctx = this.context(flags, undefined, {reporter: createReporter(this.verbosity)})
+    const ctx = this.context(flags)
     const result = await registryLogout(ctx, target, flags['auth-file'] ? {authFile: flags['auth-file']} : {})
     this.inform(result.removed ? `logged out of ${target.name}: removed from ${result.helper ?? result.file}` : `not logged in to ${target.name} in ${result.file}`)
     for (const where of result.elsewhere) this.inform(`${where} still holds credentials for ${target.name}`)
