@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {chmod, chown, link, mkdir, readdir, rm, symlink, utimes, writeFile} from 'node:fs/promises'
+import {chmod, chown, link, mkdir, readdir, rename, rm, symlink, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
@@ -40,8 +40,11 @@ async function mutate(root: string): Promise<void> {
   await rm(join(root, 'data'), {recursive: true})
   await rm(join(root, 'rep'), {recursive: true})
   await writeFile(join(root, 'rep'), 'now a file')
-  await rm(join(root, 'fresh'), {recursive: true})
+  // The new `fresh` is made while the old one still exists, so the filesystem cannot hand it the old inode
+  // number (a reused number would make it the same directory with one child deleted, which is also right).
+  await rename(join(root, 'fresh'), join(root, 'fresh-old'))
   await mkdir(join(root, 'fresh'))
+  await rm(join(root, 'fresh-old'), {recursive: true})
   await writeFile(join(root, 'fresh/new'), 'new')
   await writeFile(join(root, 'hl1'), 'linked')
   await link(join(root, 'hl1'), join(root, 'hl2'))
