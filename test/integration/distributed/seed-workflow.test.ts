@@ -215,7 +215,10 @@ shell:
 
   it('tag options name the final images; bad ones get one clear line', async () => {
     const home = setup.freshHome()
-    const ci = {GITLAB_CI: 'true', CI_COMMIT_REF_NAME: 'feature/Login', CI_PIPELINE_ID: '4242'}
+    // every CI variable the tag options read (src/naming/tags.ts), empty unless set here: the machine running
+    // the tests may be a CI runner itself (a CI_COMMIT_TAG or CI_BRANCH of its own would change the tags)
+    const noCi = {GITLAB_CI: '', CI_COMMIT_REF_NAME: '', CI_COMMIT_TAG: '', GITHUB_ACTIONS: '', GITHUB_REF_NAME: '', CI_BUILD_TAG: '', CI_BUILD_REF_NAME: '', CI_BRANCH: '', CI_PIPELINE_ID: '', GITHUB_RUN_ID: '', CI_BUILD_ID: ''}
+    const ci = {...noCi, GITLAB_CI: 'true', CI_COMMIT_REF_NAME: 'feature/Login', CI_PIPELINE_ID: '4242'}
     const pushed = await json(home, ['dimg', 'bp', 'worker', repo, '--tag-ci', '--tag-build-id', '--tag-plain', 'v1.0', '--tag-commit'], ci)
     const head = await setup.project.head()
     expect(pushed.push.images.map((i: {image: string}) => i.image.slice(repo.length + 1)).sort()).toEqual(
@@ -225,7 +228,7 @@ shell:
     const bad = await slipway(home, ['dimg', 'push', repo, '--tag-plain', 'no/slash'])
     expect(bad.code).toBe(2)
     expect(bad.stderr.trim()).toBe('slipway: --tag-plain "no/slash" is not a valid docker tag: use letters, digits, _ . - (at most 128, not starting with . or -), or --tag to slug it')
-    const notCi = await slipway(home, ['dimg', 'push', repo, '--tag-ci'], {GITLAB_CI: '', CI_COMMIT_REF_NAME: '', GITHUB_ACTIONS: '', GITHUB_REF_NAME: ''})
+    const notCi = await slipway(home, ['dimg', 'push', repo, '--tag-ci'], noCi)
     expect(notCi.code).toBe(2)
     expect(notCi.stderr).toContain('--tag-ci: not running in a known CI system')
     // bp built on the stages REPO has and kept none of them locally; spush to another repository reads the local cache
