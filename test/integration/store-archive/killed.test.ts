@@ -6,6 +6,7 @@ import {MediaType} from '../../../src/oci/media-types.js'
 import type {Descriptor} from '../../../src/oci/types.js'
 import {exportArchive, importArchive, OciStore} from '../../../src/store/index.js'
 import {useTempDir} from '../../helpers/tmp.js'
+import {killWhen} from '../store/child.js'
 import {startChild} from './child.js'
 import {blobFiles, indexText, makeImages, NAME_A, NAME_B, NAME_C} from './support.js'
 
@@ -37,19 +38,15 @@ describe('an import killed midway', () => {
 
     const child = startChild([], ['import', target.root, `${tmp.path}/images.tar`, '10'])
     await child.waitFor('ready')
-    const deadline = Date.now() + 20_000
     // kill once some blobs are in place and a big one is half written
-    const midBlob = async (): Promise<boolean> => {
+    const midBlob = async (): Promise<true | undefined> => {
+      if ((await readdir(target.paths.algorithmDir('sha256'))).length < 2) return undefined
       for (const name of await readdir(target.paths.tmpDir)) {
         if (((await stat(`${target.paths.tmpDir}/${name}`).catch(() => undefined))?.size ?? 0) >= 256 * 1024) return true
       }
-      return false
+      return undefined
     }
-    while ((await readdir(target.paths.algorithmDir('sha256'))).length < 2 || !(await midBlob())) {
-      if (Date.now() > deadline) throw new Error('the child made no progress')
-      await sleep(5)
-    }
-    child.process.kill('SIGKILL')
+    await killWhen(child, 'some blobs stored and a big one half written', midBlob)
     expect(await child.exited).toBe('SIGKILL')
 
     const stored = (await readdir(target.paths.algorithmDir('sha256'))).length

@@ -1,23 +1,12 @@
 import {readdir, stat} from 'node:fs/promises'
-import {setTimeout as sleep} from 'node:timers/promises'
 
 import {SlipwayError} from '../../../src/errors.js'
 import {MediaType} from '../../../src/oci/media-types.js'
 import {OciStore} from '../../../src/store/index.js'
 import {useTempDir} from '../../helpers/tmp.js'
-import {startWriter} from './child.js'
+import {killWhen, startWriter} from './child.js'
 
 const tmp = useTempDir('store-crash', {each: true})
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
 
 describe('a writer killed mid-blob', () => {
   it('leaves no corruption, only a temp file that gc removes; writing again succeeds', async () => {
@@ -27,14 +16,13 @@ describe('a writer killed mid-blob', () => {
     const CHUNK = 64 * 1024
     const slow = startWriter(['slow-blob', root, String(TOTAL), String(CHUNK), '20'])
     await slow.waitFor('ready')
-    const partial = await until('a partly written temp file', async () => {
+    const partial = await killWhen(slow, 'a partly written temp file', async () => {
       for (const name of await readdir(store.paths.tmpDir)) {
         const {size} = await stat(`${store.paths.tmpDir}/${name}`).catch(() => ({size: 0}))
         if (size >= 4 * CHUNK) return name
       }
       return undefined
     })
-    slow.process.kill('SIGKILL')
     expect(await slow.exited).toBe('SIGKILL')
 
     expect(await readdir(store.paths.algorithmDir('sha256'))).toEqual([])
