@@ -15,6 +15,14 @@ shell:
   install: ["sleep ${seconds}", "echo ${marker} > /marker", "head -c 300000 /dev/urandom > /noise"]
 `
 
+/** A stage that says it started (GATE/started) and then waits for the test to let it finish (GATE/go). */
+const gatedDappfile = (gate: string, marker: string): string => `from: localhost:5000/base/busybox:latest
+mount:
+  - {fromPath: ${gate}, to: /gate}
+shell:
+  install: [": > /gate/started", "while [ ! -e /gate/go ]; do sleep 0.1; done", "echo ${marker} > /marker", "head -c 300000 /dev/urandom > /noise"]
+`
+
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
@@ -43,7 +51,9 @@ describe('dimg cleanup', () => {
     const scratchRoot = await makeTempDir('scratch')
     const tmp = scratchBase(home, {SLIPWAY_TMPDIR: scratchRoot})
     const killed = await makeProject({registryHost: reg.host, dappfile: slowDappfile(5, 'killed'), name: 'killed'})
-    const survivor = await makeProject({registryHost: reg.host, dappfile: slowDappfile(4, 'survivor'), name: 'survivor'})
+    // the concurrent build's stage runs until the test lets it go: it is still running when cleanup looks
+    const gate = await makeTempDir('gate')
+    const survivor = await makeProject({registryHost: reg.host, dappfile: gatedDappfile(gate, 'survivor'), name: 'survivor'})
     const env = {...process.env, SLIPWAY_HOME: home, SLIPWAY_TMPDIR: scratchRoot}
 
     const victim = spawn(process.execPath, [SLIPWAY_BIN, 'dimg', 'build', '--dir', killed.dir], {env, stdio: 'ignore'})
@@ -56,19 +66,29 @@ describe('dimg cleanup', () => {
 
     // a build that runs while `dimg cleanup` does
     const concurrent = runSlipway(['dimg', 'build', '--dir', survivor.dir, '--json'], {env: {SLIPWAY_HOME: home, SLIPWAY_TMPDIR: scratchRoot}})
-    await waitFor('the concurrent build to start', async () => (await entriesOf(tmp)).some(n => n.startsWith('build-') && !n.startsWith(victimDir)))
-    await new Promise(r => setTimeout(r, 1000))
+    const letGo = () => writeFile(join(gate, 'go'), '')
+    try {
+      let ended = false
+      void concurrent.then(() => (ended = true))
+      await waitFor('the concurrent build to start its stage', async () => {
+        if (ended) throw new Error(`the concurrent build ended before its stage started: ${(await concurrent).stderr}`)
+        return (await entriesOf(gate)).includes('started')
+      }, 60_000)
+      expect((await entriesOf(tmp)).filter(n => n.startsWith('build-') && !n.startsWith(victimDir))).toHaveLength(1)
 
-    const dry = await hosts.json(home, ['dimg', 'cleanup', '--dry-run'], {SLIPWAY_TMPDIR: scratchRoot})
-    expect(dry.buildDirs.map((d: string) => d.slice(tmp.length + 1))).toEqual([expect.stringMatching(new RegExp(`^${victimDir}`))])
-    expect((await entriesOf(tmp)).filter(n => n.startsWith(victimDir))).toHaveLength(1)
+      const dry = await hosts.json(home, ['dimg', 'cleanup', '--dry-run'], {SLIPWAY_TMPDIR: scratchRoot})
+      expect(dry.buildDirs.map((d: string) => d.slice(tmp.length + 1))).toEqual([expect.stringMatching(new RegExp(`^${victimDir}`))])
+      expect((await entriesOf(tmp)).filter(n => n.startsWith(victimDir))).toHaveLength(1)
 
-    const cleaned = await hosts.json(home, ['dimg', 'cleanup'], {SLIPWAY_TMPDIR: scratchRoot})
-    expect(cleaned.buildDirs).toEqual(dry.buildDirs)
-    const left = await entriesOf(tmp)
-    expect(left.filter(n => n.startsWith(victimDir))).toEqual([])
-    // the running build's directory is still there
-    expect(left.filter(n => n.startsWith('build-'))).toHaveLength(1)
+      const cleaned = await hosts.json(home, ['dimg', 'cleanup'], {SLIPWAY_TMPDIR: scratchRoot})
+      expect(cleaned.buildDirs).toEqual(dry.buildDirs)
+      const left = await entriesOf(tmp)
+      expect(left.filter(n => n.startsWith(victimDir))).toEqual([])
+      // the running build's directory is still there
+      expect(left.filter(n => n.startsWith('build-'))).toHaveLength(1)
+    } finally {
+      await letGo()
+    }
 
     const build = await concurrent
     expect(build.code).toBe(0)
@@ -84,7 +104,7 @@ describe('dimg cleanup', () => {
     expect(rerun.code).toBe(0)
     expect(JSON.parse(rerun.stdout).built).toBe(2)
     expect((await hosts.run(home, ['dimg', 'cleanup'], {SLIPWAY_TMPDIR: scratchRoot})).stdout).toMatch(/^removed 0 build directories/)
-  }, 60_000)
+  }, 180_000)
 
   // Rooted in the chroot stage of a build that crashed: `dimg cleanup` must end them and unmount before it deletes.
   ;(process.getuid?.() === 0 ? it : it.skip)('ends processes and removes mounts an older crash left in a build directory', async () => {
