@@ -215,7 +215,13 @@ describe('the live display on a terminal', () => {
   it('Ctrl-C during a stage clears the live lines and leaves the cursor visible', async () => {
     const run = inTerminal(['dimg', 'build', 'hang'])
     const pid = await run.pid
-    for (let i = 0; i < 300 && !/hang: install [0-9a-f]{12} running [1-9]s/.test(await run.screen()); i++) await new Promise(r => setTimeout(r, 100))
+    let ended = false
+    void run.result.then(() => (ended = true), () => (ended = true))
+    // Ctrl-C once the stage is seen running (however long the build takes to get there), not after a fixed wait
+    while (!/hang: install [0-9a-f]{12} running [1-9]s/.test(await run.screen())) {
+      if (ended) throw new Error(`the build ended before its stage was seen running:\n${(await run.result).transcript}`)
+      await new Promise(r => setTimeout(r, 100))
+    }
     process.kill(pid, 'SIGINT')
     const r = await run.result
     expect(r.code).toBe(130)
@@ -223,7 +229,7 @@ describe('the live display on a terminal', () => {
     // after the last frame: its lines cleared (cursor up, erase down), the stage's end, the cursor shown, the one error line
     expect(end).toMatch(/^running \d+s\r?\n\x1b\[1A\x1b\[0J\x1b\[31mhang: install [0-9a-f]{12}: interrupted\x1b\[39m\r?\n\x1b\[\?25hslipway: interrupted \(SIGINT\); cleaned up\r?\n/)
     expect(r.transcript.lastIndexOf('\x1b[?25h')).toBeGreaterThan(r.transcript.lastIndexOf('\x1b[?25l'))
-  })
+  }, 120_000)
 
   it.each([
     ['TERM=dumb', {TERM: 'dumb'}],
