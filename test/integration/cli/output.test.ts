@@ -73,7 +73,7 @@ describe('output: stdout for results, stderr for the log', () => {
     const pushed = report.push.stages.map(s => `${s.image} ${s.digest}`)
     expect(lines(again.stdout).sort()).toEqual(pushed.sort())
     expect(lines(again.stderr)).toContain('stages: 13 already in the registry')
-  })
+  }, 180_000)
 
   it('--json keeps the log on stderr and prints only the JSON on stdout; --quiet leaves only results', async () => {
     const home = homes.home()
@@ -97,7 +97,7 @@ describe('output: stdout for results, stderr for the log', () => {
     const images = await runSlipway(['image', 'list', '--json'], {env: {SLIPWAY_HOME: home}})
     expect(JSON.parse(images.stdout).length).toBeGreaterThan(13)
     expect(images.stderr).toBe('')
-  })
+  }, 180_000)
 
   it('--verbose adds a line per blob; stages pull prints the stage references it pulled', async () => {
     const home = homes.home()
@@ -157,7 +157,7 @@ describe('output: stdout for results, stderr for the log', () => {
     expect(wide).toEqual(whole)
     const json = JSON.parse((await list(['--json'], {COLUMNS: '130'})).stdout) as {stage: string; dimg: string; usedBy: string[]}[]
     expect(json.find(r => r.dimg === 'web' && r.stage === 'docker')!.usedBy).toHaveLength(6)
-  })
+  }, 180_000)
 
   it('uncommitted changes to mapped files: one warning naming them, nothing rebuilt; none for excluded files or with --dev', async () => {
     const home = homes.home()
@@ -180,7 +180,7 @@ describe('output: stdout for results, stderr for the log', () => {
     }
     const clean = await slipway(home, ['dimg', 'build'])
     expect(clean.stderr).not.toContain('warning:')
-  })
+  }, 180_000)
 })
 
 describe('the live display on a terminal', () => {
