@@ -130,16 +130,19 @@ function matches(m: RequestMatcher, req: {method: string; path: string; headers:
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer'])
 
-/** Writes a complete HTTP/1.1 response straight onto the socket (so headers can lie), then closes it. */
-function writeRaw(socket: Socket, status: number, headers: IncomingHttpHeaders, body: Buffer, contentLength: number, closeAfterMs = 20): void {
+/**
+ * Writes a complete HTTP/1.1 response straight onto the socket (so headers can lie), then closes it once
+ * every byte went out: a close on a timer could drop what a slow reader had not taken yet, and the client
+ * would see the cut somewhere else than `afterBytes`.
+ */
+function writeRaw(socket: Socket, status: number, headers: IncomingHttpHeaders, body: Buffer, contentLength: number): void {
   const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Status'}`]
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined || k === 'content-length' || HOP_BY_HOP.has(k)) continue
     for (const value of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${value}`)
   }
   lines.push(`content-length: ${contentLength}`, 'connection: close', '', '')
-  socket.write(Buffer.concat([Buffer.from(lines.join('\r\n')), body]))
-  setTimeout(() => socket.destroy(), closeAfterMs)
+  socket.end(Buffer.concat([Buffer.from(lines.join('\r\n')), body]), () => socket.destroy())
 }
 
 export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultProxy> {

@@ -140,19 +140,26 @@ function randomSecret(): string {
   return randomBytes(12).toString('hex')
 }
 
-/** Any HTTP answer to GET /v2/ (200 or 401) means the registry is serving. */
 interface ProbeCert {
   cert: Buffer
   key: Buffer
 }
 
-function probe(url: string, ca: Buffer | undefined, clientCert?: ProbeCert): Promise<boolean> {
+/**
+ * Every answer of a registry started here carries this header with a value of its own (distribution's
+ * `http.headers`): the port was free when freePort looked, but another test's registry or proxy may have
+ * bound it since, and an answer from that one must not pass for ours.
+ */
+const IDENTITY_HEADER = 'x-slipway-test-registry'
+
+/** An HTTP answer to GET /v2/ (200 or 401) that carries `identity` means our registry is serving. */
+function probe(url: string, identity: string, ca: Buffer | undefined, clientCert?: ProbeCert): Promise<boolean> {
   return new Promise(resolve => {
     const request = url.startsWith('https:') ? httpsRequest : httpRequest
     // the name is not checked: a registry on an address its certificate does not name is a test case
     const req = request(`${url}/v2/`, {method: 'GET', ca, ...clientCert, checkServerIdentity: () => undefined, timeout: 1000}, res => {
       res.resume()
-      resolve(res.statusCode === 200 || res.statusCode === 401)
+      resolve((res.statusCode === 200 || res.statusCode === 401) && res.headers[IDENTITY_HEADER] === identity)
     })
     req.on('error', () => resolve(false))
     req.on('timeout', () => req.destroy())
@@ -177,7 +184,7 @@ function logTail(logFile: string): string {
 
 class PortTakenError extends Error {}
 
-async function launch(configFile: string, logFile: string, url: string, ca: Buffer | undefined, cert?: ProbeCert): Promise<Running> {
+async function launch(configFile: string, logFile: string, url: string, identity: string, ca: Buffer | undefined, cert?: ProbeCert): Promise<Running> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGISTRY_')))
   const logFd = openSync(logFile, 'w')
   let child: ChildProcess
@@ -203,7 +210,8 @@ async function launch(configFile: string, logFile: string, url: string, ca: Buff
       if (/address already in use/.test(log)) throw new PortTakenError(log)
       throw new Error(`docker-registry did not start (${failure.message}); ${logFile}:\n${log}`)
     }
-    if (await probe(url, ca, cert)) return r
+    // another server answering on the port is not ours: ours cannot bind it and exits (PortTakenError above)
+    if (await probe(url, identity, ca, cert)) return r
     if (Date.now() > deadline) {
       await stopRunning(r)
       throw new Error(`docker-registry did not answer ${url}/v2/ within ${READY_TIMEOUT_MS} ms; ${logFile}:\n${logTail(logFile)}`)
@@ -282,6 +290,7 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
     for (let attempt = 1; r === undefined; attempt++) {
       port = await freePort(address)
       const url = `${useTls ? 'https' : 'http'}://${address}:${port}`
+      const identity = randomSecret()
       // JSON is YAML, so no YAML writer is needed.
       const config = {
         version: '0.1',
@@ -294,6 +303,7 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
         http: {
           addr: `${address}:${port}`,
           secret: randomSecret(),
+          headers: {[IDENTITY_HEADER]: [identity]},
           ...(certs ? {tls: {certificate: certs.certFile, key: certs.keyFile, ...(clientCert ? {clientcas: [clientCert.caFile]} : {})}} : {}),
         },
         ...(auth ? {auth} : {}),
@@ -301,7 +311,7 @@ async function startIn(dir: string, variant: RegistryVariant, opts: RegistryOpti
       const configFile = join(dir, 'config.yml')
       await writeFile(configFile, JSON.stringify(config, null, 2))
       try {
-        r = await launch(configFile, logFile, url, ca, probeCert)
+        r = await launch(configFile, logFile, url, identity, ca, probeCert)
       } catch (error) {
         if (!(error instanceof PortTakenError) || attempt >= 3) throw error
       }

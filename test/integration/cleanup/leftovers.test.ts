@@ -10,9 +10,12 @@ import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {makeTempDir} from '../../helpers/tmp.js'
 import {entriesOf, Hosts} from './support.js'
 
-const slowDappfile = (seconds: number, marker: string): string => `from: localhost:5000/base/busybox:latest
+/** A stage that says it started (GATE/started), then runs `wait`; GATE is a host directory of the test's. */
+const gatedDappfile = (gate: string, wait: string, marker: string): string => `from: localhost:5000/base/busybox:latest
+mount:
+  - {fromPath: ${gate}, to: /gate}
 shell:
-  install: ["sleep ${seconds}", "echo ${marker} > /marker", "head -c 300000 /dev/urandom > /noise"]
+  install: [": > /gate/started", ${JSON.stringify(wait)}, "echo ${marker} > /marker", "head -c 300000 /dev/urandom > /noise"]
 `
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -42,33 +45,53 @@ describe('dimg cleanup', () => {
     // builds unpack roots in a scratch area per SLIPWAY_HOME (roots/scratch.ts), here under a temp dir
     const scratchRoot = await makeTempDir('scratch')
     const tmp = scratchBase(home, {SLIPWAY_TMPDIR: scratchRoot})
-    const killed = await makeProject({registryHost: reg.host, dappfile: slowDappfile(5, 'killed'), name: 'killed'})
-    const survivor = await makeProject({registryHost: reg.host, dappfile: slowDappfile(4, 'survivor'), name: 'survivor'})
+    // the killed build is killed once its stage runs (sleep 5); the concurrent build's stage runs until the
+    // test lets it go (GATE/go), so it is still running when cleanup looks
+    const killedGate = await makeTempDir('gate')
+    const killed = await makeProject({registryHost: reg.host, dappfile: gatedDappfile(killedGate, 'sleep 5', 'killed'), name: 'killed'})
+    const gate = await makeTempDir('gate')
+    const survivor = await makeProject({registryHost: reg.host, dappfile: gatedDappfile(gate, 'while [ ! -e /gate/go ]; do sleep 0.1; done', 'survivor'), name: 'survivor'})
     const env = {...process.env, SLIPWAY_HOME: home, SLIPWAY_TMPDIR: scratchRoot}
 
     const victim = spawn(process.execPath, [SLIPWAY_BIN, 'dimg', 'build', '--dir', killed.dir], {env, stdio: 'ignore'})
     const victimDir = `build-${victim.pid}-`
-    await waitFor('the killed build to start its stage', async () => (await entriesOf(tmp)).some(n => n.startsWith(victimDir)))
-    await new Promise(r => setTimeout(r, 1500)) // in the middle of `sleep 5`
+    const victimEnded = new Promise(r => victim.once('close', r))
+    let victimDone = false
+    void victimEnded.then(() => (victimDone = true))
+    await waitFor('the killed build to start its stage', async () => {
+      if (victimDone) throw new Error('the build to kill ended before its stage started')
+      return (await entriesOf(killedGate)).includes('started')
+    }, 60_000)
+    // in the middle of `sleep 5`
     victim.kill('SIGKILL')
-    await new Promise(r => victim.once('close', r))
+    await victimEnded
     expect((await entriesOf(tmp)).filter(n => n.startsWith(victimDir))).toHaveLength(1)
 
     // a build that runs while `dimg cleanup` does
     const concurrent = runSlipway(['dimg', 'build', '--dir', survivor.dir, '--json'], {env: {SLIPWAY_HOME: home, SLIPWAY_TMPDIR: scratchRoot}})
-    await waitFor('the concurrent build to start', async () => (await entriesOf(tmp)).some(n => n.startsWith('build-') && !n.startsWith(victimDir)))
-    await new Promise(r => setTimeout(r, 1000))
+    const letGo = () => writeFile(join(gate, 'go'), '')
+    try {
+      let ended = false
+      void concurrent.then(() => (ended = true), () => (ended = true))
+      await waitFor('the concurrent build to start its stage', async () => {
+        if (ended) throw new Error(`the concurrent build ended before its stage started: ${(await concurrent).stderr}`)
+        return (await entriesOf(gate)).includes('started')
+      }, 60_000)
+      expect((await entriesOf(tmp)).filter(n => n.startsWith('build-') && !n.startsWith(victimDir))).toHaveLength(1)
 
-    const dry = await hosts.json(home, ['dimg', 'cleanup', '--dry-run'], {SLIPWAY_TMPDIR: scratchRoot})
-    expect(dry.buildDirs.map((d: string) => d.slice(tmp.length + 1))).toEqual([expect.stringMatching(new RegExp(`^${victimDir}`))])
-    expect((await entriesOf(tmp)).filter(n => n.startsWith(victimDir))).toHaveLength(1)
+      const dry = await hosts.json(home, ['dimg', 'cleanup', '--dry-run'], {SLIPWAY_TMPDIR: scratchRoot})
+      expect(dry.buildDirs.map((d: string) => d.slice(tmp.length + 1))).toEqual([expect.stringMatching(new RegExp(`^${victimDir}`))])
+      expect((await entriesOf(tmp)).filter(n => n.startsWith(victimDir))).toHaveLength(1)
 
-    const cleaned = await hosts.json(home, ['dimg', 'cleanup'], {SLIPWAY_TMPDIR: scratchRoot})
-    expect(cleaned.buildDirs).toEqual(dry.buildDirs)
-    const left = await entriesOf(tmp)
-    expect(left.filter(n => n.startsWith(victimDir))).toEqual([])
-    // the running build's directory is still there
-    expect(left.filter(n => n.startsWith('build-'))).toHaveLength(1)
+      const cleaned = await hosts.json(home, ['dimg', 'cleanup'], {SLIPWAY_TMPDIR: scratchRoot})
+      expect(cleaned.buildDirs).toEqual(dry.buildDirs)
+      const left = await entriesOf(tmp)
+      expect(left.filter(n => n.startsWith(victimDir))).toEqual([])
+      // the running build's directory is still there
+      expect(left.filter(n => n.startsWith('build-'))).toHaveLength(1)
+    } finally {
+      await letGo()
+    }
 
     const build = await concurrent
     expect(build.code).toBe(0)
@@ -84,7 +107,7 @@ describe('dimg cleanup', () => {
     expect(rerun.code).toBe(0)
     expect(JSON.parse(rerun.stdout).built).toBe(2)
     expect((await hosts.run(home, ['dimg', 'cleanup'], {SLIPWAY_TMPDIR: scratchRoot})).stdout).toMatch(/^removed 0 build directories/)
-  }, 60_000)
+  }, 180_000)
 
   // Rooted in the chroot stage of a build that crashed: `dimg cleanup` must end them and unmount before it deletes.
   ;(process.getuid?.() === 0 ? it : it.skip)('ends processes and removes mounts an older crash left in a build directory', async () => {

@@ -151,7 +151,7 @@ describe('cleanup policies: git commits that are gone, old cache versions', () =
     const build = await hosts.json(a, ['dimg', 'build'])
     expect(build.dimgs.find((d: any) => d.name === 'tool').stages.every((s: any) => s.status === 'cached')).toBe(true)
     expect(build.dimgs.find((d: any) => d.name === 'app').stages[0].status).toBe('cached')
-  })
+  }, 120_000)
 
   it('a registry with deletes disabled gets one clear line naming the setting', async () => {
     const noDelete = await startRegistry('plain', {deleteEnabled: false})

@@ -165,7 +165,7 @@ describe('dimg stages list/cleanup/flush against a real registry', () => {
     const fresh = hosts.make()
     await hosts.json(fresh, ['dimg', 'stages', 'pull', repo, ...PULL])
     expect((await hosts.json(fresh, ['dimg', 'build'])).built).toBe(0)
-  }, 90_000)
+  }, 180_000)
 
   it('--improper-repo-cache against a REPO with no final images refuses with one line (exit 2) unless --force', async () => {
     const empty = `${setup.reg.host}/no-finals-here`
@@ -185,7 +185,7 @@ describe('dimg stages list/cleanup/flush against a real registry', () => {
     const noPolicy = await hosts.run(a, ['dimg', 'stages', 'cleanup', 'repo', repo])
     expect(noPolicy.code).toBe(2)
     expect(oneLine(noPolicy)).toContain('no cleanup policy given')
-  })
+  }, 120_000)
 
   it('registry stale, local right: flush repo drops only stages (final images stay and run), push --with-stages restores it', async () => {
     const finals = {web: await tagsOf(`${repo}/web`), worker: await tagsOf(`${repo}/worker`)}
@@ -206,7 +206,7 @@ describe('dimg stages list/cleanup/flush against a real registry', () => {
     const fresh = hosts.make()
     await hosts.json(fresh, ['dimg', 'stages', 'pull', repo, ...PULL])
     expect((await hosts.json(fresh, ['dimg', 'build'])).built).toBe(0)
-  }, 90_000)
+  }, 180_000)
 
   it('flush local drops the whole local stages cache and nothing else', async () => {
     const b = hosts.make()
@@ -219,7 +219,7 @@ describe('dimg stages list/cleanup/flush against a real registry', () => {
     expect(await localStageSignatures(hosts, b)).toEqual([])
     expect(await runImage(join(b, 'store'), 'kept-image')).toMatch(/^worker v2 example/)
     expect((await hosts.run(b, ['store', 'verify'])).code).toBe(0)
-  })
+  }, 120_000)
 
   it('registry right, local stale: cleanup local --improper-repo-cache then stages pull gives a build of 0 stages', async () => {
     // host D built web from a state that was never pushed (v3: another setup command), then the branch moved back to v2
@@ -240,5 +240,5 @@ describe('dimg stages list/cleanup/flush against a real registry', () => {
     expect(minus(await localStageSignatures(hosts, d), union(...Object.values(v2)))).toEqual([])
     await hosts.json(d, ['dimg', 'stages', 'pull', repo, ...PULL])
     expect((await hosts.json(d, ['dimg', 'build'])).built).toBe(0)
-  }, 90_000)
+  }, 180_000)
 })

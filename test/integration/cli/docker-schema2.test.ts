@@ -58,5 +58,5 @@ describe('pushing to a registry that refuses OCI manifests', () => {
     expect(JSON.parse(build.stdout).built).toBe(0)
     expect((await runSlipway(['image', 'pull', `${repo}/worker:latest`, '--name', 'w'], {env: {SLIPWAY_HOME: fresh}})).code).toBe(0)
     expect(await runImage(join(fresh, 'store'), 'w')).toContain('worker example')
-  })
+  }, 180_000)
 })

@@ -43,5 +43,5 @@ describe('large layers', () => {
     const out = join(work.path, 'out')
     await extractLayer(createReadStream(blobPath), out)
     expect((await stat(join(out, 'big'))).size).toBe(SIZE)
-  })
+  }, 120_000)
 })

@@ -63,7 +63,7 @@ describe('parallel layer compression', () => {
     expect(unzipped.equals(tar)).toBe(true)
     expect(one.diffId).toBe(sha256(tar))
     expect(plain.digest).toBe(one.diffId)
-  })
+  }, 120_000)
 
   it('an abort in the middle of a layer leaves no temp blob, no blob, and no worker keeping the process alive', async () => {
     const big = join(work.path, 'big')
@@ -76,5 +76,5 @@ describe('parallel layer compression', () => {
     expect(result.tmp).toEqual([])
     expect(result.blobs).toEqual([])
     expect(await readdir(join(store, 'tmp'))).toEqual([])
-  })
+  }, 120_000)
 })
