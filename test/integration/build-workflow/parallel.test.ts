@@ -2,6 +2,7 @@
 import {runSlipway} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
 import {useRegistry} from '../../helpers/registry.js'
+import {makeTempDir} from '../../helpers/tmp.js'
 import {build, type BuildReport, buildEnv, finalStageName, manifestOf, readBlob, runBuild} from './support.js'
 
 const dappfile = `dimg: base
@@ -20,16 +21,24 @@ shell:
   install: [echo other > /other]
 `
 
-/** `bad` fails at once while `slow` (started beside it with --parallel 2) is still running; `later` waits for a slot. */
-const failing = `dimg: bad
+/**
+ * `bad` fails at once while `slow` (started beside it with --parallel 2) is still running; `later` waits for a
+ * slot. `slow` goes on only once `bad` has reached its failing command (GATE is a host directory both mount),
+ * and then 2 s more, so it is still running when the build sees `bad` fail however the two were scheduled.
+ */
+const failing = (gate: string): string => `dimg: bad
 from: localhost:5000/base/busybox:latest
+mount:
+  - {fromPath: ${gate}, to: /gate}
 shell:
-  install: [exit 7]
+  install: [": > /gate/bad-failing", exit 7]
 ---
 dimg: slow
 from: localhost:5000/base/busybox:latest
+mount:
+  - {fromPath: ${gate}, to: /gate}
 shell:
-  install: [sleep 3, echo slow > /slow]
+  install: ["i=0; while [ ! -e /gate/bad-failing ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done", sleep 2, echo slow > /slow]
 ---
 dimg: later
 from: localhost:5000/base/busybox:latest
@@ -38,6 +47,7 @@ shell:
 `
 
 interface StageRow {
+  signature: string
   dimg: string | null
   stage: string | null
   created: string | null
@@ -70,13 +80,18 @@ describe('dimg build --parallel', () => {
     }
     // every stage of child was made after the last stage of base was in the cache
     const rows = await stagesList(project.dir, h2)
-    const created = (dimg: string) => rows.filter(r => r.dimg === dimg).map(r => Date.parse(r.created!))
+    // by the dimg's own stage signatures: a row's dimg label names whichever dimg built it first, and base's
+    // from stage is also other's, which --parallel 2 may build first
+    const created = (dimg: string) => {
+      const signatures = new Set(two.dimgs.find(d => d.listedAs === dimg)!.stages.map(s => s.signature))
+      return rows.filter(r => signatures.has(r.signature)).map(r => Date.parse(r.created!))
+    }
     expect(created('base')).toHaveLength(two.dimgs.find(d => d.listedAs === 'base')!.stages.length)
     expect(Math.min(...created('child'))).toBeGreaterThanOrEqual(Math.max(...created('base')))
   })
 
   it('a failing dimg is one error line and exit 9: the dimg building beside it finishes whole, none not yet started is started, the store verifies', async () => {
-    const project = await makeProject({registryHost: setup.reg.host, dappfile: failing})
+    const project = await makeProject({registryHost: setup.reg.host, dappfile: failing(await makeTempDir('gate'))})
     const h = setup.freshHome()
     const r = await runBuild(project.dir, buildEnv(setup.reg, h), ['--parallel', '2'])
     expect(r.code).toBe(9)

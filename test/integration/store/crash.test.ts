@@ -3,8 +3,9 @@ import {readdir, stat} from 'node:fs/promises'
 import {SlipwayError} from '../../../src/errors.js'
 import {MediaType} from '../../../src/oci/media-types.js'
 import {OciStore} from '../../../src/store/index.js'
+import {killWhen} from '../../helpers/script-child.js'
 import {useTempDir} from '../../helpers/tmp.js'
-import {killWhen, startWriter} from './child.js'
+import {startWriter} from './child.js'
 
 const tmp = useTempDir('store-crash', {each: true})
 
