@@ -89,6 +89,11 @@ function diskBytes(dir: string): number {
   return total
 }
 
+/** A use mark's name: the pid says whether its user is still alive. */
+function useMarkName(): string {
+  return `${process.pid}-${randomBytes(6).toString('hex')}`
+}
+
 export class KeptRoots {
   private readonly lock: StoreLock
 
@@ -180,32 +185,40 @@ export class KeptRoots {
 
   /**
    * Keeps a made directory as the entry for `chain` (its meta written before the one rename that makes it an
-   * entry). When another build kept the same chain first, ours is dropped and theirs returned.
+   * entry). When another build kept the same chain first, ours is dropped and theirs returned. The entry is
+   * in use by this process from the moment it exists, until `release` (a gc between the rename and the
+   * keeper's own use of the stack would otherwise find it unused and remove it).
    */
-  async keep(made: NewKeptRoot, meta: {chain: string[]; kind: KeptKind; parent?: string; opaque?: string[]}): Promise<KeptRoot> {
+  async keep(made: NewKeptRoot, meta: {chain: string[]; kind: KeptKind; parent?: string; opaque?: string[]}): Promise<{root: KeptRoot; release: () => Promise<void>}> {
     const key = KeptRoots.keyOf(meta.chain, meta.kind)
     await rm(made.work, {recursive: true, force: true})
     const full: Meta = {key, chain: meta.chain, kind: meta.kind, ...(meta.parent ? {parent: meta.parent} : {}), opaque: meta.opaque ?? [], bytes: diskBytes(made.files), boot: bootId()}
     await writeFile(join(made.dir, 'meta.json'), JSON.stringify(full))
     await writeFile(join(made.dir, 'used'), '')
+    const mark = useMarkName()
+    await mkdir(join(made.dir, 'users'))
+    await writeFile(join(made.dir, 'users', mark), '')
     for (let attempt = 0; ; attempt++) {
       try {
         await rename(made.dir, this.entryDir(key))
         break
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code
-        if ((code !== 'EEXIST' && code !== 'ENOTEMPTY') || attempt > 0) throw e
+        if ((code !== 'EEXIST' && code !== 'ENOTEMPTY') || attempt > 2) throw e
         const theirs = await this.read(key)
         if (theirs) {
+          const release = await this.use([theirs])
+          if (!release) continue // removed since: ours takes its place
           await made.discard()
-          return theirs
+          return {root: theirs, release}
         }
         // entries are renamed in whole, so one that cannot be read was damaged: ours replaces it
         await this.removeEntry(key)
       }
     }
     const {boot: _boot, ...root} = full
-    return {...root, files: join(this.entryDir(key), 'files')}
+    const entryMark = join(this.entryDir(key), 'users', mark)
+    return {root: {...root, files: join(this.entryDir(key), 'files')}, release: () => unlink(entryMark).catch(() => {})}
   }
 
   /**
@@ -213,7 +226,7 @@ export class KeptRoots {
    * and a killed process's marks count for nothing). Undefined when an entry went away meanwhile.
    */
   async use(stack: KeptRoot[]): Promise<(() => Promise<void>) | undefined> {
-    const name = `${process.pid}-${randomBytes(6).toString('hex')}`
+    const name = useMarkName()
     return this.lock.run(async () => {
       for (const e of stack) if (!(await this.read(e.key))) return undefined
       const marks: string[] = []

@@ -87,13 +87,14 @@ export class CopiedRoot implements Root {
   private async copyKeptBase(image: Image, kept: KeptRoots, dir: string): Promise<number> {
     const chain = digests(image.manifest.layers)
     let base = await kept.longestPrefix(chain, 1)
+    let releaseKept: (() => Promise<void>) | undefined
     if (!base) {
-      await keepBase(this.s, kept, image)
+      releaseKept = await keepBase(this.s, kept, image)
       base = await kept.longestPrefix(chain, 1)
-      if (!base) return 0
     }
-    const release = await kept.use(base)
-    if (!release) return 0
+    const release = base && (await kept.use(base))
+    await releaseKept?.()
+    if (!base || !release) return 0
     try {
       await copyTree(base[0]!.files, dir)
     } finally {
@@ -178,13 +179,16 @@ export class OverlayRoot implements Root {
     const chain = digests(image.manifest.layers)
     for (let attempt = 0; ; attempt++) {
       let stack = await this.kept.longestPrefix(chain, Number.MAX_SAFE_INTEGER)
+      let releaseKept: (() => Promise<void>) | undefined
       // a stack too deep to stack two more uppers on is flattened: all the layers unpacked into a new base
       if (!stack || stack.length > MAX_LOWER_DIRS - 2) {
-        await keepBase(this.s, this.kept, image)
+        releaseKept = await keepBase(this.s, this.kept, image)
         stack = await this.kept.stackFor(chain)
       }
       // evicted between the lookup and the mark: look again
-      if (stack && (await this.useStack(stack))) break
+      const used = stack !== undefined && (await this.useStack(stack))
+      await releaseKept?.()
+      if (used) break
       if (attempt >= 2) throw new SlipwayError('conflict', 'the kept roots changed under this build three times', {hint: 'run the build again'})
     }
     await this.mountFresh()
@@ -230,24 +234,33 @@ export class OverlayRoot implements Root {
     const mounted = this.mounted!
     this.mounted = undefined
     await unmountOverlay(mounted.m)
+    let releaseKept: () => Promise<void>
     try {
       const opaque = await opaqueDirs(mounted.upper.files)
       if (normalize) {
         const lower = new LowerView(this.stack.map(e => ({dir: e.files, opaque: new Set(e.opaque)})))
         normalizeUpperTimes(mounted.upper.files, upperChanges(mounted.upper.files, opaque, lower), lower, this.s.mtimeClamp)
       }
-      await this.kept.keep(mounted.upper, {chain, kind: 'upper', parent: this.stack[0]!.key, opaque: [...opaque]})
+      releaseKept = (await this.kept.keep(mounted.upper, {chain, kind: 'upper', parent: this.stack[0]!.key, opaque: [...opaque]})).release
     } catch (e) {
       await mounted.upper.discard()
       throw e
     }
-    const stack = await this.kept.stackFor(chain)
-    if (!stack || !(await this.useStack(stack))) throw new SlipwayError('conflict', 'a kept root this build made was removed at once', {hint: 'run the build again'})
+    // the kept entry is this build's until released, so nothing removes the stack it tops meanwhile
+    try {
+      const stack = await this.kept.stackFor(chain)
+      if (!stack || !(await this.useStack(stack))) throw new SlipwayError('conflict', 'a kept root this build made was removed at once', {hint: 'run the build again'})
+    } finally {
+      await releaseKept()
+    }
   }
 }
 
-/** Unpacks all the image's layers into a new kept base (another build's of the same layers may win). */
-async function keepBase(s: RootServices, kept: KeptRoots, image: Image): Promise<void> {
+/**
+ * Unpacks all the image's layers into a new kept base (another build's of the same layers may win); it is in
+ * use by this process until the returned release.
+ */
+async function keepBase(s: RootServices, kept: KeptRoots, image: Image): Promise<() => Promise<void>> {
   const made = await kept.create()
   try {
     await fetchMissingLayers(s.store, s.lease, image, image.manifest.layers)
@@ -256,7 +269,7 @@ async function keepBase(s: RootServices, kept: KeptRoots, image: Image): Promise
     await made.discard()
     throw e
   }
-  await kept.keep(made, {chain: digests(image.manifest.layers), kind: 'base'})
+  return (await kept.keep(made, {chain: digests(image.manifest.layers), kind: 'base'})).release
 }
 
 /** The kept roots of this home, and whether overlay roots can be used with them here. */

@@ -9,7 +9,7 @@ import {verifyHome} from '../reliability/support.js'
  * `store gc --min-age 0` in a loop on one store while builds, pulls and build-context imports write to it:
  * whatever the interleaving, index.json never names a blob that is gone. Bounded by counts, not by time:
  * ROUNDS builds, ROUNDS flush+pull cycles, ROUNDS imports; gc runs until they are done (at most MAX_GC runs).
- * test/stress/gc-race.mjs runs the same race longer.
+ * SLIPWAY_GC_RACE_ROUNDS=N runs the same race longer.
  */
 const ROUNDS = Number(process.env.SLIPWAY_GC_RACE_ROUNDS ?? 6)
 const MAX_GC = 400

@@ -14,7 +14,9 @@ async function keep(kept: KeptRoots, chain: string[], kind: 'base' | 'upper', by
   const made = await kept.create()
   await writeFile(join(made.files, 'data'), Buffer.alloc(bytes))
   const parent = kind === 'upper' ? ((await kept.stackFor(chain.slice(0, -1)))?.[0]?.key) : undefined
-  return (await kept.keep(made, {chain, kind, ...(parent ? {parent} : {})})).key
+  const {root, release} = await kept.keep(made, {chain, kind, ...(parent ? {parent} : {})})
+  await release()
+  return root.key
 }
 
 describe('KeptRoots', () => {
@@ -79,10 +81,25 @@ describe('KeptRoots', () => {
     const first = await kept.create()
     await writeFile(join(first.files, 'who'), 'first')
     const second = await kept.create()
-    const a = await kept.keep(first, {chain: [A], kind: 'base'})
-    const b = await kept.keep(second, {chain: [A], kind: 'base'})
+    const {root: a} = await kept.keep(first, {chain: [A], kind: 'base'})
+    const {root: b} = await kept.keep(second, {chain: [A], kind: 'base'})
     expect(b.files).toBe(a.files)
     expect(await readdir(b.files)).toEqual(['who'])
+  })
+
+  it('an entry is in use by its keeper from the moment it exists until released: a gc before the keeper marks its stack removes nothing', async () => {
+    await keep(kept, [A], 'base')
+    const made = await kept.create()
+    const {root, release} = await kept.keep(made, {chain: [A, B], kind: 'upper', parent: KeptRoots.keyOf([A], 'base')})
+    expect(await kept.removeStale(() => false)).toEqual([])
+    expect(await kept.evict(0)).toEqual([])
+    // a second keeper of the same chain gets the first one's entry, in use by it too
+    const {root: again, release: releaseAgain} = await kept.keep(await kept.create(), {chain: [A, B], kind: 'upper', parent: KeptRoots.keyOf([A], 'base')})
+    expect(again.key).toBe(root.key)
+    await release()
+    expect(await kept.evict(0)).toEqual([])
+    await releaseAgain()
+    expect((await kept.removeStale(() => false)).sort()).toEqual([KeptRoots.keyOf([A], 'base'), root.key].sort())
   })
 
   it('evicts least recently used entries down to the budget, with what stands on them, never a stack in use', async () => {
