@@ -89,8 +89,8 @@ function diskBytes(dir: string): number {
   return total
 }
 
-/** A use mark's name: the pid says whether its user is still alive. */
-function useMarkName(): string {
+/** A name for something this process owns (a use mark, a directory being made): its pid says whether the owner is alive. */
+function ownedName(): string {
   return `${process.pid}-${randomBytes(6).toString('hex')}`
 }
 
@@ -175,7 +175,7 @@ export class KeptRoots {
   }
 
   async create(): Promise<NewKeptRoot> {
-    const dir = join(this.dir, 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}`)
+    const dir = join(this.dir, 'tmp', ownedName())
     const files = join(dir, 'files')
     const work = join(dir, 'work')
     await mkdir(files, {recursive: true, mode: 0o755})
@@ -195,7 +195,7 @@ export class KeptRoots {
     const full: Meta = {key, chain: meta.chain, kind: meta.kind, ...(meta.parent ? {parent: meta.parent} : {}), opaque: meta.opaque ?? [], bytes: diskBytes(made.files), boot: bootId()}
     await writeFile(join(made.dir, 'meta.json'), JSON.stringify(full))
     await writeFile(join(made.dir, 'used'), '')
-    const mark = useMarkName()
+    const mark = ownedName()
     await mkdir(join(made.dir, 'users'))
     await writeFile(join(made.dir, 'users', mark), '')
     for (let attempt = 0; ; attempt++) {
@@ -226,7 +226,7 @@ export class KeptRoots {
    * and a killed process's marks count for nothing). Undefined when an entry went away meanwhile.
    */
   async use(stack: KeptRoot[]): Promise<(() => Promise<void>) | undefined> {
-    const name = useMarkName()
+    const name = ownedName()
     return this.lock.run(async () => {
       for (const e of stack) if (!(await this.read(e.key))) return undefined
       const marks: string[] = []

@@ -85,22 +85,16 @@ export class CopiedRoot implements Root {
 
   /** Copies the longest kept base of the image's layers into `dir`; returns how many layers it holds. */
   private async copyKeptBase(image: Image, kept: KeptRoots, dir: string): Promise<number> {
-    const chain = digests(image.manifest.layers)
-    let base = await kept.longestPrefix(chain, 1)
-    let releaseKept: (() => Promise<void>) | undefined
-    if (!base) {
-      releaseKept = await keepBase(this.s, kept, image)
-      base = await kept.longestPrefix(chain, 1)
-    }
-    const release = base && (await kept.use(base))
-    await releaseKept?.()
-    if (!base || !release) return 0
+    const found = await kept.longestPrefix(digests(image.manifest.layers), 1)
+    // a base this build keeps is in use by it from the start: no lookup and mark of it again
+    const {root: base, release} = found ? {root: found[0]!, release: await kept.use(found)} : await keepBase(this.s, kept, image)
+    if (!release) return 0
     try {
-      await copyTree(base[0]!.files, dir)
+      await copyTree(base.files, dir)
     } finally {
       await release()
     }
-    return base[0]!.chain.length
+    return base.chain.length
   }
 
   async holds(image: Image): Promise<void> {
@@ -178,17 +172,16 @@ export class OverlayRoot implements Root {
   private async settleOn(image: Image): Promise<void> {
     const chain = digests(image.manifest.layers)
     for (let attempt = 0; ; attempt++) {
-      let stack = await this.kept.longestPrefix(chain, Number.MAX_SAFE_INTEGER)
-      let releaseKept: (() => Promise<void>) | undefined
-      // a stack too deep to stack two more uppers on is flattened: all the layers unpacked into a new base
+      const stack = await this.kept.longestPrefix(chain, Number.MAX_SAFE_INTEGER)
+      // a stack too deep to stack two more uppers on is flattened: all the layers unpacked into a new base,
+      // which is in use by this build from the moment it is kept
       if (!stack || stack.length > MAX_LOWER_DIRS - 2) {
-        releaseKept = await keepBase(this.s, this.kept, image)
-        stack = await this.kept.stackFor(chain)
+        const {root, release} = await keepBase(this.s, this.kept, image)
+        await this.holdStack([root], release)
+        break
       }
       // evicted between the lookup and the mark: look again
-      const used = stack !== undefined && (await this.useStack(stack))
-      await releaseKept?.()
-      if (used) break
+      if (await this.useStack(stack)) break
       if (attempt >= 2) throw new SlipwayError('conflict', 'the kept roots changed under this build three times', {hint: 'run the build again'})
     }
     await this.mountFresh()
@@ -197,10 +190,15 @@ export class OverlayRoot implements Root {
   private async useStack(stack: KeptRoot[]): Promise<boolean> {
     const release = await this.kept.use(stack)
     if (!release) return false
+    await this.holdStack(stack, release)
+    return true
+  }
+
+  /** The stack this root mounts from now on, in use until `release` (the one held before is let go). */
+  private async holdStack(stack: KeptRoot[], release: () => Promise<void>): Promise<void> {
     await this.releaseStack?.()
     this.releaseStack = release
     this.stack = stack
-    return true
   }
 
   private async mountFresh(): Promise<void> {
@@ -260,7 +258,7 @@ export class OverlayRoot implements Root {
  * Unpacks all the image's layers into a new kept base (another build's of the same layers may win); it is in
  * use by this process until the returned release.
  */
-async function keepBase(s: RootServices, kept: KeptRoots, image: Image): Promise<() => Promise<void>> {
+async function keepBase(s: RootServices, kept: KeptRoots, image: Image): Promise<{root: KeptRoot; release: () => Promise<void>}> {
   const made = await kept.create()
   try {
     await fetchMissingLayers(s.store, s.lease, image, image.manifest.layers)
@@ -269,7 +267,7 @@ async function keepBase(s: RootServices, kept: KeptRoots, image: Image): Promise
     await made.discard()
     throw e
   }
-  return (await kept.keep(made, {chain: digests(image.manifest.layers), kind: 'base'})).release
+  return kept.keep(made, {chain: digests(image.manifest.layers), kind: 'base'})
 }
 
 /** The kept roots of this home, and whether overlay roots can be used with them here. */
