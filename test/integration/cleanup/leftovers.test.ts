@@ -8,6 +8,7 @@ import {runSlipway, SLIPWAY_BIN} from '../../helpers/cli.js'
 import {makeProject} from '../../helpers/project.js'
 import {startRegistry, type TestRegistry} from '../../helpers/registry.js'
 import {makeTempDir} from '../../helpers/tmp.js'
+import {waitFor} from '../../helpers/wait.js'
 import {entriesOf, Hosts} from './support.js'
 
 /** A stage that says it started (GATE/started), then runs `wait`; GATE is a host directory of the test's. */
@@ -17,14 +18,6 @@ mount:
 shell:
   install: [": > /gate/started", ${JSON.stringify(wait)}, "echo ${marker} > /marker", "head -c 300000 /dev/urandom > /noise"]
 `
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(r => setTimeout(r, 100))
-  }
-}
 
 /** `dimg cleanup` after a build killed while a slow stage ran, with another build running at the same time. */
 describe('dimg cleanup', () => {
@@ -140,7 +133,7 @@ describe('dimg cleanup', () => {
     }
     const mountsUnder = async (): Promise<string[]> => (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map(l => l.split(' ')[4] ?? '').filter(p => p.startsWith(`${base}/`))
     try {
-      await waitFor('the crashed stage\'s processes', async () => (await rootedIn()).length >= 2)
+      await waitFor('the crashed stage\'s processes', async () => (await rootedIn()).length >= 2, 20_000)
       expect(await mountsUnder()).toHaveLength(3)
 
       const cleaned = await hosts.json(home, ['dimg', 'cleanup'], {SLIPWAY_TMPDIR: scratchRoot})

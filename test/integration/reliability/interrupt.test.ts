@@ -11,6 +11,7 @@ import {match, startFaultProxy, type FaultProxy} from '../../helpers/fault-proxy
 import {makeProject} from '../../helpers/project.js'
 import {useRegistry} from '../../helpers/registry.js'
 import {makeTempDir, removeTempDir} from '../../helpers/tmp.js'
+import {waitFor} from '../../helpers/wait.js'
 import {verifyHome} from './support.js'
 
 const SIGNAL_NUMBER = {SIGHUP: 1, SIGINT: 2, SIGTERM: 15} as const
@@ -31,14 +32,6 @@ async function interrupt(run: RunningSlipway, signal: Signal): Promise<CliResult
     return await run.result
   } finally {
     clearTimeout(limit)
-  }
-}
-
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(r => setTimeout(r, 50))
   }
 }
 
